@@ -1,0 +1,412 @@
+//! Fusing the per-level heatmaps into one (paper §2.2; DESIGN §6).
+//!
+//! Levels are sorted by actual segment count `s'` (coarse → fine; ties keep
+//! their order). With abscissae `x_l` (`s'_l` for [`Trapezoid`], `1/s'_l` for
+//! [`InverseTrapezoid`]) and gaps `d_l = |x_{l+1} − x_l|`, the trapezoid
+//! rule gives `w_1 = d_1/2`, `w_l = (d_{l−1} + d_l)/2`, `w_L = d_{L−1}/2`;
+//! they sum to `x_max − x_min`. The fused heatmap is `Σ w_l E_l / Σ w_l`; if
+//! every weight is 0 (all levels have the same `s'`) it is the plain mean, and
+//! [`CombinedHeatmap::weights`] says so.
+
+use ndarray::Array2;
+
+use crate::error::{Error, Result};
+use crate::heatmap::{Heatmap, HeatmapStack};
+
+/// The fused heatmap and the normalised weights that produced it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CombinedHeatmap {
+    /// `Σ w_l E_l / Σ w_l`, within the range of the level heatmaps.
+    pub heatmap: Heatmap,
+    /// The weights actually used, in level order, summing to 1.
+    pub weights: Vec<f64>,
+    /// True when the combiner's weights were all zero and the uniform mean
+    /// was used instead.
+    pub uniform_fallback: bool,
+}
+
+/// Turns the actual segment counts of the levels into scale weights.
+pub trait Combiner: Send + Sync {
+    /// Non-negative weights, one per level, in the order of `counts`.
+    ///
+    /// # Errors
+    /// [`Error::InconsistentInput`] when `counts` is empty or holds a 0, or
+    /// (for [`CustomWeights`]) when its length differs.
+    fn weights(&self, counts: &[usize]) -> Result<Vec<f64>>;
+
+    /// Weighted average of `heatmaps` with the weights for `counts`.
+    ///
+    /// # Errors
+    /// As [`Combiner::weights`], plus [`Error::InconsistentInput`] when the
+    /// heatmaps differ in size or number from `counts`.
+    fn combine_heatmaps(&self, counts: &[usize], heatmaps: &[&Heatmap]) -> Result<CombinedHeatmap> {
+        if heatmaps.len() != counts.len() {
+            return Err(Error::inconsistent(
+                "combine",
+                format!("{} heatmaps for {} counts", heatmaps.len(), counts.len()),
+            ));
+        }
+        let raw = self.weights(counts)?;
+        if raw.len() != counts.len() || raw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err(Error::inconsistent(
+                "combine",
+                format!("weights {raw:?} are not finite and ≥ 0"),
+            ));
+        }
+        let dim = heatmaps[0].dim();
+        if let Some(m) = heatmaps.iter().find(|m| m.dim() != dim) {
+            return Err(Error::inconsistent(
+                "combine",
+                format!("heatmaps of sizes {dim:?} and {:?}", m.dim()),
+            ));
+        }
+        let total: f64 = raw.iter().sum();
+        let uniform_fallback = total <= 0.0;
+        let weights: Vec<f64> = if uniform_fallback {
+            vec![1.0 / raw.len() as f64; raw.len()]
+        } else {
+            raw.iter().map(|w| w / total).collect()
+        };
+        let mut acc = Array2::<f64>::zeros(dim);
+        for (map, &w) in heatmaps.iter().zip(&weights) {
+            acc.zip_mut_with(map.values(), |a, &v| *a += w * f64::from(v));
+        }
+        Ok(CombinedHeatmap {
+            heatmap: Heatmap::new(acc.mapv(|v| v as f32)),
+            weights,
+            uniform_fallback,
+        })
+    }
+
+    /// Fuses the levels of `stack`.
+    ///
+    /// # Errors
+    /// As [`Combiner::combine_heatmaps`].
+    fn combine(&self, stack: &HeatmapStack) -> Result<CombinedHeatmap> {
+        self.combine_heatmaps(&stack.counts(), &stack.heatmaps())
+    }
+}
+
+fn check_counts(counts: &[usize]) -> Result<()> {
+    if counts.is_empty() {
+        return Err(Error::inconsistent("combine", "no levels"));
+    }
+    if counts.contains(&0) {
+        return Err(Error::inconsistent(
+            "combine",
+            format!("segment counts {counts:?} contain 0"),
+        ));
+    }
+    Ok(())
+}
+
+/// Trapezoid-rule weights over abscissae `x(s')`, returned in input order.
+fn trapezoid(counts: &[usize], x: impl Fn(usize) -> f64) -> Result<Vec<f64>> {
+    check_counts(counts)?;
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| counts[i]); // stable: ties keep level order
+    let xs: Vec<f64> = order.iter().map(|&i| x(counts[i])).collect();
+    let mut w = vec![0.0; counts.len()];
+    for pair in 0..xs.len().saturating_sub(1) {
+        let half_gap = (xs[pair + 1] - xs[pair]).abs() / 2.0;
+        w[order[pair]] += half_gap;
+        w[order[pair + 1]] += half_gap;
+    }
+    Ok(w)
+}
+
+/// Paper eq. 2: trapezoid rule over the segment counts `s'`. Levels far from
+/// their neighbours in `s'` weigh more; fine levels usually dominate.
+///
+/// ```
+/// use multiscale_lime::{Combiner, Trapezoid};
+/// assert_eq!(Trapezoid.weights(&[10, 25, 50, 100])?, vec![7.5, 20.0, 37.5, 25.0]);
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trapezoid;
+
+impl Combiner for Trapezoid {
+    fn weights(&self, counts: &[usize]) -> Result<Vec<f64>> {
+        trapezoid(counts, |s| s as f64)
+    }
+}
+
+/// Paper eq. 3: trapezoid rule over `1/s'`, which emphasises coarse levels.
+/// The absolute gap keeps the weights non-negative.
+///
+/// ```
+/// use multiscale_lime::{Combiner, InverseTrapezoid};
+/// let w = InverseTrapezoid.weights(&[10, 25, 50, 100])?;
+/// assert!((w[0] - 0.03).abs() < 1e-15 && (w[3] - 0.005).abs() < 1e-15);
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InverseTrapezoid;
+
+impl Combiner for InverseTrapezoid {
+    fn weights(&self, counts: &[usize]) -> Result<Vec<f64>> {
+        trapezoid(counts, |s| 1.0 / s as f64)
+    }
+}
+
+/// Gaussian weights over the normalised log-scale
+/// `t = (ln s' − ln s'_min)/(ln s'_max − ln s'_min)` (all equal → `t = 0`):
+/// `w = exp(−(t − mean)²/(2·std²))`. `mean = 0` emphasises the coarsest level,
+/// `1` the finest.
+///
+/// ```
+/// use multiscale_lime::{Combiner, Gaussian};
+/// let w = Gaussian::new(1.0, 0.3)?.weights(&[10, 100])?;
+/// assert!(w[1] == 1.0 && w[0] < 0.01);
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gaussian {
+    mean: f64,
+    std: f64,
+}
+
+impl Gaussian {
+    /// A Gaussian centred at `mean` (normalised log-scale) with width `std`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a non-finite `mean` or a `std` that is
+    /// not finite and > 0.
+    pub fn new(mean: f64, std: f64) -> Result<Self> {
+        if !mean.is_finite() {
+            return Err(Error::invalid("mean", mean, "a finite value"));
+        }
+        if !(std.is_finite() && std > 0.0) {
+            return Err(Error::invalid("std", std, "a finite value > 0"));
+        }
+        Ok(Gaussian { mean, std })
+    }
+}
+
+impl Combiner for Gaussian {
+    fn weights(&self, counts: &[usize]) -> Result<Vec<f64>> {
+        check_counts(counts)?;
+        let logs: Vec<f64> = counts.iter().map(|&s| (s as f64).ln()).collect();
+        let lo = logs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        Ok(logs
+            .iter()
+            .map(|&l| {
+                let t = if hi > lo { (l - lo) / (hi - lo) } else { 0.0 };
+                (-(t - self.mean).powi(2) / (2.0 * self.std * self.std)).exp()
+            })
+            .collect())
+    }
+}
+
+/// Every level weighs the same.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Uniform;
+
+impl Combiner for Uniform {
+    fn weights(&self, counts: &[usize]) -> Result<Vec<f64>> {
+        check_counts(counts)?;
+        Ok(vec![1.0; counts.len()])
+    }
+}
+
+/// Expert scale weights (paper §4), one per level in request order.
+///
+/// ```
+/// use multiscale_lime::{Combiner, CustomWeights};
+/// let c = CustomWeights::new(vec![0.0, 1.0, 3.0])?;
+/// assert_eq!(c.weights(&[5, 20, 80])?, vec![0.0, 1.0, 3.0]);
+/// assert!(c.weights(&[5, 20]).is_err());
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomWeights(Vec<f64>);
+
+impl CustomWeights {
+    /// Validates the weights.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when a weight is negative or not finite,
+    /// or when none is positive.
+    pub fn new(weights: Vec<f64>) -> Result<Self> {
+        if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+            return Err(Error::invalid("weights", w, "finite values ≥ 0"));
+        }
+        if !weights.iter().any(|&w| w > 0.0) {
+            return Err(Error::invalid(
+                "weights",
+                format!("{weights:?}"),
+                "at least one weight > 0",
+            ));
+        }
+        Ok(CustomWeights(weights))
+    }
+}
+
+impl Combiner for CustomWeights {
+    fn weights(&self, counts: &[usize]) -> Result<Vec<f64>> {
+        check_counts(counts)?;
+        if counts.len() != self.0.len() {
+            return Err(Error::inconsistent(
+                "combine",
+                format!(
+                    "{} custom weights for {} levels",
+                    self.0.len(),
+                    counts.len()
+                ),
+            ));
+        }
+        Ok(self.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use ndarray::Array2;
+    use proptest::prelude::*;
+
+    #[test]
+    fn exact_vectors() {
+        let w = Trapezoid.weights(&[10, 25, 50, 100]).unwrap();
+        for (g, e) in w.iter().zip([7.5, 20.0, 37.5, 25.0]) {
+            assert_relative_eq!(*g, e, epsilon = 1e-12);
+        }
+        let w = InverseTrapezoid.weights(&[10, 25, 50, 100]).unwrap();
+        for (g, e) in w.iter().zip([0.03, 0.04, 0.015, 0.005]) {
+            assert_relative_eq!(*g, e, epsilon = 1e-15);
+        }
+        let w = Trapezoid.weights(&[12, 12, 40]).unwrap();
+        for (g, e) in w.iter().zip([0.0, 14.0, 14.0]) {
+            assert_relative_eq!(*g, e, epsilon = 1e-12);
+        }
+        let w = InverseTrapezoid.weights(&[12, 12, 40]).unwrap();
+        for (g, e) in w.iter().zip([0.0, 7.0 / 240.0, 7.0 / 240.0]) {
+            assert_relative_eq!(*g, e, epsilon = 1e-15);
+        }
+        // Unsorted input: weights come back in input order.
+        let w = Trapezoid.weights(&[100, 10, 50, 25]).unwrap();
+        for (g, e) in w.iter().zip([25.0, 7.5, 37.5, 20.0]) {
+            assert_relative_eq!(*g, e, epsilon = 1e-12);
+        }
+        assert_eq!(Trapezoid.weights(&[7]).unwrap(), vec![0.0]);
+    }
+
+    #[test]
+    fn invalid_counts_and_weights() {
+        assert!(Trapezoid.weights(&[]).is_err());
+        assert!(InverseTrapezoid.weights(&[3, 0]).is_err());
+        assert!(matches!(
+            Gaussian::new(0.5, 0.0),
+            Err(Error::InvalidParameter { .. })
+        ));
+        assert!(Gaussian::new(f64::NAN, 1.0).is_err());
+        assert!(CustomWeights::new(vec![0.0, 0.0]).is_err());
+        assert!(CustomWeights::new(vec![1.0, -1.0]).is_err());
+        let a = Heatmap::new(Array2::zeros((2, 2)));
+        let b = Heatmap::new(Array2::zeros((2, 3)));
+        assert!(Uniform.combine_heatmaps(&[1, 2], &[&a, &b]).is_err());
+        assert!(Uniform.combine_heatmaps(&[1, 2], &[&a]).is_err());
+    }
+
+    #[test]
+    fn equal_counts_fall_back_to_uniform_mean() {
+        let a = Heatmap::new(Array2::from_elem((2, 2), 0.2));
+        let b = Heatmap::new(Array2::from_elem((2, 2), 0.6));
+        let c = Trapezoid.combine_heatmaps(&[9, 9], &[&a, &b]).unwrap();
+        assert!(c.uniform_fallback);
+        assert_eq!(c.weights, vec![0.5, 0.5]);
+        assert!(c.heatmap.values().iter().all(|v| (v - 0.4).abs() < 1e-6));
+        // One level: the combined heatmap is that level.
+        let one = Trapezoid.combine_heatmaps(&[9], &[&b]).unwrap();
+        assert_eq!(one.heatmap, b);
+    }
+
+    fn counts_strategy() -> impl Strategy<Value = Vec<usize>> {
+        prop::collection::vec(1usize..2000, 1..8)
+    }
+
+    proptest! {
+        #[test]
+        fn trapezoid_weights_nonnegative_and_telescoping(counts in counts_strategy()) {
+            let lo = *counts.iter().min().unwrap() as f64;
+            let hi = *counts.iter().max().unwrap() as f64;
+            let w = Trapezoid.weights(&counts).unwrap();
+            prop_assert!(w.iter().all(|&v| v >= 0.0));
+            prop_assert!((w.iter().sum::<f64>() - (hi - lo)).abs() < 1e-9 * hi.max(1.0));
+            let wi = InverseTrapezoid.weights(&counts).unwrap();
+            prop_assert!(wi.iter().all(|&v| v >= 0.0));
+            prop_assert!((wi.iter().sum::<f64>() - (1.0 / lo - 1.0 / hi)).abs() < 1e-12);
+        }
+
+        #[test]
+        fn weights_are_permutation_consistent(counts in counts_strategy(), seed in any::<u64>()) {
+            use rand::{seq::SliceRandom, SeedableRng};
+            let mut perm: Vec<usize> = (0..counts.len()).collect();
+            perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+            let permuted: Vec<usize> = perm.iter().map(|&i| counts[i]).collect();
+            for combiner in [&Trapezoid as &dyn Combiner, &InverseTrapezoid, &Uniform] {
+                let w = combiner.weights(&counts).unwrap();
+                let wp = combiner.weights(&permuted).unwrap();
+                // Tied counts may swap weights among themselves; compare by count.
+                let mut by_count: Vec<(usize, f64)> = counts.iter().copied().zip(w).collect();
+                let mut by_count_p: Vec<(usize, f64)> = permuted.iter().copied().zip(wp).collect();
+                by_count.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                by_count_p.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                for (a, b) in by_count.iter().zip(&by_count_p) {
+                    prop_assert_eq!(a.0, b.0);
+                    prop_assert!((a.1 - b.1).abs() < 1e-9);
+                }
+            }
+        }
+
+        #[test]
+        fn combined_map_is_invariant_to_level_order(
+            counts in prop::collection::vec(1usize..500, 2..6),
+            seed in any::<u64>(),
+        ) {
+            use rand::{seq::SliceRandom, RngExt, SeedableRng};
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let maps: Vec<Heatmap> = counts
+                .iter()
+                .map(|_| Heatmap::new(Array2::from_shape_fn((3, 4), |_| rng.random::<f32>())))
+                .collect();
+            let mut perm: Vec<usize> = (0..counts.len()).collect();
+            perm.shuffle(&mut rng);
+            // Distinct counts so the trapezoid ordering is unambiguous.
+            let mut counts = counts;
+            counts.sort_unstable();
+            counts.dedup();
+            prop_assume!(counts.len() == maps.len());
+            let refs: Vec<&Heatmap> = maps.iter().collect();
+            let pc: Vec<usize> = perm.iter().map(|&i| counts[i]).collect();
+            let pm: Vec<&Heatmap> = perm.iter().map(|&i| &maps[i]).collect();
+            let a = Trapezoid.combine_heatmaps(&counts, &refs).unwrap();
+            let b = Trapezoid.combine_heatmaps(&pc, &pm).unwrap();
+            for (x, y) in a.heatmap.values().iter().zip(b.heatmap.values()) {
+                prop_assert!((x - y).abs() < 1e-6);
+            }
+            let lo = maps.iter().flat_map(|m| m.values().iter().copied()).fold(f32::INFINITY, f32::min);
+            let hi = maps.iter().flat_map(|m| m.values().iter().copied()).fold(f32::NEG_INFINITY, f32::max);
+            prop_assert!(a.heatmap.values().iter().all(|&v| v >= lo - 1e-6 && v <= hi + 1e-6));
+        }
+
+        #[test]
+        fn trapezoid_is_scale_invariant(counts in counts_strategy(), factor in 1usize..50) {
+            let scaled: Vec<usize> = counts.iter().map(|&s| s * factor).collect();
+            let norm = |w: Vec<f64>| { let t: f64 = w.iter().sum(); w.into_iter().map(move |v| if t > 0.0 { v / t } else { 0.0 }) };
+            for (a, b) in norm(Trapezoid.weights(&counts).unwrap()).zip(norm(Trapezoid.weights(&scaled).unwrap())) {
+                prop_assert!((a - b).abs() < 1e-12);
+            }
+        }
+
+        #[test]
+        fn gaussian_weights_in_unit_range(counts in counts_strategy(), mean in -1.0f64..2.0, std in 0.05f64..3.0) {
+            let w = Gaussian::new(mean, std).unwrap().weights(&counts).unwrap();
+            prop_assert!(w.iter().all(|&v| (0.0..=1.0).contains(&v)));
+        }
+    }
+}

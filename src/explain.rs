@@ -1,0 +1,623 @@
+//! The multi-scale LIME pipeline: builder, validated configuration and
+//! [`MultiScaleLime::explain`].
+
+use std::sync::Arc;
+
+use ndarray::{s, Array1, Array2, Array4, ArrayView2, Axis};
+use rayon::prelude::*;
+
+use crate::classify::Classifier;
+use crate::combine::{CombinedHeatmap, Combiner};
+use crate::error::{Error, Result};
+use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
+use crate::image::Image;
+use crate::kernel::{cosine_distance, exponential_kernel};
+use crate::perturb::{BernoulliPerturber, Perturber};
+use crate::rng::level_rng;
+use crate::segment::{Segmentation, Segmenter, Slic};
+use crate::surrogate::{Ridge, SurrogateFitter};
+
+/// Which classes to explain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// The class with the highest score on the original image.
+    #[default]
+    Predicted,
+    /// One given class.
+    Class(usize),
+    /// The `k` highest-scoring classes, explained from one set of forward
+    /// passes (ties: lower class index first).
+    TopLabels(usize),
+}
+
+/// How many perturbed samples each level draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SampleCount {
+    /// `n = per_segment · s'` (the paper: 10 · s').
+    PerSegment(usize),
+    /// The same `n` at every level.
+    Fixed(usize),
+}
+
+impl SampleCount {
+    fn for_segments(self, segments: usize) -> usize {
+        match self {
+            SampleCount::PerSegment(m) => m.saturating_mul(segments),
+            SampleCount::Fixed(n) => n,
+        }
+    }
+}
+
+/// Unvalidated configuration of [`MultiScaleLime`]; see
+/// [`MultiScaleLime::builder`] for the defaults and [`build`](Self::build)
+/// for the checks.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MultiScaleLimeBuilder<S = Slic, P = BernoulliPerturber, F = Ridge> {
+    levels: Vec<usize>,
+    samples: SampleCount,
+    kernel_width: f64,
+    batch_size: usize,
+    seed: u64,
+    normalization: Normalization,
+    segmenter: S,
+    perturber: P,
+    surrogate: F,
+    pending: Option<Error>,
+}
+
+impl Default for MultiScaleLimeBuilder {
+    fn default() -> Self {
+        MultiScaleLimeBuilder {
+            levels: vec![10, 25, 50, 100, 200],
+            samples: SampleCount::PerSegment(10),
+            kernel_width: 0.25,
+            batch_size: 64,
+            seed: 0,
+            normalization: Normalization::MinMax,
+            segmenter: Slic::default(),
+            perturber: BernoulliPerturber::default(),
+            surrogate: Ridge::default(),
+            pending: None,
+        }
+    }
+}
+
+impl<P, F> MultiScaleLimeBuilder<Slic, P, F> {
+    /// SLIC compactness for every level (default 5, the paper's `c`).
+    /// Available while the segmenter is [`Slic`]; checked by `build`.
+    pub fn compactness(mut self, compactness: f64) -> Self {
+        match self.segmenter.with_compactness(compactness) {
+            Ok(slic) => self.segmenter = slic,
+            Err(e) => self.pending = Some(e),
+        }
+        self
+    }
+}
+
+impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
+    /// Desired segment counts `s_1..s_L`, coarse to fine by convention
+    /// (default `[10, 25, 50, 100, 200]`, for 96×96 patches).
+    pub fn levels(mut self, levels: impl IntoIterator<Item = usize>) -> Self {
+        self.levels = levels.into_iter().collect();
+        self
+    }
+
+    /// `n = per_segment · s'` samples per level (default 10, the paper's).
+    pub fn samples_per_segment(mut self, per_segment: usize) -> Self {
+        self.samples = SampleCount::PerSegment(per_segment);
+        self
+    }
+
+    /// The same number of samples `n` at every level (as `lime`'s `num_samples`).
+    pub fn samples(mut self, n: usize) -> Self {
+        self.samples = SampleCount::Fixed(n);
+        self
+    }
+
+    /// Width of LIME's exponential kernel on cosine distance (default 0.25).
+    pub fn kernel_width(mut self, width: f64) -> Self {
+        self.kernel_width = width;
+        self
+    }
+
+    /// Images per classifier call (default 64). Memory use is bounded by
+    /// `batch_size × H × W × 3 × 4` bytes per worker thread.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// The seed every random choice flows from (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// How coefficients become heatmap values (default [`Normalization::MinMax`]).
+    pub fn normalization(mut self, normalization: Normalization) -> Self {
+        self.normalization = normalization;
+        self
+    }
+
+    /// Replaces the segmenter (default [`Slic`] with compactness 5).
+    pub fn segmenter<S2: Segmenter>(self, segmenter: S2) -> MultiScaleLimeBuilder<S2, P, F> {
+        MultiScaleLimeBuilder {
+            levels: self.levels,
+            samples: self.samples,
+            kernel_width: self.kernel_width,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            normalization: self.normalization,
+            segmenter,
+            perturber: self.perturber,
+            surrogate: self.surrogate,
+            pending: self.pending,
+        }
+    }
+
+    /// Replaces the perturber (default [`BernoulliPerturber`]: keep 0.5, black).
+    pub fn perturber<P2: Perturber>(self, perturber: P2) -> MultiScaleLimeBuilder<S, P2, F> {
+        MultiScaleLimeBuilder {
+            levels: self.levels,
+            samples: self.samples,
+            kernel_width: self.kernel_width,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            normalization: self.normalization,
+            segmenter: self.segmenter,
+            perturber,
+            surrogate: self.surrogate,
+            pending: self.pending,
+        }
+    }
+
+    /// Replaces the surrogate (default [`Ridge`] with `alpha = 1`).
+    pub fn surrogate<F2: SurrogateFitter>(self, surrogate: F2) -> MultiScaleLimeBuilder<S, P, F2> {
+        MultiScaleLimeBuilder {
+            levels: self.levels,
+            samples: self.samples,
+            kernel_width: self.kernel_width,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            normalization: self.normalization,
+            segmenter: self.segmenter,
+            perturber: self.perturber,
+            surrogate,
+            pending: self.pending,
+        }
+    }
+
+    /// Validates every parameter.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for: no levels or a level of 0; fewer
+    /// than 2 samples (per segment or fixed); a kernel width that is not
+    /// finite and > 0; a batch size of 0; an invalid compactness.
+    pub fn build(self) -> Result<MultiScaleLime<S, P, F>>
+    where
+        S: Segmenter,
+        P: Perturber,
+        F: SurrogateFitter,
+    {
+        if let Some(e) = self.pending {
+            return Err(e);
+        }
+        if self.levels.is_empty() || self.levels.contains(&0) {
+            return Err(Error::invalid(
+                "levels",
+                format!("{:?}", self.levels),
+                "at least one level, each asking for ≥ 1 segment",
+            ));
+        }
+        let n = match self.samples {
+            SampleCount::PerSegment(m) | SampleCount::Fixed(m) => m,
+        };
+        if n < 2 {
+            return Err(Error::invalid("samples", n, "at least 2"));
+        }
+        if !(self.kernel_width.is_finite() && self.kernel_width > 0.0) {
+            return Err(Error::invalid(
+                "kernel_width",
+                self.kernel_width,
+                "a finite value > 0",
+            ));
+        }
+        if self.batch_size == 0 {
+            return Err(Error::invalid("batch_size", 0, "at least 1"));
+        }
+        Ok(MultiScaleLime {
+            levels: self.levels,
+            samples: self.samples,
+            kernel_width: self.kernel_width,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            normalization: self.normalization,
+            segmenter: self.segmenter,
+            perturber: self.perturber,
+            surrogate: self.surrogate,
+        })
+    }
+}
+
+/// A validated multi-scale LIME explainer. Immutable, `Send + Sync`: build
+/// it once and explain many images, from many threads if you like.
+///
+/// # Parameters
+/// | Name | Default | Range | Purpose |
+/// |---|---|---|---|
+/// | `levels` | `[10, 25, 50, 100, 200]` | non-empty, each ≥ 1 | desired segments per level |
+/// | `compactness` | 5 | finite, > 0 | SLIC colour/space balance |
+/// | `samples_per_segment` / `samples` | 10 per segment | ≥ 2 | perturbations per level |
+/// | `kernel_width` | 0.25 | finite, > 0 | proximity kernel width |
+/// | `batch_size` | 64 | ≥ 1 | images per classifier call |
+/// | `seed` | 0 | any | all randomness |
+/// | `normalization` | `MinMax` | | coefficient → heatmap |
+/// | `segmenter` | `Slic` | | superpixels per level |
+/// | `perturber` | `BernoulliPerturber` (0.5, black) | | masks and hide colour |
+/// | `surrogate` | `Ridge` (α = 1) | | local linear model |
+///
+/// Only a built (validated) explainer can explain:
+/// ```compile_fail
+/// use multiscale_lime::MultiScaleLime;
+/// let unchecked = MultiScaleLime::builder();
+/// let _ = unchecked.explain(todo!(), todo!(), todo!());
+/// ```
+///
+/// # Example
+/// ```
+/// use multiscale_lime::{FnClassifier, Image, MultiScaleLime, SquareGrid, Target, Trapezoid};
+/// use ndarray::{Array2, Array3, Axis};
+///
+/// // A classifier that only looks at the top-left quarter's brightness.
+/// let clf = FnClassifier::new(1, |batch| {
+///     let n = batch.dim().0;
+///     Ok(Array2::from_shape_fn((n, 1), |(i, _)| {
+///         batch.index_axis(Axis(0), i).slice(ndarray::s![..8, ..8, ..]).mean().unwrap_or(0.0)
+///     }))
+/// });
+/// let image = Image::new(Array3::from_elem((16, 16, 3), 0.8))?;
+/// let lime = MultiScaleLime::builder()
+///     .segmenter(SquareGrid)
+///     .levels([4, 16])
+///     .seed(42)
+///     .build()?;
+/// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
+/// let combined = explanation.combine(&Trapezoid)?;
+/// let map = combined.heatmap.values();
+/// assert!(map[[2, 2]] > map[[12, 12]]);
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct MultiScaleLime<S = Slic, P = BernoulliPerturber, F = Ridge> {
+    levels: Vec<usize>,
+    samples: SampleCount,
+    kernel_width: f64,
+    batch_size: usize,
+    seed: u64,
+    normalization: Normalization,
+    segmenter: S,
+    perturber: P,
+    surrogate: F,
+}
+
+impl MultiScaleLime {
+    /// A builder with the paper's defaults (see the table above).
+    pub fn builder() -> MultiScaleLimeBuilder {
+        MultiScaleLimeBuilder::default()
+    }
+}
+
+/// The result of [`MultiScaleLime::explain`].
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    prediction: Array1<f32>,
+    stacks: Vec<HeatmapStack>,
+    segmentations: Vec<Arc<Segmentation>>,
+}
+
+impl Explanation {
+    /// The classifier's scores on the original image.
+    pub fn prediction(&self) -> &Array1<f32> {
+        &self.prediction
+    }
+
+    /// The highest-scoring class on the original image (lowest index on ties).
+    pub fn predicted_class(&self) -> usize {
+        argsort_desc(self.prediction.as_slice().unwrap_or(&[]))
+            .first()
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// One stack per explained class, in target order (for
+    /// [`Target::TopLabels`]: best first).
+    pub fn stacks(&self) -> &[HeatmapStack] {
+        &self.stacks
+    }
+
+    /// The stack of `class`, if it was explained.
+    pub fn stack(&self, class: usize) -> Option<&HeatmapStack> {
+        self.stacks.iter().find(|s| s.class() == class)
+    }
+
+    /// The segmentation of each level, in request order.
+    pub fn segmentations(&self) -> &[Arc<Segmentation>] {
+        &self.segmentations
+    }
+
+    /// Fuses the levels of the first explained class.
+    ///
+    /// # Errors
+    /// As [`Combiner::combine`].
+    pub fn combine<C: Combiner + ?Sized>(&self, combiner: &C) -> Result<CombinedHeatmap> {
+        match self.stacks.first() {
+            Some(stack) => combiner.combine(stack),
+            None => Err(Error::inconsistent(
+                "combine",
+                "the explanation has no class",
+            )),
+        }
+    }
+}
+
+fn argsort_desc(scores: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    idx
+}
+
+fn check_scores(scores: &Array2<f32>, rows: usize, classes: usize) -> Result<()> {
+    if scores.dim() != (rows, classes) {
+        return Err(Error::ClassifierOutput {
+            expected: (rows, classes),
+            got: scores.dim(),
+        });
+    }
+    if let Some(((image, class), &value)) = scores.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::ClassifierNonFinite {
+            image,
+            class,
+            value,
+        });
+    }
+    Ok(())
+}
+
+impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
+    /// Desired segment counts per level.
+    pub fn levels(&self) -> &[usize] {
+        &self.levels
+    }
+    /// Samples per level.
+    pub fn sample_count(&self) -> SampleCount {
+        self.samples
+    }
+    /// Kernel width.
+    pub fn kernel_width(&self) -> f64 {
+        self.kernel_width
+    }
+    /// Images per classifier call.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    /// Coefficient normalisation.
+    pub fn normalization(&self) -> Normalization {
+        self.normalization
+    }
+    /// The segmenter.
+    pub fn segmenter(&self) -> &S {
+        &self.segmenter
+    }
+    /// The perturber.
+    pub fn perturber(&self) -> &P {
+        &self.perturber
+    }
+    /// The surrogate fitter.
+    pub fn surrogate(&self) -> &F {
+        &self.surrogate
+    }
+
+    /// Explains `classifier`'s decision on `image` at every level.
+    ///
+    /// For each level: segment, draw masks from the level's seeded stream,
+    /// score the perturbed images in batches (in parallel, each batch
+    /// rendered into a reused buffer), weight samples by the proximity
+    /// kernel, fit the surrogate for every target class, and paint the
+    /// normalised coefficients. The result is bit-identical for a given seed
+    /// whatever the thread count or batch size, provided the classifier
+    /// scores each image independently of its batch.
+    ///
+    /// # Errors
+    /// - [`Error::SegmentCount`] when a level asks for more segments than the
+    ///   image has pixels;
+    /// - [`Error::Target`] for a class or `k` the classifier does not have;
+    /// - [`Error::InvalidParameter`] when the classifier reports 0 classes;
+    /// - [`Error::Classifier`], [`Error::ClassifierOutput`],
+    ///   [`Error::ClassifierNonFinite`] for a failing or misbehaving classifier;
+    /// - errors of the segmenter, perturber and surrogate.
+    pub fn explain<C: Classifier + ?Sized>(
+        &self,
+        image: &Image,
+        classifier: &C,
+        target: Target,
+    ) -> Result<Explanation> {
+        let classes = classifier.num_classes();
+        if classes == 0 {
+            return Err(Error::invalid(
+                "num_classes",
+                0,
+                "a classifier with at least 1 class",
+            ));
+        }
+        match target {
+            Target::Class(c) if c >= classes => {
+                return Err(Error::Target {
+                    what: "class",
+                    value: c,
+                    classes,
+                })
+            }
+            Target::TopLabels(k) if k == 0 || k > classes => {
+                return Err(Error::Target {
+                    what: "top labels",
+                    value: k,
+                    classes,
+                })
+            }
+            _ => {}
+        }
+
+        let original = image.view().insert_axis(Axis(0));
+        let scores = classifier.predict(original)?;
+        check_scores(&scores, 1, classes)?;
+        let prediction = scores.row(0).to_owned();
+        let ranked = argsort_desc(prediction.as_slice().unwrap_or(&[]));
+        let targets: Vec<usize> = match target {
+            Target::Predicted => ranked[..1].to_vec(),
+            Target::Class(c) => vec![c],
+            Target::TopLabels(k) => ranked[..k].to_vec(),
+        };
+
+        let mut per_class: Vec<Vec<LevelExplanation>> = vec![Vec::new(); targets.len()];
+        let mut segmentations = Vec::with_capacity(self.levels.len());
+        for (level, &desired) in self.levels.iter().enumerate() {
+            let seg = Arc::new(self.segmenter.segment(image, desired)?);
+            seg.check_fits(image)?;
+            let fits = self.explain_level(image, classifier, &seg, level, &targets)?;
+            for (stack, level_fit) in per_class.iter_mut().zip(fits) {
+                stack.push(LevelExplanation {
+                    desired,
+                    ..level_fit
+                });
+            }
+            segmentations.push(seg);
+        }
+        let stacks = targets
+            .iter()
+            .zip(per_class)
+            .map(|(&class, levels)| HeatmapStack::new(class, levels))
+            .collect();
+        Ok(Explanation {
+            prediction,
+            stacks,
+            segmentations,
+        })
+    }
+
+    fn explain_level<C: Classifier + ?Sized>(
+        &self,
+        image: &Image,
+        classifier: &C,
+        seg: &Arc<Segmentation>,
+        level: usize,
+        targets: &[usize],
+    ) -> Result<Vec<LevelExplanation>> {
+        let k = seg.count();
+        let n = self.samples.for_segments(k);
+        let mut rng = level_rng(self.seed, level);
+        let masks = self.perturber.masks(k, n, &mut rng)?;
+        if masks.dim() != (n, k) || masks.row(0).iter().any(|&v| v == 0) {
+            return Err(Error::inconsistent(
+                "perturber",
+                format!(
+                    "masks must be {n}×{k} with row 0 all ones, got {:?}",
+                    masks.dim()
+                ),
+            ));
+        }
+        let fill = self.perturber.fill(image, seg)?;
+        let scores = self.score_samples(image, classifier, seg, &fill, masks.view())?;
+
+        let weights: Array1<f64> = masks
+            .rows()
+            .into_iter()
+            .map(|row| {
+                let kept = row.iter().filter(|&&v| v != 0).count();
+                exponential_kernel(cosine_distance(kept, k), self.kernel_width)
+            })
+            .collect();
+        let ys = Array2::from_shape_fn((n, targets.len()), |(i, t)| {
+            f64::from(scores[[i, targets[t]]])
+        });
+        let z = masks.mapv(|v| f32::from(u8::from(v != 0)));
+        let fits = self
+            .surrogate
+            .fit_many(z.view(), ys.view(), weights.view())?;
+        if fits.len() != targets.len() || fits.iter().any(|f| f.coefficients.len() != k) {
+            return Err(Error::inconsistent(
+                "surrogate",
+                format!("expected {} fits of {k} coefficients", targets.len()),
+            ));
+        }
+        Ok(fits
+            .into_iter()
+            .map(|fit| {
+                let values = self
+                    .normalization
+                    .apply(fit.coefficients.as_slice().unwrap_or(&[]));
+                LevelExplanation {
+                    desired: 0,
+                    actual: k,
+                    segmentation: Arc::clone(seg),
+                    samples: n,
+                    heatmap: Heatmap::paint(seg, &values),
+                    coefficients: fit.coefficients,
+                    intercept: fit.intercept,
+                    score: fit.score,
+                    local_prediction: fit.local_prediction,
+                }
+            })
+            .collect())
+    }
+
+    /// Scores every mask row, `batch_size` images at a time; batches run in
+    /// parallel, each worker rendering into one reused buffer.
+    fn score_samples<C: Classifier + ?Sized>(
+        &self,
+        image: &Image,
+        classifier: &C,
+        seg: &Segmentation,
+        fill: &Image,
+        masks: ArrayView2<'_, u8>,
+    ) -> Result<Array2<f32>> {
+        let (n, classes) = (masks.nrows(), classifier.num_classes());
+        let (h, w) = (image.height(), image.width());
+        let batch = self.batch_size.min(n);
+        let starts: Vec<usize> = (0..n).step_by(batch).collect();
+        let results: Vec<Result<Array2<f32>>> = starts
+            .par_iter()
+            .map_init(
+                || Array4::<f32>::zeros((batch, h, w, 3)),
+                |buffer, &start| {
+                    let end = (start + batch).min(n);
+                    let mut view = buffer.slice_mut(s![..end - start, .., .., ..]);
+                    self.perturber.render(
+                        image,
+                        seg,
+                        fill,
+                        masks.slice(s![start..end, ..]),
+                        view.view_mut(),
+                    )?;
+                    let out = classifier.predict(view.view())?;
+                    check_scores(&out, end - start, classes)?;
+                    Ok(out)
+                },
+            )
+            .collect();
+        let mut scores = Array2::<f32>::zeros((n, classes));
+        for (&start, part) in starts.iter().zip(results) {
+            let part = part?;
+            scores
+                .slice_mut(s![start..start + part.nrows(), ..])
+                .assign(&part);
+        }
+        Ok(scores)
+    }
+}

@@ -1,0 +1,191 @@
+//! Heatmaps: per-pixel relevance, one per level, and the stack of levels for
+//! one explained class.
+
+use std::sync::Arc;
+
+use ndarray::{Array1, Array2};
+
+use crate::combine::{CombinedHeatmap, Combiner};
+use crate::error::Result;
+use crate::segment::Segmentation;
+
+/// How a level's coefficients become heatmap values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Normalization {
+    /// `(β − min β) / (max β − min β)`, in `[0, 1]`; all equal → all 0.
+    /// The paper's choice.
+    #[default]
+    MinMax,
+    /// `max(β, 0) / max β`, in `[0, 1]`: only evidence *for* the class;
+    /// all 0 when no coefficient is positive.
+    PositiveOnly,
+    /// `β / max|β|`, in `[−1, 1]`: keeps the sign (evidence against is
+    /// negative); all 0 when every coefficient is 0.
+    MaxAbs,
+}
+
+impl Normalization {
+    /// Normalises coefficients.
+    ///
+    /// ```
+    /// use multiscale_lime::Normalization;
+    /// assert_eq!(Normalization::MinMax.apply(&[1.0, 3.0, 2.0]), vec![0.0, 1.0, 0.5]);
+    /// assert_eq!(Normalization::PositiveOnly.apply(&[-1.0, 2.0]), vec![0.0, 1.0]);
+    /// assert_eq!(Normalization::MaxAbs.apply(&[-4.0, 2.0]), vec![-1.0, 0.5]);
+    /// ```
+    pub fn apply(&self, coefficients: &[f64]) -> Vec<f64> {
+        let max = coefficients
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        let min = coefficients.iter().copied().fold(f64::INFINITY, f64::min);
+        match self {
+            Normalization::MinMax => {
+                let span = max - min;
+                coefficients
+                    .iter()
+                    .map(|&b| if span > 0.0 { (b - min) / span } else { 0.0 })
+                    .collect()
+            }
+            Normalization::PositiveOnly => coefficients
+                .iter()
+                .map(|&b| if max > 0.0 { b.max(0.0) / max } else { 0.0 })
+                .collect(),
+            Normalization::MaxAbs => {
+                let m = coefficients.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+                coefficients
+                    .iter()
+                    .map(|&b| if m > 0.0 { b / m } else { 0.0 })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Per-pixel relevance, `H×W`. The value range depends on the producer and
+/// is documented there (for level heatmaps: see [`Normalization`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap(Array2<f32>);
+
+impl Heatmap {
+    /// Wraps an array of relevance values.
+    pub fn new(values: Array2<f32>) -> Self {
+        Heatmap(values)
+    }
+
+    /// Paints one value per segment onto its pixels.
+    ///
+    /// ```
+    /// use multiscale_lime::{Heatmap, Segmentation};
+    /// use ndarray::array;
+    ///
+    /// let seg = Segmentation::new(array![[0, 1], [1, 1]])?;
+    /// let map = Heatmap::paint(&seg, &[0.25, 1.0]);
+    /// assert_eq!(map.values(), &array![[0.25, 1.0], [1.0, 1.0]]);
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// When `values` has fewer entries than the segmentation has segments.
+    pub fn paint(segmentation: &Segmentation, values: &[f64]) -> Self {
+        assert!(
+            values.len() >= segmentation.count(),
+            "one value per segment"
+        );
+        Heatmap(segmentation.labels().mapv(|l| values[l as usize] as f32))
+    }
+
+    /// The values.
+    pub fn values(&self) -> &Array2<f32> {
+        &self.0
+    }
+
+    /// `(height, width)`.
+    pub fn dim(&self) -> (usize, usize) {
+        self.0.dim()
+    }
+
+    /// Consumes the heatmap, returning the array.
+    pub fn into_array(self) -> Array2<f32> {
+        self.0
+    }
+
+    /// A grey-scale picture of the heatmap, `lo` → black and `hi` → white
+    /// (values outside are clamped). For colour maps and overlays see the
+    /// rendering functions.
+    #[must_use = "the conversion returns a new image"]
+    pub fn to_luma8(&self, lo: f32, hi: f32) -> image::GrayImage {
+        let (h, w) = self.dim();
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        image::GrayImage::from_fn(w as u32, h as u32, |x, y| {
+            let v = ((self.0[[y as usize, x as usize]] - lo) / span).clamp(0.0, 1.0);
+            image::Luma([(v * 255.0).round() as u8])
+        })
+    }
+}
+
+/// One level of a multi-scale explanation.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct LevelExplanation {
+    /// Segments asked for, `s`.
+    pub desired: usize,
+    /// Segments obtained, `s'`.
+    pub actual: usize,
+    /// The segmentation (shared between the stacks of all explained classes).
+    pub segmentation: Arc<Segmentation>,
+    /// Number of perturbed samples, `n` (row 0 being the original image).
+    pub samples: usize,
+    /// Ridge coefficients, one per segment.
+    pub coefficients: Array1<f64>,
+    /// Ridge intercept.
+    pub intercept: f64,
+    /// Weighted R² of the surrogate.
+    pub score: f64,
+    /// Surrogate prediction for the original image.
+    pub local_prediction: f64,
+    /// Normalised coefficients painted on the segments.
+    pub heatmap: Heatmap,
+}
+
+/// The levels of one explained class, in the order they were requested.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatmapStack {
+    class: usize,
+    levels: Vec<LevelExplanation>,
+}
+
+impl HeatmapStack {
+    pub(crate) fn new(class: usize, levels: Vec<LevelExplanation>) -> Self {
+        HeatmapStack { class, levels }
+    }
+
+    /// The explained class.
+    pub fn class(&self) -> usize {
+        self.class
+    }
+
+    /// The levels, in request order.
+    pub fn levels(&self) -> &[LevelExplanation] {
+        &self.levels
+    }
+
+    /// Actual segment counts `s'` per level.
+    pub fn counts(&self) -> Vec<usize> {
+        self.levels.iter().map(|l| l.actual).collect()
+    }
+
+    /// The level heatmaps, in request order.
+    pub fn heatmaps(&self) -> Vec<&Heatmap> {
+        self.levels.iter().map(|l| &l.heatmap).collect()
+    }
+
+    /// Fuses the levels with `combiner`.
+    ///
+    /// # Errors
+    /// As [`Combiner::combine`].
+    pub fn combine<C: Combiner + ?Sized>(&self, combiner: &C) -> Result<CombinedHeatmap> {
+        combiner.combine(self)
+    }
+}

@@ -1,0 +1,112 @@
+//! # multiscale-lime
+//!
+//! Explain any image classifier with **multi-scale LIME** (Hajian &
+//! Ebrahimi): the image is cut into superpixels at several scales, each
+//! scale gets its own LIME explanation, and the per-scale heatmaps are fused
+//! with scale weights.
+//!
+//! ```text
+//! image ─► Segmenter (per level) ─► Perturber (seeded masks, batched renders)
+//!       ─► Classifier ─► kernel-weighted SurrogateFitter ─► heatmap per level
+//!       ─► HeatmapStack ─► Combiner ─► combined heatmap
+//! ```
+//!
+//! Each arrow is a trait, so each stage can be swapped:
+//!
+//! | Stage | Trait | Provided |
+//! |---|---|---|
+//! | superpixels | [`Segmenter`] | [`Slic`] (scikit-image compatible), [`SquareGrid`], [`Precomputed`] |
+//! | black box | [`Classifier`] | [`FnClassifier`] for closures |
+//! | perturbations | [`Perturber`] | [`BernoulliPerturber`] with [`HideColor`] |
+//! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact) |
+//! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`] |
+//!
+//! ## Example
+//!
+//! ```
+//! use multiscale_lime::prelude::*;
+//! use ndarray::{Array2, Array3, Axis};
+//!
+//! // A 32×32 image whose left half is stained (dark) and a "classifier"
+//! // that scores stain in the left half.
+//! let img = Array3::from_shape_fn((32, 32, 3), |(_, x, _)| if x < 16 { 0.2 } else { 0.9 });
+//! let image = Image::new(img)?;
+//! let classifier = FnClassifier::new(2, |batch| {
+//!     let mut out = Array2::zeros((batch.dim().0, 2));
+//!     for (i, im) in batch.axis_iter(Axis(0)).enumerate() {
+//!         let left = im.slice(ndarray::s![.., ..16, ..]);
+//!         let stain = left.iter().filter(|&&v| v > 0.0 && v < 0.5).count() as f32 / left.len() as f32;
+//!         out[[i, 0]] = 1.0 - stain;
+//!         out[[i, 1]] = stain;
+//!     }
+//!     Ok(out)
+//! });
+//!
+//! let lime = MultiScaleLime::builder()
+//!     .levels([4, 16, 64])
+//!     .compactness(5.0)
+//!     .seed(7)
+//!     .build()?;
+//! let explanation = lime.explain(&image, &classifier, Target::Predicted)?;
+//! assert_eq!(explanation.predicted_class(), 1);
+//!
+//! let stack = &explanation.stacks()[0];
+//! for level in stack.levels() {
+//!     println!("s = {:3}  s' = {:3}  R² = {:.2}", level.desired, level.actual, level.score);
+//! }
+//! let combined = stack.combine(&Trapezoid)?;
+//! let map = combined.heatmap.values();
+//! assert!(map[[16, 4]] > map[[16, 28]]); // the stained half matters
+//! # Ok::<(), multiscale_lime::Error>(())
+//! ```
+//!
+//! ## Reproducibility
+//!
+//! Every random choice flows from the builder's `seed` through
+//! `rand_chacha::ChaCha8Rng`, one stream per level. For a given seed the
+//! heatmaps are bit-identical whatever the rayon thread count or batch size.
+//!
+//! ## Errors
+//!
+//! Bad input gives an [`Error`], never a panic: empty or mis-shaped images,
+//! zero or too many segments, invalid parameters, classifier failures, and
+//! classifier output of the wrong shape or with NaN.
+
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![deny(unreachable_pub)]
+#![doc(test(attr(deny(warnings))))]
+
+mod blur;
+mod classify;
+pub mod combine;
+mod error;
+mod explain;
+mod heatmap;
+mod image;
+pub mod kernel;
+pub mod perturb;
+mod rng;
+pub mod segment;
+pub mod surrogate;
+
+pub use crate::classify::{Classifier, FnClassifier};
+pub use crate::combine::{
+    CombinedHeatmap, Combiner, CustomWeights, Gaussian, InverseTrapezoid, Trapezoid, Uniform,
+};
+pub use crate::error::{ClassifierError, Error, Result};
+pub use crate::explain::{Explanation, MultiScaleLime, MultiScaleLimeBuilder, SampleCount, Target};
+pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
+pub use crate::image::Image;
+pub use crate::perturb::{BernoulliPerturber, HideColor, Perturber};
+pub use crate::segment::{Precomputed, Segmentation, Segmenter, Slic, SlicBuilder, SquareGrid};
+pub use crate::surrogate::{Ridge, Surrogate, SurrogateFitter};
+
+/// The names most programs need: `use multiscale_lime::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        BernoulliPerturber, Classifier, ClassifierError, Combiner, Explanation, FnClassifier,
+        HideColor, Image, InverseTrapezoid, MultiScaleLime, Normalization, Segmenter, Slic,
+        SquareGrid, Target, Trapezoid,
+    };
+}

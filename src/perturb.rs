@@ -1,0 +1,355 @@
+//! Perturbations: which segments each sample hides, and how hidden segments
+//! look.
+
+use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut4};
+use rand::distr::{Bernoulli, Distribution};
+use rand_chacha::ChaCha8Rng;
+
+use crate::blur::gaussian_blur;
+use crate::error::{Error, Result};
+use crate::image::Image;
+use crate::segment::Segmentation;
+
+/// What a hidden segment shows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum HideColor {
+    /// A fixed RGB colour in `[0, 1]`; the paper (and `lime`) use black.
+    Constant([f32; 3]),
+    /// Each segment's own mean colour (`lime`'s `hide_color=None`).
+    SegmentMean,
+    /// A Gaussian-blurred copy of the image (σ in pixels): removes texture
+    /// but keeps the colour, a gentler baseline for stain-sensitive models.
+    Blurred {
+        /// Blur width in pixels, finite and > 0.
+        sigma: f32,
+    },
+}
+
+impl Default for HideColor {
+    fn default() -> Self {
+        HideColor::Constant([0.0; 3])
+    }
+}
+
+impl HideColor {
+    /// Checks the colour or blur width.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a constant outside `[0, 1]` or a
+    /// non-positive blur width.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            HideColor::Constant(c) if !c.iter().all(|v| (0.0..=1.0).contains(v)) => Err(
+                Error::invalid("hide_color", format!("{c:?}"), "RGB values in [0, 1]"),
+            ),
+            HideColor::Blurred { sigma } if !(sigma.is_finite() && sigma > 0.0) => Err(
+                Error::invalid("hide_color.sigma", sigma, "a finite value > 0"),
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// The image a fully hidden sample would show.
+    ///
+    /// # Errors
+    /// As [`HideColor::validate`], plus [`Error::InvalidSegmentation`] when
+    /// `segmentation` does not fit `image`.
+    pub fn fill(&self, image: &Image, segmentation: &Segmentation) -> Result<Image> {
+        self.validate()?;
+        segmentation.check_fits(image)?;
+        let (h, w) = (image.height(), image.width());
+        let data = match *self {
+            HideColor::Constant(c) => Array3::from_shape_fn((h, w, 3), |(_, _, ch)| c[ch]),
+            HideColor::SegmentMean => {
+                let mut sums = vec![[0.0f64; 3]; segmentation.count()];
+                let labels = segmentation.as_slice();
+                for (px, &l) in image.as_slice().chunks_exact(3).zip(labels) {
+                    for c in 0..3 {
+                        sums[l as usize][c] += f64::from(px[c]);
+                    }
+                }
+                let means: Vec<[f32; 3]> = sums
+                    .iter()
+                    .zip(segmentation.sizes())
+                    .map(|(s, &n)| s.map(|v| (v / n as f64) as f32))
+                    .collect();
+                Array3::from_shape_fn((h, w, 3), |(y, x, c)| means[labels[y * w + x] as usize][c])
+            }
+            HideColor::Blurred { sigma } => {
+                let mut out = Array3::<f32>::zeros((h, w, 3));
+                for c in 0..3 {
+                    let mut plane: Vec<f64> = image
+                        .as_slice()
+                        .iter()
+                        .skip(c)
+                        .step_by(3)
+                        .map(|&v| f64::from(v))
+                        .collect();
+                    gaussian_blur(&mut plane, h, w, f64::from(sigma));
+                    for (p, v) in plane.into_iter().enumerate() {
+                        out[[p / w, p % w, c]] = (v as f32).clamp(0.0, 1.0);
+                    }
+                }
+                out
+            }
+        };
+        Ok(Image::from_trusted(data))
+    }
+}
+
+/// Draws the binary mask matrix of one level and renders masked images.
+///
+/// Row 0 of the masks must be all ones (the unperturbed image); the other
+/// rows are the perturbations. `render` has a provided implementation that
+/// keeps a pixel where its segment's mask entry is 1 and shows `fill`
+/// elsewhere.
+pub trait Perturber: Send + Sync {
+    /// Draws an `samples × segments` matrix of 0/1 entries, row 0 all ones.
+    ///
+    /// # Errors
+    /// Implementation-specific; [`BernoulliPerturber`] never fails.
+    fn masks(&self, segments: usize, samples: usize, rng: &mut ChaCha8Rng) -> Result<Array2<u8>>;
+
+    /// The image hidden segments show (computed once per level).
+    ///
+    /// # Errors
+    /// When the segmentation does not fit the image or the hide colour is invalid.
+    fn fill(&self, image: &Image, segmentation: &Segmentation) -> Result<Image>;
+
+    /// Renders one masked image per row of `masks` into `out`
+    /// (`masks.nrows() × H × W × 3`).
+    ///
+    /// # Errors
+    /// [`Error::InconsistentInput`] when the shapes disagree.
+    fn render(
+        &self,
+        image: &Image,
+        segmentation: &Segmentation,
+        fill: &Image,
+        masks: ArrayView2<'_, u8>,
+        out: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        render_masked(image, segmentation, fill, masks, out)
+    }
+}
+
+/// Keeps each pixel whose segment's mask entry is non-zero and takes `fill`'s
+/// pixel elsewhere, for every row of `masks`.
+///
+/// # Errors
+/// [`Error::InconsistentInput`] when `out` is not `masks.nrows()×H×W×3` in
+/// standard layout, when `masks` has not one column per segment, or when
+/// `fill` has another size than `image`; [`Error::InvalidSegmentation`] when
+/// the segmentation does not fit the image.
+pub fn render_masked(
+    image: &Image,
+    segmentation: &Segmentation,
+    fill: &Image,
+    masks: ArrayView2<'_, u8>,
+    mut out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    segmentation.check_fits(image)?;
+    let (h, w) = (image.height(), image.width());
+    let expected = (masks.nrows(), h, w, 3);
+    if out.dim() != expected {
+        return Err(Error::inconsistent(
+            "render",
+            format!("output buffer is {:?}, expected {expected:?}", out.dim()),
+        ));
+    }
+    if masks.ncols() != segmentation.count() {
+        return Err(Error::inconsistent(
+            "render",
+            format!(
+                "masks have {} columns for {} segments",
+                masks.ncols(),
+                segmentation.count()
+            ),
+        ));
+    }
+    if (fill.height(), fill.width()) != (h, w) {
+        return Err(Error::inconsistent(
+            "render",
+            "fill image size differs from the image",
+        ));
+    }
+    let Some(out) = out.as_slice_mut() else {
+        return Err(Error::inconsistent(
+            "render",
+            "output buffer must be in standard layout",
+        ));
+    };
+    let (src, alt, labels) = (image.as_slice(), fill.as_slice(), segmentation.as_slice());
+    let mut keep = vec![false; segmentation.count()];
+    for (row, dst) in masks
+        .rows()
+        .into_iter()
+        .zip(out.chunks_exact_mut(h * w * 3))
+    {
+        for (k, &m) in keep.iter_mut().zip(row.iter()) {
+            *k = m != 0;
+        }
+        for (((d, s), a), &l) in dst
+            .chunks_exact_mut(3)
+            .zip(src.chunks_exact(3))
+            .zip(alt.chunks_exact(3))
+            .zip(labels)
+        {
+            d.copy_from_slice(if keep[l as usize] { s } else { a });
+        }
+    }
+    Ok(())
+}
+
+/// Hides each segment independently with probability `1 − keep_probability`
+/// (LIME's sampling), showing the [`HideColor`] instead.
+///
+/// ```
+/// use multiscale_lime::{BernoulliPerturber, HideColor, Perturber};
+/// use rand::SeedableRng;
+///
+/// let p = BernoulliPerturber::new(0.5, HideColor::Constant([0.0; 3]))?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+/// let z = p.masks(5, 20, &mut rng)?;
+/// assert_eq!(z.dim(), (20, 5));
+/// assert!(z.row(0).iter().all(|&v| v == 1));
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BernoulliPerturber {
+    keep_probability: f64,
+    hide_color: HideColor,
+}
+
+impl Default for BernoulliPerturber {
+    fn default() -> Self {
+        BernoulliPerturber {
+            keep_probability: 0.5,
+            hide_color: HideColor::default(),
+        }
+    }
+}
+
+impl BernoulliPerturber {
+    /// A perturber keeping each segment with probability `keep_probability`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `0 < keep_probability < 1`, or for
+    /// an invalid hide colour.
+    pub fn new(keep_probability: f64, hide_color: HideColor) -> Result<Self> {
+        if !(keep_probability > 0.0 && keep_probability < 1.0) {
+            return Err(Error::invalid(
+                "keep_probability",
+                keep_probability,
+                "a value strictly between 0 and 1",
+            ));
+        }
+        hide_color.validate()?;
+        Ok(BernoulliPerturber {
+            keep_probability,
+            hide_color,
+        })
+    }
+
+    /// Probability that a segment is kept.
+    pub fn keep_probability(&self) -> f64 {
+        self.keep_probability
+    }
+
+    /// What hidden segments show.
+    pub fn hide_color(&self) -> HideColor {
+        self.hide_color
+    }
+}
+
+impl Perturber for BernoulliPerturber {
+    fn masks(&self, segments: usize, samples: usize, rng: &mut ChaCha8Rng) -> Result<Array2<u8>> {
+        let coin = Bernoulli::new(self.keep_probability)
+            .map_err(|_| Error::invalid("keep_probability", self.keep_probability, "in (0, 1)"))?;
+        let mut z = Array2::<u8>::ones((samples, segments));
+        for mut row in z.rows_mut().into_iter().skip(1) {
+            for v in row.iter_mut() {
+                *v = u8::from(coin.sample(rng));
+            }
+        }
+        Ok(z)
+    }
+
+    fn fill(&self, image: &Image, segmentation: &Segmentation) -> Result<Image> {
+        self.hide_color.fill(image, segmentation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{array, Array4};
+    use rand::SeedableRng;
+
+    fn tiny() -> (Image, Segmentation) {
+        let img = Array3::from_shape_fn((2, 2, 3), |(y, x, c)| {
+            (y * 2 + x) as f32 * 0.25 + c as f32 * 0.01
+        });
+        (
+            Image::new(img).unwrap(),
+            Segmentation::new(array![[0, 0], [1, 1]]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn render_keeps_and_hides_by_label() {
+        let (img, seg) = tiny();
+        let fill = HideColor::Constant([1.0, 0.5, 0.0])
+            .fill(&img, &seg)
+            .unwrap();
+        let masks = array![[1u8, 1], [0, 1], [1, 0]];
+        let mut out = Array4::<f32>::zeros((3, 2, 2, 3));
+        render_masked(&img, &seg, &fill, masks.view(), out.view_mut()).unwrap();
+        assert_eq!(out.slice(ndarray::s![0, .., .., ..]), img.view());
+        assert_eq!(out[[1, 0, 1, 0]], 1.0);
+        assert_eq!(out[[1, 1, 0, 0]], img.view()[[1, 0, 0]]);
+        assert_eq!(out[[2, 1, 1, 1]], 0.5);
+        assert_eq!(out[[2, 0, 0, 2]], img.view()[[0, 0, 2]]);
+    }
+
+    #[test]
+    fn render_rejects_wrong_shapes() {
+        let (img, seg) = tiny();
+        let fill = img.clone();
+        let masks = array![[1u8, 1]];
+        let mut wrong = Array4::<f32>::zeros((2, 2, 2, 3));
+        assert!(matches!(
+            render_masked(&img, &seg, &fill, masks.view(), wrong.view_mut()),
+            Err(Error::InconsistentInput { .. })
+        ));
+        let three = array![[1u8, 1, 1]];
+        let mut out = Array4::<f32>::zeros((1, 2, 2, 3));
+        assert!(render_masked(&img, &seg, &fill, three.view(), out.view_mut()).is_err());
+    }
+
+    #[test]
+    fn segment_mean_and_blur_fill() {
+        let (img, seg) = tiny();
+        let mean = HideColor::SegmentMean.fill(&img, &seg).unwrap();
+        assert!((mean.view()[[0, 0, 0]] - 0.125).abs() < 1e-6);
+        assert!((mean.view()[[1, 1, 0]] - 0.625).abs() < 1e-6);
+        let flat = Image::new(Array3::from_elem((5, 4, 3), 0.4)).unwrap();
+        let seg = Segmentation::new(ndarray::Array2::zeros((5, 4))).unwrap();
+        let blurred = HideColor::Blurred { sigma: 2.0 }.fill(&flat, &seg).unwrap();
+        assert!(blurred.as_slice().iter().all(|v| (v - 0.4).abs() < 1e-6));
+        assert!(HideColor::Blurred { sigma: 0.0 }.validate().is_err());
+        assert!(HideColor::Constant([2.0, 0.0, 0.0]).validate().is_err());
+    }
+
+    #[test]
+    fn masks_keep_about_half() {
+        let p = BernoulliPerturber::default();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let z = p.masks(50, 400, &mut rng).unwrap();
+        let share = z.iter().map(|&v| f64::from(v)).sum::<f64>() / z.len() as f64;
+        assert!((share - 0.5).abs() < 0.03, "share {share}");
+        assert!(BernoulliPerturber::new(1.0, HideColor::default()).is_err());
+        assert!(BernoulliPerturber::new(0.0, HideColor::default()).is_err());
+    }
+}

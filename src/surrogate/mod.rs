@@ -1,0 +1,97 @@
+//! Interpretable surrogate models fitted on (mask, score) pairs: the
+//! [`SurrogateFitter`] trait, the fitted [`Surrogate`], and [`Ridge`].
+
+mod ridge;
+
+pub use ridge::Ridge;
+
+use ndarray::{Array1, ArrayView1, ArrayView2};
+
+use crate::error::{Error, Result};
+
+/// A fitted linear surrogate `ŷ = intercept + z·coefficients`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Surrogate {
+    /// One coefficient per segment: the segment's estimated contribution to
+    /// the explained score.
+    pub coefficients: Array1<f64>,
+    /// The intercept `b`.
+    pub intercept: f64,
+    /// Weighted R² of the fit on its samples (as `sklearn`'s `score` with
+    /// `sample_weight`); how well a linear model describes the classifier
+    /// locally.
+    pub score: f64,
+    /// The surrogate's prediction for the unperturbed image (all segments
+    /// kept): `intercept + Σ coefficients`.
+    pub local_prediction: f64,
+}
+
+/// Fits a linear surrogate to binary masks `z` (`n × K`), targets `y` (`n`)
+/// and sample weights (`n`).
+pub trait SurrogateFitter: Send + Sync {
+    /// Fits one target.
+    ///
+    /// # Errors
+    /// [`Error::InconsistentInput`] for mismatched lengths, non-finite values
+    /// or weights that are negative or all zero; [`Error::Singular`] when the
+    /// system cannot be solved.
+    fn fit(
+        &self,
+        z: ArrayView2<'_, f32>,
+        y: ArrayView1<'_, f64>,
+        weights: ArrayView1<'_, f64>,
+    ) -> Result<Surrogate>;
+
+    /// Fits every column of `ys` (`n × T`) against the same masks and weights.
+    /// Implementations may share work between targets (ridge factorises once).
+    ///
+    /// # Errors
+    /// As [`SurrogateFitter::fit`].
+    fn fit_many(
+        &self,
+        z: ArrayView2<'_, f32>,
+        ys: ArrayView2<'_, f64>,
+        weights: ArrayView1<'_, f64>,
+    ) -> Result<Vec<Surrogate>> {
+        ys.columns()
+            .into_iter()
+            .map(|y| self.fit(z, y, weights))
+            .collect()
+    }
+}
+
+/// Shared validation of surrogate inputs.
+pub(crate) fn check_inputs(
+    z: ArrayView2<'_, f32>,
+    ys: ArrayView2<'_, f64>,
+    weights: ArrayView1<'_, f64>,
+) -> Result<()> {
+    let n = z.nrows();
+    let bad = |reason: String| Err(Error::inconsistent("surrogate fit", reason));
+    if n == 0 || z.ncols() == 0 {
+        return bad(format!(
+            "mask matrix is {:?}; need at least one sample and one feature",
+            z.dim()
+        ));
+    }
+    if ys.nrows() != n || weights.len() != n {
+        return bad(format!(
+            "{n} mask rows but {} targets and {} weights",
+            ys.nrows(),
+            weights.len()
+        ));
+    }
+    if let Some(v) = z.iter().find(|v| !v.is_finite()) {
+        return bad(format!("mask matrix holds {v}"));
+    }
+    if let Some(v) = ys.iter().find(|v| !v.is_finite()) {
+        return bad(format!("target holds {v}"));
+    }
+    if let Some(v) = weights.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+        return bad(format!("sample weight {v} is not finite and ≥ 0"));
+    }
+    if weights.sum() <= 0.0 {
+        return bad("all sample weights are zero".into());
+    }
+    Ok(())
+}
