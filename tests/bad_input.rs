@@ -1,0 +1,298 @@
+//! Every error variant is reached from the public API, and bad input never
+//! panics.
+
+mod common;
+
+use common::{rectangle_classifier, textured_image};
+use multiscale_lime::prelude::*;
+use multiscale_lime::{
+    ClassifierError, CustomWeights, Error, Gaussian, Precomputed, Ridge, Segmentation,
+    SurrogateFitter, Uniform,
+};
+use ndarray::{array, Array1, Array2, Array3};
+
+fn lime_grid(levels: &[usize]) -> MultiScaleLime<SquareGrid> {
+    MultiScaleLime::builder()
+        .segmenter(SquareGrid)
+        .levels(levels.to_vec())
+        .samples(8)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn invalid_parameters() {
+    let cases: Vec<(&str, Result<_, Error>)> = vec![
+        (
+            "levels",
+            MultiScaleLime::builder()
+                .levels(Vec::<usize>::new())
+                .build()
+                .map(|_| ()),
+        ),
+        (
+            "levels",
+            MultiScaleLime::builder()
+                .levels([10, 0])
+                .build()
+                .map(|_| ()),
+        ),
+        (
+            "samples",
+            MultiScaleLime::builder().samples(1).build().map(|_| ()),
+        ),
+        (
+            "samples",
+            MultiScaleLime::builder()
+                .samples_per_segment(0)
+                .build()
+                .map(|_| ()),
+        ),
+        (
+            "kernel_width",
+            MultiScaleLime::builder()
+                .kernel_width(0.0)
+                .build()
+                .map(|_| ()),
+        ),
+        (
+            "kernel_width",
+            MultiScaleLime::builder()
+                .kernel_width(f64::NAN)
+                .build()
+                .map(|_| ()),
+        ),
+        (
+            "batch_size",
+            MultiScaleLime::builder().batch_size(0).build().map(|_| ()),
+        ),
+        (
+            "compactness",
+            MultiScaleLime::builder()
+                .compactness(-5.0)
+                .build()
+                .map(|_| ()),
+        ),
+        (
+            "keep_probability",
+            BernoulliPerturber::new(1.5, HideColor::default()).map(|_| ()),
+        ),
+        ("alpha", Ridge::new(-1.0).map(|_| ())),
+        ("std", Gaussian::new(0.0, -1.0).map(|_| ())),
+        ("weights", CustomWeights::new(vec![f64::NAN]).map(|_| ())),
+    ];
+    for (name, result) in cases {
+        match result {
+            Err(Error::InvalidParameter { name: got, .. }) => assert_eq!(got, name),
+            other => panic!("{name}: expected InvalidParameter, got {other:?}"),
+        }
+    }
+    let msg = MultiScaleLime::builder()
+        .kernel_width(-2.0)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("kernel_width") && msg.contains("-2"), "{msg}");
+}
+
+#[test]
+fn bad_images() {
+    assert!(matches!(
+        Image::new(Array3::zeros((0, 5, 3))),
+        Err(Error::EmptyImage { .. })
+    ));
+    assert!(matches!(
+        Image::new(Array3::zeros((5, 5, 1))),
+        Err(Error::ImageShape { .. })
+    ));
+    assert!(matches!(
+        Image::new(Array3::from_elem((2, 2, 3), 1.5)),
+        Err(Error::PixelValue { .. })
+    ));
+    assert!(matches!(
+        Image::new(Array3::from_elem((2, 2, 3), f32::INFINITY)),
+        Err(Error::PixelValue { .. })
+    ));
+    let empty = image::RgbImage::new(0, 0);
+    assert!(matches!(
+        Image::try_from(&empty),
+        Err(Error::EmptyImage { .. })
+    ));
+}
+
+#[test]
+fn too_many_or_zero_segments() {
+    let image = textured_image(4, 4);
+    let clf = rectangle_classifier(0, 2, 0, 2);
+    let err = lime_grid(&[4, 17])
+        .explain(&image, &clf, Target::Predicted)
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::SegmentCount { desired: 17, .. }),
+        "{err}"
+    );
+    for desired in [0, 17] {
+        assert!(matches!(
+            Slic::default().segment(&image, desired),
+            Err(Error::SegmentCount { .. })
+        ));
+        assert!(matches!(
+            SquareGrid.segment(&image, desired),
+            Err(Error::SegmentCount { .. })
+        ));
+    }
+}
+
+#[test]
+fn invalid_segmentations() {
+    assert!(matches!(
+        Segmentation::new(array![[0, 2]]),
+        Err(Error::InvalidSegmentation { .. })
+    ));
+    assert!(matches!(
+        Segmentation::new(Array2::zeros((0, 3))),
+        Err(Error::InvalidSegmentation { .. })
+    ));
+    let wrong_size = Precomputed::new(Segmentation::new(Array2::zeros((3, 3))).unwrap());
+    let lime = MultiScaleLime::builder()
+        .segmenter(wrong_size)
+        .levels([1])
+        .build()
+        .unwrap();
+    let err = lime
+        .explain(
+            &textured_image(4, 4),
+            &rectangle_classifier(0, 2, 0, 2),
+            Target::Predicted,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidSegmentation { .. }), "{err}");
+}
+
+#[test]
+fn misbehaving_classifiers() {
+    let image = textured_image(8, 8);
+    let lime = lime_grid(&[4]);
+
+    let failing = FnClassifier::new(2, |_| Err(ClassifierError::msg("GPU fell off the bus")));
+    let err = lime
+        .explain(&image, &failing, Target::Predicted)
+        .unwrap_err();
+    assert!(matches!(err, Error::Classifier(_)));
+    let source = std::error::Error::source(&err).map(|s| s.to_string());
+    assert_eq!(source.as_deref(), Some("GPU fell off the bus"));
+
+    let wrong_cols = FnClassifier::new(2, |b| Ok(Array2::zeros((b.dim().0, 3))));
+    assert!(matches!(
+        lime.explain(&image, &wrong_cols, Target::Predicted),
+        Err(Error::ClassifierOutput {
+            expected: (1, 2),
+            got: (1, 3)
+        })
+    ));
+    let wrong_rows = FnClassifier::new(2, |b| Ok(Array2::zeros((b.dim().0 + 1, 2))));
+    assert!(matches!(
+        lime.explain(&image, &wrong_rows, Target::Predicted),
+        Err(Error::ClassifierOutput { .. })
+    ));
+
+    let nan = FnClassifier::new(2, |b| Ok(Array2::from_elem((b.dim().0, 2), f32::NAN)));
+    assert!(matches!(
+        lime.explain(&image, &nan, Target::Predicted),
+        Err(Error::ClassifierNonFinite { .. })
+    ));
+    // NaN only in perturbed batches, not on the original image.
+    let late_nan = FnClassifier::new(2, |b| {
+        let v = if b.dim().0 > 1 { f32::INFINITY } else { 0.5 };
+        Ok(Array2::from_elem((b.dim().0, 2), v))
+    });
+    assert!(matches!(
+        lime.explain(&image, &late_nan, Target::Predicted),
+        Err(Error::ClassifierNonFinite { .. })
+    ));
+
+    let no_classes = FnClassifier::new(0, |b| Ok(Array2::zeros((b.dim().0, 0))));
+    assert!(matches!(
+        lime.explain(&image, &no_classes, Target::Predicted),
+        Err(Error::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+fn targets_outside_the_classes() {
+    let image = textured_image(8, 8);
+    let clf = rectangle_classifier(0, 4, 0, 4);
+    let lime = lime_grid(&[4]);
+    for target in [Target::Class(2), Target::TopLabels(0), Target::TopLabels(3)] {
+        assert!(
+            matches!(
+                lime.explain(&image, &clf, target),
+                Err(Error::Target { .. })
+            ),
+            "{target:?}"
+        );
+    }
+}
+
+#[test]
+fn inconsistent_surrogate_and_combiner_input() {
+    let r = Ridge::default();
+    let z = Array2::<f32>::ones((4, 2));
+    let err = r
+        .fit(z.view(), Array1::zeros(3).view(), Array1::ones(4).view())
+        .unwrap_err();
+    assert!(matches!(err, Error::InconsistentInput { .. }));
+    let custom = CustomWeights::new(vec![1.0, 2.0]).unwrap();
+    assert!(matches!(
+        custom.weights(&[3]),
+        Err(Error::InconsistentInput { .. })
+    ));
+    assert!(matches!(
+        Uniform.weights(&[]),
+        Err(Error::InconsistentInput { .. })
+    ));
+}
+
+#[test]
+fn singular_surrogate() {
+    let r = Ridge::new(0.0).unwrap();
+    let z = array![[1.0f32, 1.0], [1.0, 1.0], [0.0, 0.0]]; // identical columns
+    let err = r
+        .fit(
+            z.view(),
+            array![1.0, 1.0, 0.0].view(),
+            Array1::ones(3).view(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Singular { features: 2, .. }), "{err}");
+}
+
+#[test]
+fn degenerate_levels_still_explain() {
+    // All levels equal: the combined map falls back to the uniform mean.
+    let image = textured_image(12, 12);
+    let clf = rectangle_classifier(0, 6, 0, 6);
+    let e = lime_grid(&[9, 9, 9])
+        .explain(&image, &clf, Target::Predicted)
+        .unwrap();
+    let c = e.combine(&Trapezoid).unwrap();
+    assert!(c.uniform_fallback);
+    // One-pixel image, one segment.
+    let tiny = Image::new(Array3::from_elem((1, 1, 3), 0.5)).unwrap();
+    let e = MultiScaleLime::builder()
+        .levels([1])
+        .samples(4)
+        .build()
+        .unwrap()
+        .explain(&tiny, &clf_1x1(), Target::Predicted)
+        .unwrap();
+    assert_eq!(e.stacks()[0].levels()[0].actual, 1);
+}
+
+fn clf_1x1() -> impl Classifier {
+    FnClassifier::new(1, |b| {
+        Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| {
+            b[[i, 0, 0, 0]]
+        }))
+    })
+}

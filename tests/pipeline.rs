@@ -1,0 +1,173 @@
+//! End-to-end behaviour of `MultiScaleLime::explain`.
+
+mod common;
+
+use common::{rectangle_classifier, textured_image};
+use multiscale_lime::prelude::*;
+use multiscale_lime::{Explanation, HideColor};
+
+fn explain_with(threads: usize, batch_size: usize, seed: u64) -> Explanation {
+    let image = textured_image(48, 48);
+    let clf = rectangle_classifier(6, 20, 24, 42);
+    let lime = MultiScaleLime::builder()
+        .levels([10, 25, 50])
+        .batch_size(batch_size)
+        .seed(seed)
+        .build()
+        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| lime.explain(&image, &clf, Target::TopLabels(2)).unwrap())
+}
+
+#[test]
+fn planted_rectangle_gets_most_of_the_relevance() {
+    let (r0, r1, c0, c1) = (6, 20, 24, 42);
+    let image = textured_image(48, 48);
+    let clf = rectangle_classifier(r0, r1, c0, c1);
+    let lime = MultiScaleLime::builder()
+        .levels([10, 25, 50, 100])
+        .seed(3)
+        .build()
+        .unwrap();
+    let explanation = lime.explain(&image, &clf, Target::Class(0)).unwrap();
+    for combiner in [&Trapezoid as &dyn Combiner, &InverseTrapezoid] {
+        let combined = explanation.combine(combiner).unwrap();
+        let map = combined.heatmap.values();
+        let total: f64 = map.iter().map(|&v| f64::from(v)).sum();
+        let inside: f64 = map
+            .slice(ndarray::s![r0..r1, c0..c1])
+            .iter()
+            .map(|&v| f64::from(v))
+            .sum();
+        let mass = inside / total;
+        let uniform = ((r1 - r0) * (c1 - c0)) as f64 / (48.0 * 48.0);
+        println!("relevance mass {mass:.3}, uniform share {uniform:.3}");
+        assert!(
+            mass > 2.5 * uniform,
+            "relevance mass {mass:.3} vs uniform share {uniform:.3}"
+        );
+    }
+    // The finest level is the most precise: its heatmap is highest inside.
+    let finest = explanation.stacks()[0].levels().last().unwrap();
+    let inside_mean = finest
+        .heatmap
+        .values()
+        .slice(ndarray::s![r0..r1, c0..c1])
+        .mean()
+        .unwrap();
+    let outside_mean = {
+        let m = finest.heatmap.values();
+        let total: f32 = m.sum();
+        let inside: f32 = m.slice(ndarray::s![r0..r1, c0..c1]).sum();
+        (total - inside) / (48.0 * 48.0 - ((r1 - r0) * (c1 - c0)) as f32)
+    };
+    assert!(
+        inside_mean > 3.0 * outside_mean,
+        "{inside_mean} vs {outside_mean}"
+    );
+}
+
+#[test]
+fn same_seed_is_bit_identical_across_threads_and_batch_sizes() {
+    let reference = explain_with(1, 64, 11);
+    for (threads, batch) in [(4, 64), (1, 1), (4, 1), (2, 7)] {
+        let other = explain_with(threads, batch, 11);
+        assert_eq!(
+            reference.stacks(),
+            other.stacks(),
+            "threads {threads}, batch {batch}"
+        );
+    }
+    let different = explain_with(1, 64, 12);
+    assert_ne!(
+        reference.stacks()[0].levels()[0].coefficients,
+        different.stacks()[0].levels()[0].coefficients
+    );
+}
+
+#[test]
+fn top_labels_share_forward_passes_and_order_by_score() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = AtomicUsize::new(0);
+    let images = AtomicUsize::new(0);
+    let inner = rectangle_classifier(0, 10, 0, 10);
+    let counting = FnClassifier::new(2, |batch| {
+        calls.fetch_add(1, Ordering::Relaxed);
+        images.fetch_add(batch.dim().0, Ordering::Relaxed);
+        inner.predict(batch)
+    });
+    let image = textured_image(24, 24);
+    let lime = MultiScaleLime::builder()
+        .segmenter(SquareGrid)
+        .levels([4, 9])
+        .samples(20)
+        .batch_size(8)
+        .build()
+        .unwrap();
+    let e = lime
+        .explain(&image, &counting, Target::TopLabels(2))
+        .unwrap();
+    assert_eq!(e.stacks().len(), 2);
+    // One pass for the original, then 20 samples per level in batches of 8.
+    assert_eq!(images.load(Ordering::Relaxed), 1 + 2 * 20);
+    assert_eq!(calls.load(Ordering::Relaxed), 1 + 2 * 3);
+    let p = e.prediction();
+    assert!(p[e.stacks()[0].class()] >= p[e.stacks()[1].class()]);
+    assert_eq!(e.stacks()[0].class(), e.predicted_class());
+    // Coefficients of the two complementary classes are opposite.
+    for (a, b) in e.stacks()[0].levels().iter().zip(e.stacks()[1].levels()) {
+        for (x, y) in a.coefficients.iter().zip(&b.coefficients) {
+            assert!((x + y).abs() < 1e-5, "{x} vs {y}");
+        }
+        assert_eq!(a.actual, a.segmentation.count());
+        assert_eq!(a.samples, 20);
+    }
+}
+
+#[test]
+fn levels_report_desired_and_actual_counts_and_valid_ranges() {
+    let image = textured_image(40, 40);
+    let clf = rectangle_classifier(0, 20, 0, 20);
+    for normalization in [
+        Normalization::MinMax,
+        Normalization::PositiveOnly,
+        Normalization::MaxAbs,
+    ] {
+        let lime = MultiScaleLime::builder()
+            .levels([5, 20, 60])
+            .normalization(normalization)
+            .perturber(BernoulliPerturber::new(0.5, HideColor::SegmentMean).unwrap())
+            .build()
+            .unwrap();
+        let e = lime.explain(&image, &clf, Target::Predicted).unwrap();
+        let stack = &e.stacks()[0];
+        assert_eq!(
+            stack.levels().iter().map(|l| l.desired).collect::<Vec<_>>(),
+            vec![5, 20, 60]
+        );
+        let lo = if normalization == Normalization::MaxAbs {
+            -1.0
+        } else {
+            0.0
+        };
+        for level in stack.levels() {
+            assert_eq!(level.samples, 10 * level.actual);
+            assert!(level
+                .heatmap
+                .values()
+                .iter()
+                .all(|&v| (lo..=1.0).contains(&v)));
+            assert!(level.score <= 1.0);
+        }
+        let combined = stack.combine(&Trapezoid).unwrap();
+        assert!((combined.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(combined
+            .heatmap
+            .values()
+            .iter()
+            .all(|&v| (lo..=1.0).contains(&v)));
+    }
+}
