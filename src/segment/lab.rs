@@ -92,8 +92,8 @@ pub(crate) fn slic_features(image: &Image, sigma: f64, compactness: f64) -> LabP
                         ]),
                     );
                 }
-                for c in 0..3 {
-                    planes[c][p] = slot.1[c];
+                for (plane, &v) in planes.iter_mut().zip(&slot.1) {
+                    plane[p] = v;
                 }
             }
         }
@@ -106,8 +106,8 @@ pub(crate) fn slic_features(image: &Image, sigma: f64, compactness: f64) -> LabP
             for (p, rgb) in values.chunks_exact(3).enumerate() {
                 let lin = [0, 1, 2].map(|c| linearize(rescale(f64::from(rgb[c]), lo, hi)));
                 let lab = lab_from_linear(lin);
-                for c in 0..3 {
-                    planes[c][p] = lab[c];
+                for (plane, &v) in planes.iter_mut().zip(&lab) {
+                    plane[p] = v;
                 }
             }
         }

@@ -102,15 +102,9 @@ impl Default for Slic {
 }
 
 /// Unvalidated [`Slic`] parameters; [`SlicBuilder::build`] checks them.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct SlicBuilder(Slic);
-
-impl Default for SlicBuilder {
-    fn default() -> Self {
-        SlicBuilder(Slic::default())
-    }
-}
 
 impl SlicBuilder {
     /// Colour-versus-space balance (default 5).

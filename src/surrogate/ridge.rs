@@ -187,6 +187,7 @@ mod tests {
 
     /// Deliberately naive oracle: the full (K+1)×(K+1) weighted normal
     /// equations with an unpenalised intercept, by Gaussian elimination.
+    #[allow(clippy::needless_range_loop)]
     fn naive_ridge(
         z: &Array2<f32>,
         y: &Array1<f64>,
