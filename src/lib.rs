@@ -102,6 +102,11 @@ pub use crate::perturb::{BernoulliPerturber, HideColor, Perturber};
 pub use crate::segment::{Precomputed, Segmentation, Segmenter, Slic, SlicBuilder, SquareGrid};
 pub use crate::surrogate::{Ridge, Surrogate, SurrogateFitter};
 
+// The README's examples are compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The names most programs need: `use multiscale_lime::prelude::*;`.
 pub mod prelude {
     pub use crate::{
