@@ -5,7 +5,9 @@ use multiscale_lime::{ClassifierError, Image};
 use ndarray::{Array2, ArrayView4, Axis};
 
 pub fn load(name: &str) -> Image {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(name);
     Image::try_from(&image::open(path).expect("bundled image").to_rgb8()).expect("valid image")
 }
 

@@ -16,7 +16,11 @@ fn explain(c: &mut Criterion) {
     ];
     for (name, file, levels) in cases {
         let image = common::load(file);
-        let lime = MultiScaleLime::builder().levels(levels).seed(0).build().unwrap();
+        let lime = MultiScaleLime::builder()
+            .levels(levels)
+            .seed(0)
+            .build()
+            .unwrap();
         group.bench_with_input(BenchmarkId::new("full", name), &image, |b, image| {
             b.iter(|| lime.explain(image, &clf, Target::Predicted).unwrap())
         });

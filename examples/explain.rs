@@ -38,7 +38,9 @@ fn stain_classifier(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, Classifie
     let mut out = Array2::zeros((batch.dim().0, 2));
     for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
         let img = img.as_standard_layout();
-        let pixels = img.as_slice().ok_or_else(|| ClassifierError::msg("non-contiguous image"))?;
+        let pixels = img
+            .as_slice()
+            .ok_or_else(|| ClassifierError::msg("non-contiguous image"))?;
         let stained = pixels
             .chunks_exact(3)
             .filter(|px| dab_density(px) > DAB_THRESHOLD)
@@ -103,13 +105,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             trapezoid.weights[l],
             inverse.weights[l]
         );
-        let name = format!("level{}_s{}_actual{}.png", l + 1, level.desired, level.actual);
+        let name = format!(
+            "level{}_s{}_actual{}.png",
+            l + 1,
+            level.desired,
+            level.actual
+        );
         level.heatmap.to_luma8(0.0, 1.0).save(out_dir.join(name))?;
     }
     let combined = [
         ("combined_trapezoid.png", trapezoid),
         ("combined_inverse_trapezoid.png", inverse),
-        ("combined_gaussian_fine.png", stack.combine(&Gaussian::new(1.0, 0.5)?)?),
+        (
+            "combined_gaussian_fine.png",
+            stack.combine(&Gaussian::new(1.0, 0.5)?)?,
+        ),
         ("combined_uniform.png", stack.combine(&Uniform)?),
     ];
     for (name, c) in &combined {

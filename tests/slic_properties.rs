@@ -53,7 +53,13 @@ fn image_strategy() -> impl Strategy<Value = Image> {
             match kind {
                 0 => ((v >> 33) % 256) as f32 / 255.0, // noise
                 1 => 0.5,                              // flat
-                _ => if (x / 3 + y / 4) % 2 == 0 { 0.2 } else { 0.8 }, // blocks
+                _ => {
+                    if (x / 3 + y / 4) % 2 == 0 {
+                        0.2
+                    } else {
+                        0.8
+                    }
+                } // blocks
             }
         });
         Image::new(data).unwrap()

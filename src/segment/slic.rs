@@ -55,9 +55,10 @@ const BAND_ROWS: usize = 8;
 /// | `parallel` | true | | rayon over row bands (identical labels) |
 ///
 /// # Departures from scikit-image
-/// - Pixels that no centre's window reached (possible only in degenerate
-///   cases; scikit-image leaves them at label −1) join the spatially nearest
-///   centre.
+/// - A pixel that no centre's window reaches in an iteration keeps its
+///   previous label (as in scikit-image); at the first iteration that is the
+///   nearest grid centre, where scikit-image would leave −1. This needs
+///   degenerate geometry and does not occur on the reference images.
 /// - With connectivity off, labels are compacted to `0..count` (scikit-image
 ///   leaves gaps where centres emptied).
 ///
@@ -298,62 +299,59 @@ impl Segmenter for Slic {
         let window = regular_grid([1, h, w], n_centres);
         let (wy, wx) = ((2 * window[1].1) as f64, (2 * window[2].1) as f64);
 
+        let ctx = Clustering {
+            planes: &features.planes,
+            boxes: colour_boxes(&features.planes, h, w),
+            h,
+            w,
+            spatial_weight,
+            reach: (wy, wx),
+        };
         let mut labels = vec![u32::MAX; h * w];
         let mut distance = vec![0.0f64; h * w];
-        let planes = &features.planes;
-        for _ in 0..self.max_iter {
-            let assign = |(band, (lab, dist)): (usize, (&mut [u32], &mut [f64]))| {
-                dist.fill(f64::MAX);
-                let y0 = band * BAND_ROWS;
-                let y1 = y0 + lab.len() / w;
-                for (k, c) in centres.iter().enumerate().filter(|(_, c)| c.alive) {
-                    let (ymin, ymax) = window_range(c.y, wy, h);
-                    let (ymin, ymax) = (ymin.max(y0), ymax.min(y1));
-                    if ymin >= ymax {
-                        continue;
-                    }
-                    let (xmin, xmax) = window_range(c.x, wx, w);
-                    for y in ymin..ymax {
-                        let dy = c.y - y as f64;
-                        let dyy = dy * dy;
-                        let row = y * w;
-                        let local = (y - y0) * w;
-                        assign_row(
-                            &planes[0][row + xmin..row + xmax],
-                            &planes[1][row + xmin..row + xmax],
-                            &planes[2][row + xmin..row + xmax],
-                            &mut dist[local + xmin..local + xmax],
-                            &mut lab[local + xmin..local + xmax],
-                            RowGeometry {
-                                dyy,
-                                cx: c.x,
-                                x0: xmin as f64,
-                                spatial_weight,
-                                colour: c.colour,
-                                label: k as u32,
-                            },
-                        );
+        let mut block_max = vec![0.0f64; h * w.div_ceil(BLOCK)];
+        let ny = (ys.0..h).step_by(ys.1).count();
+        let nx = n_centres / ny.max(1);
+        let grid_index = |y: usize, x: usize| -> u32 {
+            let nearest = |p: usize, (start, step): (usize, usize), n: usize| {
+                ((p as f64 - start as f64) / step as f64)
+                    .round()
+                    .clamp(0.0, (n - 1) as f64) as usize
+            };
+            (nearest(y, ys, ny) * nx + nearest(x, xs, nx)) as u32
+        };
+        for iteration in 0..self.max_iter {
+            let band = BAND_ROWS * w;
+            let blocks_per_row = w.div_ceil(BLOCK);
+            let windows: Vec<Window> = centres.iter().map(|c| ctx.window(c)).collect();
+            let work = |(b, ((lab, dist), bmax)): BandSlices<'_>| {
+                let y0 = b * BAND_ROWS;
+                if iteration == 0 {
+                    for (r, row) in lab.chunks_mut(w).enumerate() {
+                        for (x, l) in row.iter_mut().enumerate() {
+                            *l = grid_index(y0 + r, x);
+                        }
                     }
                 }
+                ctx.seed_band(&centres, &windows, y0, lab, dist, bmax);
+                ctx.assign_band(&centres, &windows, y0, lab, dist, bmax);
             };
             if self.parallel {
                 labels
-                    .par_chunks_mut(BAND_ROWS * w)
-                    .zip(distance.par_chunks_mut(BAND_ROWS * w))
+                    .par_chunks_mut(band)
+                    .zip(distance.par_chunks_mut(band))
+                    .zip(block_max.par_chunks_mut(BAND_ROWS * blocks_per_row))
                     .enumerate()
-                    .for_each(assign);
+                    .for_each(work);
             } else {
                 labels
-                    .chunks_mut(BAND_ROWS * w)
-                    .zip(distance.chunks_mut(BAND_ROWS * w))
+                    .chunks_mut(band)
+                    .zip(distance.chunks_mut(band))
+                    .zip(block_max.chunks_mut(BAND_ROWS * blocks_per_row))
                     .enumerate()
-                    .for_each(assign);
+                    .for_each(work);
             }
-            update_centres(&mut centres, &labels, planes, w);
-        }
-
-        if labels.contains(&u32::MAX) {
-            assign_unreached(&mut labels, &centres, w);
+            update_centres(&mut centres, &labels, &features.planes, w);
         }
 
         let (labels, count) = if self.enforce_connectivity {
@@ -382,30 +380,221 @@ fn window_range(c: f64, r: f64, n: usize) -> (usize, usize) {
     (lo, hi)
 }
 
+/// One band's labels, distances and block maxima, with its index.
+type BandSlices<'a> = (usize, ((&'a mut [u32], &'a mut [f64]), &'a mut [f64]));
+
+/// Pixels per block along a row: the unit of pruning.
+const BLOCK: usize = 32;
+
+/// What the assignment step reads: features, their per-block colour boxes
+/// and the geometry of the centre windows.
+struct Clustering<'a> {
+    planes: &'a [Vec<f64>; 3],
+    /// Per row and block of `BLOCK` pixels: min and max of each channel.
+    boxes: Vec<[f64; 6]>,
+    h: usize,
+    w: usize,
+    spatial_weight: f64,
+    /// Window half-widths `2·step` along y and x.
+    reach: (f64, f64),
+}
+
+/// Per row and block, the bounding box of the pixels' colours.
+fn colour_boxes(planes: &[Vec<f64>; 3], h: usize, w: usize) -> Vec<[f64; 6]> {
+    let mut boxes = Vec::with_capacity(h * w.div_ceil(BLOCK));
+    for y in 0..h {
+        for x0 in (0..w).step_by(BLOCK) {
+            let mut b = [
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+                f64::NEG_INFINITY,
+            ];
+            for x in x0..(x0 + BLOCK).min(w) {
+                for c in 0..3 {
+                    let v = planes[c][y * w + x];
+                    b[c] = b[c].min(v);
+                    b[c + 3] = b[c + 3].max(v);
+                }
+            }
+            boxes.push(b);
+        }
+    }
+    boxes
+}
+
+impl Clustering<'_> {
+    /// scikit-image's distance of pixel (y, x) to centre `c`, with the same
+    /// order of floating-point operations.
+    #[inline]
+    fn distance(&self, c: &Centre, p: usize, dyy: f64, dxx: f64) -> f64 {
+        let mut d = (dyy + dxx) * self.spatial_weight;
+        let t0 = self.planes[0][p] - c.colour[0];
+        let t1 = self.planes[1][p] - c.colour[1];
+        let t2 = self.planes[2][p] - c.colour[2];
+        d += t0 * t0 + t1 * t1 + t2 * t2;
+        d
+    }
+
+    fn window(&self, c: &Centre) -> Window {
+        let (y0, y1) = window_range(c.y, self.reach.0, self.h);
+        let (x0, x1) = window_range(c.x, self.reach.1, self.w);
+        Window { y0, y1, x0, x1 }
+    }
+
+    /// Starts every pixel of the band at its candidate label (last
+    /// iteration's winner, or the nearest grid centre) when that centre's
+    /// window holds it, and records each block's largest distance.
+    fn seed_band(
+        &self,
+        centres: &[Centre],
+        windows: &[Window],
+        y0: usize,
+        lab: &mut [u32],
+        dist: &mut [f64],
+        bmax: &mut [f64],
+    ) {
+        let w = self.w;
+        for (r, (lab_row, dist_row)) in lab.chunks_mut(w).zip(dist.chunks_mut(w)).enumerate() {
+            let y = y0 + r;
+            for (x, (l, d)) in lab_row.iter_mut().zip(dist_row.iter_mut()).enumerate() {
+                *d = f64::MAX;
+                let k = *l as usize;
+                if let (Some(c), Some(win)) = (centres.get(k), windows.get(k)) {
+                    if c.alive && (win.y0..win.y1).contains(&y) && (win.x0..win.x1).contains(&x) {
+                        let dy = c.y - y as f64;
+                        let dx = c.x - x as f64;
+                        *d = self.distance(c, y * w + x, dy * dy, dx * dx);
+                    }
+                }
+            }
+        }
+        for (row, maxes) in dist.chunks(w).zip(bmax.chunks_mut(w.div_ceil(BLOCK))) {
+            for (block, m) in row.chunks(BLOCK).zip(maxes.iter_mut()) {
+                *m = block.iter().copied().fold(0.0, f64::max);
+            }
+        }
+    }
+
+    /// Gives each pixel the centre with the smallest (distance, index) among
+    /// those whose window holds it: the same winner as scikit-image's
+    /// "first strictly smaller" scan in index order. Blocks whose lower
+    /// bound (spatial distance to the block plus colour distance to its
+    /// colour box) exceeds their largest seeded distance are skipped; both
+    /// bounds are computed with monotone roundings, so skipping is exact.
+    fn assign_band(
+        &self,
+        centres: &[Centre],
+        windows: &[Window],
+        y0: usize,
+        lab: &mut [u32],
+        dist: &mut [f64],
+        bmax: &[f64],
+    ) {
+        let w = self.w;
+        let rows = lab.len() / w;
+        let blocks_per_row = w.div_ceil(BLOCK);
+        let mut dxx: Vec<f64> = Vec::new();
+        for ((k, c), win) in centres
+            .iter()
+            .enumerate()
+            .zip(windows)
+            .filter(|((_, c), _)| c.alive)
+        {
+            let k = k as u32;
+            let (ymin, ymax) = (win.y0.max(y0), win.y1.min(y0 + rows));
+            if ymin >= ymax {
+                continue;
+            }
+            let (xmin, xmax) = (win.x0, win.x1);
+            dxx.clear();
+            dxx.extend((xmin..xmax).map(|x| {
+                let dx = c.x - x as f64;
+                dx * dx
+            }));
+            for y in ymin..ymax {
+                let dy = c.y - y as f64;
+                let dyy = dy * dy;
+                let local = (y - y0) * w;
+                for bx in xmin / BLOCK..xmax.div_ceil(BLOCK) {
+                    let (xs, xe) = ((bx * BLOCK).max(xmin), ((bx + 1) * BLOCK).min(xmax));
+                    let b = &self.boxes[y * blocks_per_row + bx];
+                    let near_x = c.x.clamp(xs as f64, (xe - 1) as f64);
+                    let dx = c.x - near_x;
+                    let mut bound = (dyy + dx * dx) * self.spatial_weight;
+                    let mut colour = 0.0;
+                    for ch in 0..3 {
+                        let e = (b[ch] - c.colour[ch])
+                            .max(c.colour[ch] - b[ch + 3])
+                            .max(0.0);
+                        colour += e * e;
+                    }
+                    bound += colour;
+                    if bound > bmax[(y - y0) * blocks_per_row + bx] {
+                        continue;
+                    }
+                    let row = y * w;
+                    scan(
+                        [
+                            &self.planes[0][row + xs..row + xe],
+                            &self.planes[1][row + xs..row + xe],
+                            &self.planes[2][row + xs..row + xe],
+                        ],
+                        &dxx[xs - xmin..xe - xmin],
+                        &mut dist[local + xs..local + xe],
+                        &mut lab[local + xs..local + xe],
+                        Scan {
+                            dyy,
+                            spatial_weight: self.spatial_weight,
+                            colour: c.colour,
+                            label: k,
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A centre's search window: rows `y0..y1`, columns `x0..x1`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    y0: usize,
+    y1: usize,
+    x0: usize,
+    x1: usize,
+}
+
 #[derive(Clone, Copy)]
-struct RowGeometry {
+struct Scan {
     dyy: f64,
-    cx: f64,
-    x0: f64,
     spatial_weight: f64,
     colour: [f64; 3],
     label: u32,
 }
 
+/// The hot loop: branch-free (distance, index) minimum over one run of pixels.
 #[inline]
-fn assign_row(l: &[f64], a: &[f64], b: &[f64], dist: &mut [f64], lab: &mut [u32], g: RowGeometry) {
+fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [u32], s: Scan) {
     let n = dist.len();
-    let (l, a, b, lab) = (&l[..n], &a[..n], &b[..n], &mut lab[..n]);
+    let (l, a, b, dxx, lab) = (
+        &planes[0][..n],
+        &planes[1][..n],
+        &planes[2][..n],
+        &dxx[..n],
+        &mut lab[..n],
+    );
     for i in 0..n {
-        let dx = g.cx - (g.x0 + i as f64);
-        let mut d = (g.dyy + dx * dx) * g.spatial_weight;
-        let t0 = l[i] - g.colour[0];
-        let t1 = a[i] - g.colour[1];
-        let t2 = b[i] - g.colour[2];
+        let mut d = (s.dyy + dxx[i]) * s.spatial_weight;
+        let t0 = l[i] - s.colour[0];
+        let t1 = a[i] - s.colour[1];
+        let t2 = b[i] - s.colour[2];
         d += t0 * t0 + t1 * t1 + t2 * t2;
-        let closer = dist[i] > d;
-        dist[i] = if closer { d } else { dist[i] };
-        lab[i] = if closer { g.label } else { lab[i] };
+        let better = (d < dist[i]) | ((d == dist[i]) & (s.label < lab[i]));
+        dist[i] = if better { d } else { dist[i] };
+        lab[i] = if better { s.label } else { lab[i] };
     }
 }
 
@@ -414,17 +603,20 @@ fn assign_row(l: &[f64], a: &[f64], b: &[f64], dist: &mut [f64], lab: &mut [u32]
 /// (scikit-image's becomes NaN and never wins a pixel again).
 fn update_centres(centres: &mut [Centre], labels: &[u32], planes: &[Vec<f64>; 3], w: usize) {
     let mut sums = vec![[0.0f64; 6]; centres.len()];
-    for (p, &k) in labels.iter().enumerate() {
-        if k == u32::MAX {
-            continue;
+    for (y, row) in labels.chunks(w).enumerate() {
+        let base = y * w;
+        for (x, &k) in row.iter().enumerate() {
+            let Some(s) = sums.get_mut(k as usize) else {
+                continue;
+            };
+            let p = base + x;
+            s[0] += 1.0;
+            s[1] += y as f64;
+            s[2] += x as f64;
+            s[3] += planes[0][p];
+            s[4] += planes[1][p];
+            s[5] += planes[2][p];
         }
-        let s = &mut sums[k as usize];
-        s[0] += 1.0;
-        s[1] += (p / w) as f64;
-        s[2] += (p % w) as f64;
-        s[3] += planes[0][p];
-        s[4] += planes[1][p];
-        s[5] += planes[2][p];
     }
     for (c, s) in centres.iter_mut().zip(&sums) {
         if s[0] == 0.0 {
@@ -434,23 +626,6 @@ fn update_centres(centres: &mut [Centre], labels: &[u32], planes: &[Vec<f64>; 3]
         c.y = s[1] / s[0];
         c.x = s[2] / s[0];
         c.colour = [s[3] / s[0], s[4] / s[0], s[5] / s[0]];
-    }
-}
-
-fn assign_unreached(labels: &mut [u32], centres: &[Centre], w: usize) {
-    for (p, l) in labels
-        .iter_mut()
-        .enumerate()
-        .filter(|(_, l)| **l == u32::MAX)
-    {
-        let (y, x) = ((p / w) as f64, (p % w) as f64);
-        let nearest = centres
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.alive)
-            .map(|(k, c)| (k, (c.y - y).powi(2) + (c.x - x).powi(2)))
-            .min_by(|a, b| a.1.total_cmp(&b.1));
-        *l = nearest.map_or(0, |(k, _)| k as u32);
     }
 }
 
