@@ -15,7 +15,11 @@
 
 use std::path::{Path, PathBuf};
 
+use multiscale_lime::metrics::{
+    deletion_curve, explanation_accuracy, insertion_curve, relevance_mass,
+};
 use multiscale_lime::prelude::*;
+use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{ClassifierError, Gaussian, Uniform};
 use ndarray::{Array2, ArrayView4, Axis};
 
@@ -111,37 +115,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             level.desired,
             level.actual
         );
-        level.heatmap.to_luma8(0.0, 1.0).save(out_dir.join(name))?;
+        colorize(&level.heatmap, Colormap::Viridis, (0.0, 1.0))?.save(out_dir.join(name))?;
     }
     let combined = [
-        ("combined_trapezoid.png", trapezoid),
-        ("combined_inverse_trapezoid.png", inverse),
+        ("combined_trapezoid", trapezoid),
+        ("combined_inverse_trapezoid", inverse),
         (
-            "combined_gaussian_fine.png",
+            "combined_gaussian_fine",
             stack.combine(&Gaussian::new(1.0, 0.5)?)?,
         ),
-        ("combined_uniform.png", stack.combine(&Uniform)?),
+        ("combined_uniform", stack.combine(&Uniform)?),
     ];
     for (name, c) in &combined {
-        c.heatmap.to_luma8(0.0, 1.0).save(out_dir.join(name))?;
+        colorize(&c.heatmap, Colormap::Viridis, (0.0, 1.0))?
+            .save(out_dir.join(format!("{name}.png")))?;
+        overlay(&image, &c.heatmap, Colormap::Inferno, (0.0, 1.0), 0.6)?
+            .save(out_dir.join(format!("{name}_overlay.png")))?;
     }
+    panel(
+        &image,
+        stack,
+        &combined[0].1,
+        Colormap::Viridis,
+        (0.0, 1.0),
+        2,
+    )?
+    .save(out_dir.join("panel.png"))?;
     image.to_rgb8().save(out_dir.join("input.png"))?;
 
-    // How much of the combined relevance falls on stained pixels?
-    let map = combined[0].1.heatmap.values();
-    let (mut on_stain, mut total, mut stained) = (0.0f64, 0.0f64, 0usize);
-    for ((y, x), &v) in map.indexed_iter() {
-        total += f64::from(v);
-        if dab_density(&image.pixel(y, x)) > DAB_THRESHOLD {
-            on_stain += f64::from(v);
-            stained += 1;
-        }
-    }
+    // Evaluation: is the explanation faithful to the model?
+    let map = &combined[0].1.heatmap;
+    let hide = HideColor::Constant([0.0; 3]);
+    let acc = explanation_accuracy(&image, map, &classifier, class, 0.2, hide)?;
+    let deletion = deletion_curve(&image, map, &classifier, class, 50, hide)?;
+    let insertion = insertion_curve(&image, map, &classifier, class, 50, 5.0)?;
     println!(
-        "relevance on stained pixels: {:.1}% (they are {:.1}% of the patch)",
-        100.0 * on_stain / total.max(f64::MIN_POSITIVE),
-        100.0 * stained as f64 / image.pixels() as f64
+        "explanation accuracy (top 20% kept): p = {:.3} (full image {:.3}), label {}",
+        acc.masked_score,
+        acc.original_score,
+        if acc.label_holds { "holds" } else { "flips" }
     );
-    println!("heatmaps written to {}", out_dir.canonicalize()?.display());
+    println!(
+        "deletion AUC {:.3} (lower is better), insertion AUC {:.3} (higher is better)",
+        deletion.auc, insertion.auc
+    );
+    let stain_mask = ndarray::Array2::from_shape_fn((image.height(), image.width()), |(y, x)| {
+        dab_density(&image.pixel(y, x)) > DAB_THRESHOLD
+    });
+    println!(
+        "relevance mass on stained pixels: {:.1}% (they are {:.1}% of the patch)",
+        100.0 * relevance_mass(map, stain_mask.view())?,
+        100.0 * stain_mask.iter().filter(|&&m| m).count() as f64 / image.pixels() as f64
+    );
+    println!(
+        "heatmaps, overlays and panel.png written to {}",
+        out_dir.canonicalize()?.display()
+    );
     Ok(())
 }

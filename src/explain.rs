@@ -310,6 +310,18 @@ impl MultiScaleLime {
     }
 }
 
+impl<S: Clone, P: Clone, F: Clone> MultiScaleLime<S, P, F> {
+    /// The same explainer with another seed (every other parameter stays
+    /// validated).
+    #[must_use]
+    pub fn with_seed(&self, seed: u64) -> Self {
+        MultiScaleLime {
+            seed,
+            ..self.clone()
+        }
+    }
+}
+
 /// The result of [`MultiScaleLime::explain`].
 #[derive(Debug, Clone)]
 pub struct Explanation {

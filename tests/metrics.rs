@@ -1,0 +1,233 @@
+//! Metrics against hand-computed values on tiny images, and the causal
+//! sanity check: a perfect heatmap deletes better than a random one.
+
+mod common;
+
+use common::{rectangle_classifier, textured_image};
+use multiscale_lime::metrics::{
+    accuracy_rate, deletion_curve, explanation_accuracy, insertion_curve, jaccard_at_k, pearson,
+    pointing_game, relevance_mass, stability,
+};
+use multiscale_lime::prelude::*;
+use multiscale_lime::{Error, Heatmap};
+use ndarray::{array, Array2, Array3};
+
+/// One class: mean of the red channel over the image.
+fn mean_red() -> impl Classifier {
+    FnClassifier::new(1, |b| {
+        let (n, h, w, _) = b.dim();
+        Ok(Array2::from_shape_fn((n, 1), |(i, _)| {
+            let mut s = 0.0;
+            for y in 0..h {
+                for x in 0..w {
+                    s += b[[i, y, x, 0]];
+                }
+            }
+            s / (h * w) as f32
+        }))
+    })
+}
+
+#[test]
+fn deletion_by_hand() {
+    // Red values 0.8, 0.4, 0.2, 0.6; saliency order 1st: x=0, then x=3, x=1, x=2.
+    let image = Image::new(Array3::from_shape_fn((1, 4, 3), |(_, x, c)| {
+        if c == 0 {
+            [0.8, 0.4, 0.2, 0.6][x]
+        } else {
+            0.0
+        }
+    }))
+    .unwrap();
+    let heat = Heatmap::new(array![[0.9, 0.3, 0.1, 0.5]]);
+    let curve = deletion_curve(
+        &image,
+        &heat,
+        &mean_red(),
+        0,
+        2,
+        HideColor::Constant([0.0; 3]),
+    )
+    .unwrap();
+    // t=0: all (2.0/4); t=1: delete x=0,3 → (0.4+0.2)/4; t=2: none left.
+    let expected = [0.5, 0.15, 0.0];
+    for (g, e) in curve.scores.iter().zip(expected) {
+        assert!((g - e).abs() < 1e-6, "{g} vs {e}");
+    }
+    assert_eq!(curve.fractions, vec![0.0, 0.5, 1.0]);
+    // Trapezoids: (0.5+0.15)/2·0.5 + (0.15+0)/2·0.5 = 0.2
+    assert!((curve.auc - 0.2).abs() < 1e-6);
+    assert!(matches!(
+        deletion_curve(&image, &heat, &mean_red(), 0, 0, HideColor::default()),
+        Err(Error::InvalidParameter { .. })
+    ));
+}
+
+#[test]
+fn insertion_by_hand_on_a_flat_image() {
+    // A flat image is its own blur: every step scores the same.
+    let image = Image::new(Array3::from_elem((3, 3, 3), 0.25)).unwrap();
+    let heat = Heatmap::new(Array2::from_shape_fn((3, 3), |(y, x)| (y * 3 + x) as f32));
+    let curve = insertion_curve(&image, &heat, &mean_red(), 0, 3, 2.0).unwrap();
+    assert!(curve.scores.iter().all(|s| (s - 0.25).abs() < 1e-6));
+    assert!((curve.auc - 0.25).abs() < 1e-6);
+    assert!(insertion_curve(&image, &heat, &mean_red(), 0, 3, 0.0).is_err());
+}
+
+#[test]
+fn accuracy_by_hand() {
+    // Two classes: red mean of the left half vs of the right half.
+    let clf = FnClassifier::new(2, |b| {
+        Ok(Array2::from_shape_fn((b.dim().0, 2), |(i, c)| {
+            b[[i, 0, c, 0]]
+        }))
+    });
+    let image = Image::new(Array3::from_shape_fn((1, 2, 3), |(_, x, _)| [0.7, 0.6][x])).unwrap();
+    let pointing_left = Heatmap::new(array![[1.0, 0.0]]);
+    let r = explanation_accuracy(
+        &image,
+        &pointing_left,
+        &clf,
+        0,
+        0.5,
+        HideColor::Constant([0.0; 3]),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            r.original_score,
+            r.masked_score,
+            r.masked_prediction,
+            r.label_holds
+        ),
+        (0.7, 0.7, 0, true)
+    );
+    let pointing_right = Heatmap::new(array![[0.0, 1.0]]);
+    let r2 = explanation_accuracy(
+        &image,
+        &pointing_right,
+        &clf,
+        0,
+        0.5,
+        HideColor::Constant([0.0; 3]),
+    )
+    .unwrap();
+    assert_eq!(
+        (r2.masked_score, r2.masked_prediction, r2.label_holds),
+        (0.0, 1, false)
+    );
+    assert_eq!(accuracy_rate(&[r, r2]), Some(0.5));
+    assert!(
+        explanation_accuracy(&image, &pointing_left, &clf, 0, 0.0, HideColor::default()).is_err()
+    );
+    assert!(matches!(
+        explanation_accuracy(&image, &pointing_left, &clf, 2, 0.5, HideColor::default()),
+        Err(Error::Target { .. })
+    ));
+    let wrong = Heatmap::new(array![[1.0, 0.0, 0.0]]);
+    assert!(explanation_accuracy(&image, &wrong, &clf, 0, 0.5, HideColor::default()).is_err());
+}
+
+#[test]
+fn pointing_and_mass_by_hand() {
+    let heat = Heatmap::new(array![[0.0, 0.2, 0.0], [0.1, 0.0, 0.7]]);
+    let mask = array![[true, true, false], [false, false, false]];
+    assert!(!pointing_game(&heat, mask.view(), 1).unwrap()); // max at (1,2), nearest mask (0,1): √2
+    assert!(pointing_game(&heat, mask.view(), 2).unwrap());
+    assert!((relevance_mass(&heat, mask.view()).unwrap() - 0.2).abs() < 1e-6);
+    let empty = Array2::from_elem((2, 3), false);
+    assert!(relevance_mass(&heat, empty.view()).is_err());
+    let nan = Heatmap::new(array![[f32::NAN, 0.0, 0.0], [0.0, 0.0, 0.0]]);
+    assert!(pointing_game(&nan, mask.view(), 0).is_err());
+}
+
+#[test]
+fn stability_by_hand() {
+    let a = Heatmap::new(array![[1.0, 2.0], [3.0, 4.0]]);
+    let b = Heatmap::new(array![[1.0, 3.0], [2.0, 4.0]]);
+    // mean 2.5; deviations a: -1.5 -.5 .5 1.5; b: -1.5 .5 -.5 1.5 → cov 2.25-.25-.25+2.25 = 4; var 5
+    assert!((pearson(&a, &b).unwrap() - 0.8).abs() < 1e-12);
+    assert!(pearson(&a, &Heatmap::new(Array2::ones((2, 2)))).is_err());
+    assert_eq!(
+        jaccard_at_k(&[3.0, 2.0, 1.0], &[1.0, 2.0, 3.0], 1).unwrap(),
+        0.0
+    );
+    assert_eq!(
+        jaccard_at_k(&[3.0, 2.0, 1.0], &[1.0, 2.0, 3.0], 3).unwrap(),
+        1.0
+    );
+    assert!(jaccard_at_k(&[1.0], &[1.0, 2.0], 1).is_err());
+    assert!(jaccard_at_k(&[1.0, 2.0], &[1.0, 2.0], 0).is_err());
+}
+
+#[test]
+fn perfect_heatmap_deletes_faster_than_a_random_one() {
+    let (r0, r1, c0, c1) = (8, 24, 8, 24);
+    let image = textured_image(32, 32);
+    let clf = rectangle_classifier(r0, r1, c0, c1);
+    let perfect = Heatmap::new(Array2::from_shape_fn((32, 32), |(y, x)| {
+        f32::from(u8::from((r0..r1).contains(&y) && (c0..c1).contains(&x)))
+    }));
+    let perfect_auc = deletion_curve(&image, &perfect, &clf, 0, 16, HideColor::default())
+        .unwrap()
+        .auc;
+    let mut random_aucs = Vec::new();
+    for seed in 0..5u64 {
+        let random = Heatmap::new(Array2::from_shape_fn((32, 32), |(y, x)| {
+            let v = (seed * 1_000_003 + (y * 32 + x) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (v >> 40) as f32
+        }));
+        random_aucs.push(
+            deletion_curve(&image, &random, &clf, 0, 16, HideColor::default())
+                .unwrap()
+                .auc,
+        );
+    }
+    let random_mean = random_aucs.iter().sum::<f64>() / random_aucs.len() as f64;
+    assert!(
+        perfect_auc < 0.5 * random_mean,
+        "perfect {perfect_auc} vs random {random_aucs:?}"
+    );
+    // And the multi-scale explanation lands between the two, nearer the perfect one.
+    let lime = MultiScaleLime::builder()
+        .levels([10, 25, 50])
+        .seed(1)
+        .build()
+        .unwrap();
+    let e = lime.explain(&image, &clf, Target::Class(0)).unwrap();
+    let ours = deletion_curve(
+        &image,
+        &e.combine(&Trapezoid).unwrap().heatmap,
+        &clf,
+        0,
+        16,
+        HideColor::default(),
+    )
+    .unwrap()
+    .auc;
+    assert!(ours < random_mean, "ours {ours} vs random {random_mean}");
+}
+
+#[test]
+fn stability_across_seeds_is_high_for_a_simple_model() {
+    let image = textured_image(32, 32);
+    let clf = rectangle_classifier(0, 16, 0, 16);
+    let lime = MultiScaleLime::builder().levels([10, 30]).build().unwrap();
+    let report = stability(
+        &lime,
+        &image,
+        &clf,
+        Target::Class(0),
+        &[1, 2, 3],
+        &Trapezoid,
+        3,
+    )
+    .unwrap();
+    assert_eq!(report.level_jaccard.len(), 2);
+    assert!(report.combined_pearson > 0.9, "{report:?}");
+    assert!(report
+        .level_jaccard
+        .iter()
+        .all(|&j| (0.0..=1.0).contains(&j)));
+    assert!(stability(&lime, &image, &clf, Target::Class(0), &[1], &Trapezoid, 3).is_err());
+}
