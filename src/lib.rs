@@ -21,6 +21,12 @@
 //! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact) |
 //! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`] |
 //!
+//! After the pipeline: [`metrics`] tells whether an explanation is faithful
+//! (explanation accuracy, deletion/insertion AUC, pointing game, relevance
+//! mass, stability across seeds) and [`render`] draws it (colour maps,
+//! overlays, the paper's panel figure). The user guide (`docs/guide.md` in
+//! the repository) covers choosing levels and weights.
+//!
 //! ## Example
 //!
 //! ```
