@@ -113,10 +113,21 @@ impl SurrogateFitter for Ridge {
         } else {
             vec![0.0; k]
         };
-        let root_w: Vec<f64> = weights.iter().map(|w| w.sqrt()).collect();
-        // √π-scaled, centred design, column-major for nalgebra.
-        let a = DMatrix::from_fn(n, k, |i, j| (f64::from(z[[i, j]]) - z_mean[j]) * root_w[i]);
-        let mut gram = a.tr_mul(&a);
+        // √π-scaled, centred design; only the dense path needs it.
+        let (mut gram, design) = match binary_gram(z, weights) {
+            // Zᵀ Π Z − W z̄ z̄ᵀ is the centred Gram matrix; without an
+            // intercept z̄ = 0 and it is Zᵀ Π Z.
+            Some(g) => (
+                DMatrix::from_fn(k, k, |i, j| g[(i, j)] - total * z_mean[i] * z_mean[j]),
+                None,
+            ),
+            None => {
+                let a = DMatrix::from_fn(n, k, |i, j| {
+                    (f64::from(z[[i, j]]) - z_mean[j]) * weights[i].sqrt()
+                });
+                (a.tr_mul(&a), Some(a))
+            }
+        };
         for j in 0..k {
             gram[(j, j)] += self.alpha;
         }
@@ -130,8 +141,27 @@ impl SurrogateFitter for Ridge {
             .map(|y| {
                 let y_mean = y.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total;
                 let centre = if self.fit_intercept { y_mean } else { 0.0 };
-                let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * root_w[i]);
-                let beta = chol.solve(&a.tr_mul(&b_vec));
+                let rhs = match &design {
+                    Some(a) => {
+                        let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * weights[i].sqrt());
+                        a.tr_mul(&b_vec)
+                    }
+                    None => {
+                        // Σᵢ πᵢ zᵢⱼ (yᵢ − ȳ): with an intercept the z̄ term vanishes
+                        // because Σᵢ πᵢ (yᵢ − ȳ) = 0.
+                        let mut rhs = DVector::zeros(k);
+                        for (i, row) in z.rows().into_iter().enumerate() {
+                            let r = weights[i] * (y[i] - centre);
+                            for (acc, &zij) in rhs.iter_mut().zip(row.iter()) {
+                                if zij != 0.0 {
+                                    *acc += r;
+                                }
+                            }
+                        }
+                        rhs
+                    }
+                };
+                let beta = chol.solve(&rhs);
                 if beta.iter().any(|v| !v.is_finite()) {
                     return Err(Error::Singular {
                         features: k,
@@ -176,6 +206,70 @@ impl SurrogateFitter for Ridge {
             })
             .collect()
     }
+}
+
+/// `Σᵢ πᵢ zᵢ zᵢᵀ` for a 0/1 mask matrix whose weights take few distinct
+/// values (LIME's kernel depends only on how many segments a row keeps):
+/// rows are grouped by weight, each group's columns packed into bitsets, and
+/// every entry is `Σ_groups π_g · popcount(column_j & column_k)`, exact
+/// integer counts. `None` when the masks are not 0/1 or the weights too
+/// varied for this to pay off.
+fn binary_gram(z: ArrayView2<'_, f32>, weights: ArrayView1<'_, f64>) -> Option<DMatrix<f64>> {
+    let (n, k) = z.dim();
+    if n < 64 || z.iter().any(|&v| v != 0.0 && v != 1.0) {
+        return None;
+    }
+    let mut rows: Vec<(u64, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.to_bits(), i))
+        .collect();
+    rows.sort_unstable();
+    let mut groups: Vec<(f64, &[(u64, usize)])> = Vec::new();
+    let mut rest = rows.as_slice();
+    while let Some(&(bits, _)) = rest.first() {
+        let len = rest.iter().take_while(|(b, _)| *b == bits).count();
+        groups.push((f64::from_bits(bits), &rest[..len]));
+        rest = &rest[len..];
+    }
+    if groups.len() * 8 > n {
+        return None;
+    }
+    // Column-major bitsets: column j holds, group after group, one bit per row.
+    let words: Vec<usize> = groups.iter().map(|(_, g)| g.len().div_ceil(64)).collect();
+    let stride: usize = words.iter().sum();
+    let mut bits = vec![0u64; stride * k];
+    let mut offset = 0;
+    for ((_, group), &w) in groups.iter().zip(&words) {
+        for (slot, &(_, row)) in group.iter().enumerate() {
+            for (j, &v) in z.row(row).iter().enumerate() {
+                if v != 0.0 {
+                    bits[j * stride + offset + slot / 64] |= 1 << (slot % 64);
+                }
+            }
+        }
+        offset += w;
+    }
+    let mut gram = DMatrix::zeros(k, k);
+    for j in 0..k {
+        let cj = &bits[j * stride..(j + 1) * stride];
+        for l in j..k {
+            let cl = &bits[l * stride..(l + 1) * stride];
+            let (mut acc, mut at) = (0.0, 0);
+            for ((weight, _), &w) in groups.iter().zip(&words) {
+                let count: u32 = cj[at..at + w]
+                    .iter()
+                    .zip(&cl[at..at + w])
+                    .map(|(a, b)| (a & b).count_ones())
+                    .sum();
+                acc += weight * f64::from(count);
+                at += w;
+            }
+            gram[(j, l)] = acc;
+            gram[(l, j)] = acc;
+        }
+    }
+    Some(gram)
 }
 
 #[cfg(test)]
@@ -252,6 +346,37 @@ mod tests {
             }
             prop_assert!(fit.score <= 1.0 + 1e-12);
         }
+    }
+
+    #[test]
+    fn bitset_gram_matches_the_dense_path() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let (n, k) = (600, 40);
+        let z = Array2::from_shape_fn((n, k), |_| f32::from(u8::from(rng.random_bool(0.5))));
+        // LIME-style weights: a function of the kept count, so few distinct values.
+        let w = Array1::from_iter(z.rows().into_iter().map(|r| {
+            let kept = r.iter().filter(|&&v| v == 1.0).count();
+            crate::kernel::exponential_kernel(crate::kernel::cosine_distance(kept, k), 0.25)
+        }));
+        let y = Array1::from_shape_fn(n, |_| rng.random::<f64>());
+        assert!(binary_gram(z.view(), w.view()).is_some());
+        let fast = Ridge::default().fit(z.view(), y.view(), w.view()).unwrap();
+        // The same problem with one weight nudged per row takes the dense path.
+        let w_dense = Array1::from_iter(
+            w.iter()
+                .enumerate()
+                .map(|(i, v)| v * (1.0 + 1e-15 * i as f64)),
+        );
+        assert!(binary_gram(z.view(), w_dense.view()).is_none());
+        let dense = Ridge::default()
+            .fit(z.view(), y.view(), w_dense.view())
+            .unwrap();
+        for (a, b) in fast.coefficients.iter().zip(&dense.coefficients) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+        assert!((fast.intercept - dense.intercept).abs() < 1e-9);
+        assert!((fast.score - dense.score).abs() < 1e-9);
     }
 
     #[test]
