@@ -118,6 +118,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A model file could not be read, parsed or prepared for inference.
+    #[error("cannot load the model{}: {reason}", source_name.as_ref().map(|s| format!(" {s}")).unwrap_or_default())]
+    Model {
+        /// The file, when loaded from a path.
+        source_name: Option<String>,
+        /// What went wrong, in words.
+        reason: String,
+    },
+
     /// The weighted normal equations of the surrogate could not be solved
     /// (only possible with `alpha = 0` and collinear or constant masks).
     #[error("the surrogate's normal equations are singular ({features} features, alpha = {alpha}); use alpha > 0")]

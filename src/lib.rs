@@ -92,6 +92,9 @@ mod heatmap;
 mod image;
 pub mod kernel;
 pub mod metrics;
+#[cfg(feature = "onnx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "onnx")))]
+pub mod onnx;
 pub mod perturb;
 pub mod render;
 mod rng;

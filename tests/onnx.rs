@@ -1,0 +1,145 @@
+//! The committed CNN through tract: parity with torch, clear errors, and an
+//! end-to-end explanation.
+#![cfg(feature = "onnx")]
+
+use multiscale_lime::onnx::{InputLayout, OnnxClassifier};
+use multiscale_lime::prelude::*;
+use multiscale_lime::Error;
+use ndarray::{s, Array3, Array4};
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn model() -> OnnxClassifier {
+    OnnxClassifier::builder(96, 96)
+        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
+        .unwrap()
+}
+
+fn ihc() -> Image {
+    Image::try_from(
+        &image::open(root().join("assets/ihc.png"))
+            .unwrap()
+            .to_rgb8(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn reproduces_torch_probabilities() {
+    let text = std::fs::read_to_string(root().join("tests/data/onnx_fixture.txt")).unwrap();
+    let full = ihc();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 16);
+    let mut batch = Array4::<f32>::zeros((rows.len(), 96, 96, 3));
+    for (i, r) in rows.iter().enumerate() {
+        let (y, x) = (r[0] as usize, r[1] as usize);
+        batch
+            .slice_mut(s![i, .., .., ..])
+            .assign(&full.view().slice(s![y..y + 96, x..x + 96, ..]));
+    }
+    let clf = model();
+    assert_eq!(clf.num_classes(), 2);
+    let out = clf.predict(batch.view()).unwrap();
+    let mut correct = 0;
+    for (i, r) in rows.iter().enumerate() {
+        for c in 0..2 {
+            let (got, want) = (f64::from(out[[i, c]]), r[3 + c]);
+            assert!(
+                (got - want).abs() < 1e-5,
+                "patch {i} class {c}: {got} vs torch {want}"
+            );
+        }
+        correct += usize::from((out[[i, 1]] > 0.5) == (r[2] == 1.0));
+    }
+    assert!(
+        correct >= 14,
+        "only {correct}/16 fixture patches classified correctly"
+    );
+    // Batching must not change a row: split runs give the same scores.
+    let small = OnnxClassifier::builder(96, 96)
+        .batch_size(3)
+        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
+        .unwrap();
+    let split = small.predict(batch.view()).unwrap();
+    assert!(split
+        .iter()
+        .zip(out.iter())
+        .all(|(a, b)| (a - b).abs() < 1e-6));
+}
+
+#[test]
+fn clear_errors() {
+    let missing = OnnxClassifier::builder(96, 96).load_path(root().join("assets/models/nope.onnx"));
+    match missing {
+        Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("nope.onnx"), "{e}"),
+        other => panic!("expected a model error, got {other:?}"),
+    }
+    assert!(matches!(
+        OnnxClassifier::builder(96, 96).load_bytes(b"definitely not protobuf"),
+        Err(Error::Model { .. })
+    ));
+    // Declaring the wrong layout makes the model's first convolution reject the input.
+    let bytes = std::fs::read(root().join("assets/models/ihc_dab_cnn.onnx")).unwrap();
+    assert!(matches!(
+        OnnxClassifier::builder(96, 96)
+            .layout(InputLayout::Nhwc)
+            .load_bytes(&bytes),
+        Err(Error::Model { .. })
+    ));
+    assert!(matches!(
+        OnnxClassifier::builder(96, 96)
+            .normalization([0.0; 3], [0.0; 3])
+            .load_bytes(&bytes),
+        Err(Error::InvalidParameter { .. })
+    ));
+    // An image of another size: a typed classifier error, not a panic.
+    let clf = model();
+    let wrong = Image::new(Array3::from_elem((64, 64, 3), 0.5)).unwrap();
+    let lime = MultiScaleLime::builder()
+        .levels([4])
+        .samples(4)
+        .build()
+        .unwrap();
+    let err = lime.explain(&wrong, &clf, Target::Predicted).unwrap_err();
+    assert!(matches!(err, Error::Classifier(_)));
+    let why = std::error::Error::source(&err).unwrap().to_string();
+    assert!(why.contains("96×96"), "{why}");
+}
+
+#[test]
+fn explains_a_patch_end_to_end() {
+    let patch = Image::try_from(
+        &image::open(root().join("assets/ihc_patch96.png"))
+            .unwrap()
+            .to_rgb8(),
+    )
+    .unwrap();
+    let clf = model();
+    let lime = MultiScaleLime::builder()
+        .levels([10, 25])
+        .samples_per_segment(4)
+        .seed(5)
+        .build()
+        .unwrap();
+    let e = lime.explain(&patch, &clf, Target::TopLabels(2)).unwrap();
+    assert_eq!(e.stacks().len(), 2);
+    let p = e.prediction();
+    assert!(
+        (p.sum() - 1.0).abs() < 1e-5,
+        "softmax output sums to {}",
+        p.sum()
+    );
+    let combined = e.combine(&Trapezoid).unwrap();
+    assert_eq!(combined.heatmap.dim(), (96, 96));
+    assert!(combined
+        .heatmap
+        .values()
+        .iter()
+        .all(|v| (0.0..=1.0).contains(v)));
+}
