@@ -19,7 +19,9 @@ pub struct Surrogate {
     pub intercept: f64,
     /// Weighted R² of the fit on its samples (as `sklearn`'s `score` with
     /// `sample_weight`); how well a linear model describes the classifier
-    /// locally.
+    /// locally. A target that does not vary beyond floating-point rounding
+    /// (the classifier ignored every perturbation, as a saturated softmax
+    /// does) scores 0 with zero coefficients: there is nothing to explain.
     pub score: f64,
     /// The surrogate's prediction for the unperturbed image (all segments
     /// kept): `intercept + Σ coefficients`.

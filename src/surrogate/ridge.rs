@@ -1,7 +1,7 @@
 //! Weighted ridge regression, solved exactly.
 
 use nalgebra::{DMatrix, DVector};
-use ndarray::{ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 
 use super::{check_inputs, Surrogate, SurrogateFitter};
 use crate::error::{Error, Result};
@@ -141,6 +141,24 @@ impl SurrogateFitter for Ridge {
             .map(|y| {
                 let y_mean = y.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total;
                 let centre = if self.fit_intercept { y_mean } else { 0.0 };
+                let ss_tot: f64 = y
+                    .iter()
+                    .zip(weights)
+                    .map(|(v, w)| w * (v - y_mean).powi(2))
+                    .sum();
+                let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                // A target flat to rounding (the classifier ignored every
+                // perturbation): nothing to explain, and fitting the rounding
+                // noise would report a meaningless, even negative, R².
+                if self.fit_intercept && ss_tot <= total * (scale * n as f64 * f64::EPSILON).powi(2)
+                {
+                    return Ok(Surrogate {
+                        coefficients: Array1::zeros(k),
+                        intercept: y_mean,
+                        score: 0.0,
+                        local_prediction: y_mean,
+                    });
+                }
                 let rhs = match &design {
                     Some(a) => {
                         let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * weights[i].sqrt());
@@ -178,7 +196,7 @@ impl SurrogateFitter for Ridge {
                 } else {
                     0.0
                 };
-                let (mut ss_res, mut ss_tot) = (0.0, 0.0);
+                let mut ss_res = 0.0;
                 for (i, (&yi, &wi)) in y.iter().zip(weights).enumerate() {
                     let pred = intercept
                         + z.row(i)
@@ -187,7 +205,6 @@ impl SurrogateFitter for Ridge {
                             .map(|(&zij, b)| f64::from(zij) * b)
                             .sum::<f64>();
                     ss_res += wi * (yi - pred).powi(2);
-                    ss_tot += wi * (yi - y_mean).powi(2);
                 }
                 // sklearn's r2_score convention for a constant target.
                 let score = if ss_tot > 0.0 {
@@ -276,7 +293,7 @@ fn binary_gram(z: ArrayView2<'_, f32>, weights: ArrayView1<'_, f64>) -> Option<D
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
-    use ndarray::{Array1, Array2};
+    use ndarray::Array2;
     use proptest::prelude::*;
 
     /// Deliberately naive oracle: the full (K+1)×(K+1) weighted normal
@@ -377,6 +394,29 @@ mod tests {
         }
         assert!((fast.intercept - dense.intercept).abs() < 1e-9);
         assert!((fast.score - dense.score).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_flat_target_explains_nothing() {
+        // A saturated classifier: every output is 1.0, and the weighted mean
+        // of 1700 ones is not exactly 1 in floating point.
+        let (n, k) = (1700, 40);
+        let z = Array2::from_shape_fn((n, k), |(i, j)| {
+            f32::from(u8::from((i * 7 + j * 3) % 5 < 2))
+        });
+        let w = Array1::from_shape_fn(n, |i| 0.1 + (i % 13) as f64 / 7.0);
+        let fit = Ridge::default()
+            .fit(z.view(), Array1::ones(n).view(), w.view())
+            .unwrap();
+        assert_eq!(fit.score, 0.0);
+        assert!(fit.coefficients.iter().all(|&b| b == 0.0));
+        assert!((fit.intercept - 1.0).abs() < 1e-12);
+        // One row off by one f32 step is a real (tiny) signal, not rounding.
+        let mut y = Array1::<f64>::ones(n);
+        y[5] = f64::from(1.0f32 - f32::EPSILON / 2.0);
+        let fit = Ridge::default().fit(z.view(), y.view(), w.view()).unwrap();
+        assert!(fit.score > 0.0 && fit.score <= 1.0, "{}", fit.score);
+        assert!(fit.coefficients.iter().any(|&b| b != 0.0));
     }
 
     #[test]
