@@ -1,6 +1,9 @@
 """Train the small CNN that the examples and tests explain, and export it to ONNX.
 
-    python3 tools/train_model.py            # needs numpy, pillow, scikit-image, torch, onnx
+    python3 tools/train_model.py            # needs numpy, pillow, scikit-image, torch, onnx, onnxruntime
+
+It ends by running tools/soften_model.py, which divides the exported logits
+by a temperature so the probabilities do not saturate (see that script).
 
 Data: 96x96 patches cut (stride 8) from assets/ihc.png (scikit-image's IHC
 sample, 512x512). Label 1 ("DAB-rich") when the patch's mean DAB optical
@@ -158,3 +161,5 @@ accuracy      train {train_acc:.4f}, held out {test_acc:.4f}
 made by       tools/train_model.py (torch {torch.__version__})
 """)
 print(f"params {params}, onnx {os.path.getsize(onnx_path)} bytes, held-out accuracy {test_acc:.4f}")
+import subprocess, sys
+subprocess.run([sys.executable, os.path.join(ROOT, "tools/soften_model.py")], check=True)
