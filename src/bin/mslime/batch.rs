@@ -1,0 +1,253 @@
+//! `mslime batch`: many images, resumable, shardable, in parallel.
+
+use std::path::{Component, Path, PathBuf};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::job::{describe, explain_into, Models, Plan};
+use crate::{LimeArgs, ModelArgs};
+
+/// `i/n`: the images whose index in the sorted list is `i` modulo `n`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shard {
+    index: usize,
+    count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a shard i/n with 0 ≤ i < n");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "tif", "tiff"];
+
+/// One image to explain and the output folder it gets.
+#[derive(Debug)]
+struct Item {
+    path: PathBuf,
+    key: PathBuf,
+}
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The output key of `relative`: its normal components, extension dropped.
+fn key_of(relative: &Path) -> PathBuf {
+    let key: PathBuf = relative
+        .with_extension("")
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => Some(part),
+            _ => None,
+        })
+        .collect();
+    if key.as_os_str().is_empty() {
+        PathBuf::from("image")
+    } else {
+        key
+    }
+}
+
+fn walk(dir: &Path, skip: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden || path == skip {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, skip, files)?;
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Every image under `input` (a folder, walked recursively, or a manifest),
+/// sorted, plus the files of a folder that were passed over.
+fn list(input: &Path, out: &Path) -> Result<(Vec<Item>, Vec<PathBuf>), String> {
+    let mut items = Vec::new();
+    let mut ignored = Vec::new();
+    if input.is_dir() {
+        let mut files = Vec::new();
+        let skip = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+        let root = input
+            .canonicalize()
+            .map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+        walk(&root, &skip, &mut files)
+            .map_err(|e| format!("cannot list {}: {e}", input.display()))?;
+        for path in files {
+            if is_image(&path) {
+                let key = key_of(path.strip_prefix(&root).unwrap_or(&path));
+                items.push(Item { path, key });
+            } else {
+                ignored.push(path);
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(input).map_err(|e| {
+            format!(
+                "{} is neither a folder nor a readable manifest: {e}",
+                input.display()
+            )
+        })?;
+        let base = input.parent().unwrap_or(Path::new("."));
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let listed = PathBuf::from(line);
+            items.push(Item {
+                path: base.join(&listed),
+                key: key_of(&listed),
+            });
+        }
+    }
+    items.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.path.cmp(&b.path)));
+    if let Some(pair) = items.windows(2).find(|p| p[0].key == p[1].key) {
+        return Err(format!(
+            "{} and {} would share the output folder {}; rename one",
+            pair[0].path.display(),
+            pair[1].path.display(),
+            pair[0].key.display()
+        ));
+    }
+    Ok((items, ignored))
+}
+
+/// `mslime batch`.
+pub(crate) fn run(
+    input: &Path,
+    model: &ModelArgs,
+    lime: &LimeArgs,
+    out: &Path,
+    shard: Option<Shard>,
+    jobs: Option<usize>,
+) -> Result<(), String> {
+    let plan = Plan::new(lime)?;
+    let models = Models::open(model)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let (all, ignored) = list(input, out)?;
+    if !ignored.is_empty() {
+        eprintln!(
+            "ignoring {} file(s) without an image extension ({}), e.g. {}",
+            ignored.len(),
+            IMAGE_EXTENSIONS.join(", "),
+            ignored[0].display()
+        );
+    }
+    let total = all.len();
+    let mine: Vec<Item> = match shard {
+        Some(s) => all
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % s.count == s.index)
+            .map(|(_, it)| it)
+            .collect(),
+        None => all,
+    };
+    let (todo, done): (Vec<Item>, Vec<Item>) = mine
+        .into_iter()
+        .partition(|it| !out.join(&it.key).join("explanation.json").is_file());
+    let shard_text = shard.map_or(String::new(), |s| {
+        format!(" (shard {}/{} of {total})", s.index, s.count)
+    });
+    eprintln!(
+        "{} image(s) to explain{shard_text}, {} already done",
+        todo.len(),
+        done.len()
+    );
+
+    let threads = jobs.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?;
+    let bar = ProgressBar::new(todo.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} images  {per_sec}  ETA {eta}  {wide_msg}",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let explained = AtomicUsize::new(0);
+    let failures = Mutex::new(Vec::new());
+    pool.install(|| {
+        todo.par_iter().with_max_len(1).for_each(|item| {
+            match explain_into(&item.path, &out.join(&item.key), &models, &plan) {
+                Ok(_) => {
+                    explained.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    let line = format!("{}: {}", item.path.display(), describe(e.as_ref()));
+                    bar.suspend(|| eprintln!("failed: {line}"));
+                    if let Ok(mut f) = failures.lock() {
+                        f.push(line);
+                    }
+                }
+            }
+            bar.inc(1);
+        });
+    });
+    bar.finish_and_clear();
+    let failures = failures.into_inner().unwrap_or_default();
+    println!(
+        "explained {}, skipped {} (already done), failed {}{shard_text}; outputs in {}",
+        explained.into_inner(),
+        done.len(),
+        failures.len(),
+        out.display()
+    );
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} image(s) failed:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_reject() {
+        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
+        for bad in ["5/5", "1/0", "x/2", "3", "-1/2"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_drop_extensions_and_escapes() {
+        assert_eq!(key_of(Path::new("a/b/c.png")), PathBuf::from("a/b/c"));
+        assert_eq!(key_of(Path::new("../x/./y.tif")), PathBuf::from("x/y"));
+        assert_eq!(key_of(Path::new("/abs/z.jpg")), PathBuf::from("abs/z"));
+    }
+}

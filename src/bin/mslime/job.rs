@@ -1,0 +1,303 @@
+//! One image explained into one folder.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_curve};
+use multiscale_lime::onnx::OnnxClassifier;
+use multiscale_lime::render::{colorize, overlay, panel, Colormap};
+use multiscale_lime::{
+    BernoulliPerturber, Combiner, Gaussian, HideColor, Image, InverseTrapezoid, MultiScaleLime,
+    Target, Trapezoid, Uniform,
+};
+use serde_json::json;
+
+use crate::write::{self, BoxError};
+use crate::{CombinerKind, LimeArgs, ModelArgs};
+
+/// The model, prepared once per input size (tract plans have fixed shapes).
+pub(crate) struct Models {
+    bytes: Vec<u8>,
+    args: ModelArgs,
+    prepared: Mutex<HashMap<(usize, usize), OnnxClassifier>>,
+}
+
+impl Models {
+    pub(crate) fn open(args: &ModelArgs) -> Result<Models, String> {
+        let bytes = std::fs::read(&args.model)
+            .map_err(|e| format!("cannot read the model {}: {e}", args.model.display()))?;
+        let channels =
+            |v: &Option<Vec<f32>>, default: f32, what: &str| -> Result<[f32; 3], String> {
+                match v.as_deref() {
+                    None => Ok([default; 3]),
+                    Some([r, g, b]) => Ok([*r, *g, *b]),
+                    Some(other) => Err(format!(
+                        "--{what} needs three values R,G,B, got {}",
+                        other.len()
+                    )),
+                }
+            };
+        channels(&args.mean, 0.0, "mean")?;
+        channels(&args.std, 1.0, "std")?;
+        Ok(Models {
+            bytes,
+            args: args.clone(),
+            prepared: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn for_size(&self, height: usize, width: usize) -> Result<OnnxClassifier, BoxError> {
+        let mut prepared = self.prepared.lock().map_err(|_| "a worker panicked")?;
+        if let Some(model) = prepared.get(&(height, width)) {
+            return Ok(model.clone());
+        }
+        let pick = |v: &Option<Vec<f32>>, default: f32| match v.as_deref() {
+            Some([r, g, b]) => [*r, *g, *b],
+            _ => [default; 3],
+        };
+        let model = OnnxClassifier::builder(height, width)
+            .layout(self.args.layout.into())
+            .scale(self.args.scale)
+            .normalization(pick(&self.args.mean, 0.0), pick(&self.args.std, 1.0))
+            .softmax(self.args.softmax)
+            .load_bytes(&self.bytes)
+            .map_err(|e| match e {
+                multiscale_lime::Error::Model { reason, .. } => {
+                    format!(
+                        "the model {} cannot take {height}×{width} images: {reason}",
+                        self.args.model.display()
+                    )
+                }
+                other => other.to_string(),
+            })?;
+        prepared.insert((height, width), model.clone());
+        Ok(model)
+    }
+
+    pub(crate) fn class_name(&self, class: usize) -> String {
+        self.args
+            .class_names
+            .as_ref()
+            .and_then(|names| names.get(class).cloned())
+            .unwrap_or_else(|| format!("class {class}"))
+    }
+}
+
+/// The explainer and combiner the settings describe, validated once.
+pub(crate) struct Plan {
+    pub(crate) lime: MultiScaleLime,
+    combiner: Box<dyn Combiner>,
+    pub(crate) args: LimeArgs,
+}
+
+impl Plan {
+    pub(crate) fn new(args: &LimeArgs) -> Result<Plan, String> {
+        let perturber = BernoulliPerturber::new(0.5, args.hide_color).map_err(|e| e.to_string())?;
+        let lime = MultiScaleLime::builder()
+            .levels(args.levels.iter().copied())
+            .compactness(args.compactness)
+            .samples_per_segment(args.samples_per_segment)
+            .batch_size(args.batch_size)
+            .seed(args.seed)
+            .perturber(perturber)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let combiner: Box<dyn Combiner> = match args.combiner {
+            CombinerKind::Trapezoid => Box::new(Trapezoid),
+            CombinerKind::Inverse => Box::new(InverseTrapezoid),
+            CombinerKind::Gaussian => Box::new(
+                Gaussian::new(args.gaussian_mean, args.gaussian_std).map_err(|e| e.to_string())?,
+            ),
+            CombinerKind::Uniform => Box::new(Uniform),
+        };
+        if !(args.keep_fraction > 0.0 && args.keep_fraction <= 1.0) {
+            return Err(format!(
+                "--keep-fraction {} must lie in (0, 1]",
+                args.keep_fraction
+            ));
+        }
+        Ok(Plan {
+            lime,
+            combiner,
+            args: args.clone(),
+        })
+    }
+}
+
+/// What one explanation found, for the console.
+pub(crate) struct Outcome {
+    pub(crate) class: usize,
+    pub(crate) probability: f32,
+    pub(crate) millis: f64,
+}
+
+fn hide_color_name(hide: HideColor) -> String {
+    match hide {
+        HideColor::Constant([r, g, b]) => format!("{r},{g},{b}"),
+        HideColor::SegmentMean => "mean".into(),
+        HideColor::Blurred { sigma } => format!("blur:{sigma}"),
+        _ => "other".into(),
+    }
+}
+
+/// Explains `path` and writes every output into `out`, `explanation.json`
+/// last: its presence means the folder is complete.
+pub(crate) fn explain_into(
+    path: &Path,
+    out: &Path,
+    models: &Models,
+    plan: &Plan,
+) -> Result<Outcome, BoxError> {
+    let start = Instant::now();
+    let picture = image::open(path).map_err(|e| format!("not a readable image: {e}"))?;
+    let image = Image::try_from(&picture.to_rgb8())?;
+    let model = models.for_size(image.height(), image.width())?;
+    let target = plan.args.class.map_or(Target::Predicted, Target::Class);
+    let explanation = plan.lime.explain(&image, &model, target)?;
+    let stack = &explanation.stacks()[0];
+    let class = stack.class();
+    let combined = stack.combine(plan.combiner.as_ref())?;
+
+    std::fs::create_dir_all(out)?;
+    write::sweep_temporaries(out);
+    let range = (0.0, 1.0);
+    let mut levels = Vec::new();
+    for (l, level) in stack.levels().iter().enumerate() {
+        let stem = format!("level{}_s{}", l + 1, level.desired);
+        write::atomically(&out.join(format!("{stem}.png")), |w| {
+            write::png(w, &colorize(&level.heatmap, Colormap::Viridis, range)?)
+        })?;
+        write::atomically(&out.join(format!("{stem}.npy")), |w| {
+            write::npy(w, level.heatmap.values())
+        })?;
+        levels.push(json!({
+            "level": l + 1,
+            "desired": level.desired,
+            "actual": level.actual,
+            "samples": level.samples,
+            "r2": level.score,
+            "intercept": level.intercept,
+            "local_prediction": level.local_prediction,
+            "weight": combined.weights[l],
+            "heatmap": format!("{stem}.npy"),
+        }));
+    }
+    let map = &combined.heatmap;
+    write::atomically(&out.join("combined.png"), |w| {
+        write::png(w, &colorize(map, Colormap::Viridis, range)?)
+    })?;
+    write::atomically(&out.join("combined.npy"), |w| write::npy(w, map.values()))?;
+    write::atomically(&out.join("overlay.png"), |w| {
+        write::png(w, &overlay(&image, map, Colormap::Inferno, range, 0.6)?)
+    })?;
+    let scale = if image.width().max(image.height()) < 256 {
+        2
+    } else {
+        1
+    };
+    write::atomically(&out.join("panel.png"), |w| {
+        write::png(
+            w,
+            &panel(&image, stack, &combined, Colormap::Viridis, range, scale)?,
+        )
+    })?;
+
+    let metrics = if plan.args.no_metrics {
+        serde_json::Value::Null
+    } else {
+        // "Removed" means what it meant to the explanation.
+        let hide = plan.args.hide_color;
+        let acc = explanation_accuracy(&image, map, &model, class, plan.args.keep_fraction, hide)?;
+        let deletion = deletion_curve(&image, map, &model, class, 50, hide)?;
+        let insertion = insertion_curve(&image, map, &model, class, 50, 5.0)?;
+        json!({
+            "explanation_accuracy": {
+                "keep_fraction": acc.fraction,
+                "original_score": acc.original_score,
+                "masked_score": acc.masked_score,
+                "masked_prediction": acc.masked_prediction,
+                "label_holds": acc.label_holds,
+            },
+            "deletion_auc": deletion.auc,
+            "insertion_auc": insertion.auc,
+        })
+    };
+    let prediction = explanation.prediction();
+    let millis = start.elapsed().as_secs_f64() * 1e3;
+    let report = json!({
+        "image": path.display().to_string(),
+        "size": [image.height(), image.width()],
+        "model": models.args.model.display().to_string(),
+        "parameters": {
+            "levels": plan.args.levels,
+            "combiner": plan.args.combiner.name(),
+            "gaussian": if plan.args.combiner == CombinerKind::Gaussian {
+                json!({"mean": plan.args.gaussian_mean, "std": plan.args.gaussian_std})
+            } else {
+                serde_json::Value::Null
+            },
+            "seed": plan.args.seed,
+            "samples_per_segment": plan.args.samples_per_segment,
+            "hide_color": hide_color_name(plan.args.hide_color),
+            "compactness": plan.args.compactness,
+            "kernel_width": plan.lime.kernel_width(),
+            "batch_size": plan.args.batch_size,
+        },
+        "prediction": {
+            "class": explanation.predicted_class(),
+            "class_name": models.class_name(explanation.predicted_class()),
+            "probabilities": prediction.to_vec(),
+        },
+        "explained_class": class,
+        "levels": levels,
+        "combined": {
+            "heatmap": "combined.npy",
+            "weights": combined.weights,
+            "uniform_fallback": combined.uniform_fallback,
+        },
+        "metrics": metrics,
+        "elapsed_ms": millis,
+    });
+    write::atomically(&out.join("explanation.json"), |w| write::json(w, &report))?;
+    Ok(Outcome {
+        class,
+        probability: prediction[class],
+        millis,
+    })
+}
+
+/// An error and its causes, on one line.
+pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `mslime explain`.
+pub(crate) fn explain_one(
+    path: &Path,
+    model: &ModelArgs,
+    lime: &LimeArgs,
+    out: &Path,
+) -> Result<(), String> {
+    let models = Models::open(model)?;
+    let plan = Plan::new(lime)?;
+    let outcome = explain_into(path, out, &models, &plan)
+        .map_err(|e| format!("{}: {}", path.display(), describe(e.as_ref())))?;
+    println!(
+        "{}: {} (p = {:.3}) explained in {:.0} ms; outputs in {}",
+        path.display(),
+        models.class_name(outcome.class),
+        outcome.probability,
+        outcome.millis,
+        out.display()
+    );
+    Ok(())
+}

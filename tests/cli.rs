@@ -1,0 +1,410 @@
+//! The `mslime` binary on the bundled sample: outputs exist and parse, a
+//! killed batch resumes without redoing work, shards partition a folder,
+//! bad files are reported without stopping the batch.
+#![cfg(feature = "cli")]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use ndarray::Array2;
+use ndarray_npy::read_npy;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mslime");
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn model() -> String {
+    root()
+        .join("assets/models/ihc_dab_cnn.onnx")
+        .display()
+        .to_string()
+}
+
+/// A fresh, empty folder for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `count` distinct 96×96 patches of the bundled IHC image, as PNG files.
+fn patches(dir: &Path, count: usize) -> Vec<PathBuf> {
+    let full = image::open(root().join("assets/ihc.png"))
+        .unwrap()
+        .to_rgb8();
+    (0..count)
+        .map(|i| {
+            let (x, y) = ((i % 5) as u32 * 80, (i / 5) as u32 * 80);
+            let path = dir.join(format!("patch_{i:02}.png"));
+            image::imageops::crop_imm(&full, x, y, 96, 96)
+                .to_image()
+                .save(&path)
+                .unwrap();
+            path
+        })
+        .collect()
+}
+
+/// The `explained N, skipped M` figures of a batch summary.
+fn summary(stdout: &str) -> (usize, usize, usize) {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("explained "))
+        .expect("a summary line");
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .take(3)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (numbers[0], numbers[1], numbers[2])
+}
+
+fn done_keys(out: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(out)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("explanation.json").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn temporaries(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(temporaries(&path));
+        } else if path.to_string_lossy().ends_with(".mslime-tmp") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn explain_writes_outputs_that_parse() {
+    let out = scratch("explain");
+    let patch = root().join("assets/ihc_patch96.png");
+    let args = [
+        "explain",
+        patch.to_str().unwrap(),
+        "--model",
+        &model(),
+        "--levels",
+        "10,25",
+        "--samples-per-segment",
+        "4",
+        "--combiner",
+        "gaussian",
+        "--class-names",
+        "DAB-poor,DAB-rich",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let result = run(&args);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert!(
+        text(&result.stdout).contains("DAB-"),
+        "{}",
+        text(&result.stdout)
+    );
+
+    for png in [
+        "level1_s10.png",
+        "level2_s25.png",
+        "combined.png",
+        "overlay.png",
+    ] {
+        let img = image::open(out.join(png)).unwrap();
+        assert_eq!((img.width(), img.height()), (96, 96), "{png}");
+    }
+    let panel = image::open(out.join("panel.png")).unwrap();
+    assert!(panel.width() > 3 * 96 && panel.height() > 2 * 96);
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
+            .unwrap();
+    let levels = report["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    assert_eq!(levels[0]["desired"], 10);
+    let weights: Vec<f64> = report["combined"]["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_f64().unwrap())
+        .collect();
+    assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    // Centred on the finest level by default: exp(−2) against 1.
+    assert!(
+        (weights[0] / weights[1] - (-2.0f64).exp()).abs() < 1e-9,
+        "{weights:?}"
+    );
+    assert_eq!(report["parameters"]["combiner"], "gaussian");
+    let probabilities: Vec<f64> = report["prediction"]["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect();
+    assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+    let deletion = report["metrics"]["deletion_auc"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&deletion));
+    assert!(report["metrics"]["explanation_accuracy"]["label_holds"].is_boolean());
+
+    let combined: Array2<f32> = read_npy(out.join("combined.npy")).unwrap();
+    assert_eq!(combined.dim(), (96, 96));
+    assert!(combined.iter().all(|v| (0.0..=1.0).contains(v)));
+    // The .npy levels fuse into the .npy combined map with the reported weights.
+    let l1: Array2<f32> = read_npy(out.join("level1_s10.npy")).unwrap();
+    let l2: Array2<f32> = read_npy(out.join("level2_s25.npy")).unwrap();
+    let fused = &l1 * weights[0] as f32 + &l2 * weights[1] as f32;
+    assert!(fused
+        .iter()
+        .zip(&combined)
+        .all(|(a, b)| (a - b).abs() < 1e-5));
+    assert!(temporaries(&out).is_empty());
+}
+
+#[test]
+fn segment_matches_scikit_image() {
+    let out = scratch("segment");
+    let labels_path = out.join("labels.npy");
+    let patch = root().join("assets/ihc_patch96.png");
+    let result = run(&[
+        "segment",
+        patch.to_str().unwrap(),
+        "--n",
+        "25",
+        "--compactness",
+        "5",
+        "--out",
+        labels_path.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert!(
+        text(&result.stdout).contains("11 superpixels"),
+        "{}",
+        text(&result.stdout)
+    );
+    let ours: Array2<i64> = read_npy(&labels_path).unwrap();
+    let skimage: Array2<i32> =
+        read_npy(root().join("tests/data/slic_ihc_patch96_n25_c5_s0.npy")).unwrap();
+    assert_eq!(ours, skimage.mapv(i64::from));
+}
+
+#[test]
+fn killed_batch_resumes_without_redoing_work() {
+    let dir = scratch("resume");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 10);
+    let args = [
+        "batch",
+        input.to_str().unwrap(),
+        "--model",
+        &model(),
+        "--levels",
+        "10,25,50",
+        "--no-metrics",
+        "--jobs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while out.read_dir().map_or(true, |_| done_keys(&out).is_empty()) {
+        assert!(
+            Instant::now() < deadline,
+            "no image finished in two minutes"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the batch ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let before = done_keys(&out);
+    assert!(
+        !before.is_empty() && before.len() < 10,
+        "killed after {} of 10",
+        before.len()
+    );
+    let stamps: Vec<SystemTime> = before
+        .iter()
+        .map(|k| {
+            out.join(k)
+                .join("explanation.json")
+                .metadata()
+                .unwrap()
+                .modified()
+                .unwrap()
+        })
+        .collect();
+
+    let result = run(&args);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    let (explained, skipped, failed) = summary(&text(&result.stdout));
+    assert_eq!((explained + skipped, failed), (10, 0));
+    assert_eq!(skipped, before.len(), "every finished image is skipped");
+    assert_eq!(done_keys(&out).len(), 10);
+    for (k, stamp) in before.iter().zip(&stamps) {
+        let now = out
+            .join(k)
+            .join("explanation.json")
+            .metadata()
+            .unwrap()
+            .modified()
+            .unwrap();
+        assert_eq!(&now, stamp, "{k} was redone");
+    }
+    assert!(temporaries(&out).is_empty(), "{:?}", temporaries(&out));
+
+    // A third run has nothing left to do.
+    let again = run(&args);
+    assert_eq!(summary(&text(&again.stdout)), (0, 10, 0));
+}
+
+#[test]
+fn shards_partition_a_folder() {
+    let dir = scratch("shards");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 7);
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for shard in ["0/3", "1/3", "2/3"] {
+        let result = run(&[
+            "batch",
+            input.to_str().unwrap(),
+            "--model",
+            &model(),
+            "--levels",
+            "10",
+            "--samples-per-segment",
+            "2",
+            "--no-metrics",
+            "--shard",
+            shard,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        let (explained, skipped, _) = summary(&text(&result.stdout));
+        assert_eq!(skipped, 0, "shard {shard} overlaps an earlier one");
+        let now = done_keys(&out);
+        let new: BTreeSet<String> = now.difference(&seen).cloned().collect();
+        assert_eq!(new.len(), explained, "shard {shard}");
+        total += explained;
+        seen = now;
+    }
+    assert_eq!(total, 7);
+    let expected: BTreeSet<String> = (0..7).map(|i| format!("patch_{i:02}")).collect();
+    assert_eq!(seen, expected);
+
+    let bad = run(&[
+        "batch",
+        input.to_str().unwrap(),
+        "--model",
+        &model(),
+        "--shard",
+        "3/3",
+        "--out",
+        "x",
+    ]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("shard"), "{}", text(&bad.stderr));
+}
+
+#[test]
+fn bad_files_are_reported_and_the_batch_goes_on() {
+    let dir = scratch("bad");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 2);
+    std::fs::write(input.join("broken.png"), b"not a png at all").unwrap();
+    std::fs::write(input.join("notes.txt"), b"slide 12, stain batch B").unwrap();
+    let whole = std::fs::read(input.join("patch_00.png")).unwrap();
+    std::fs::write(input.join("truncated.png"), &whole[..whole.len() / 3]).unwrap();
+    let result = run(&[
+        "batch",
+        input.to_str().unwrap(),
+        "--model",
+        &model(),
+        "--levels",
+        "10",
+        "--samples-per-segment",
+        "2",
+        "--no-metrics",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!result.status.success(), "failures give a non-zero exit");
+    let (stdout, stderr) = (text(&result.stdout), text(&result.stderr));
+    assert_eq!(summary(&stdout), (2, 0, 2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("broken.png") && stderr.contains("not a readable image"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("truncated.png"), "{stderr}");
+    assert!(stderr.contains("ignoring 1 file"), "{stderr}");
+    assert_eq!(done_keys(&out).len(), 2);
+
+    // A manifest naming a missing file: reported, the rest explained.
+    let manifest = dir.join("list.txt");
+    std::fs::write(&manifest, "in/patch_00.png\n# a comment\nin/missing.png\n").unwrap();
+    let out2 = dir.join("out2");
+    let result = run(&[
+        "batch",
+        manifest.to_str().unwrap(),
+        "--model",
+        &model(),
+        "--levels",
+        "10",
+        "--samples-per-segment",
+        "2",
+        "--no-metrics",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(!result.status.success());
+    assert_eq!(summary(&text(&result.stdout)), (1, 0, 1));
+    assert!(text(&result.stderr).contains("missing.png"));
+    assert!(out2.join("in/patch_00/explanation.json").is_file());
+
+    let missing_model = run(&[
+        "explain",
+        "nothing.png",
+        "--model",
+        "no/such/model.onnx",
+        "--out",
+        "x",
+    ]);
+    assert!(!missing_model.status.success());
+    assert!(text(&missing_model.stderr).contains("cannot read the model"));
+}
