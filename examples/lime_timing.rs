@@ -1,0 +1,61 @@
+//! Times whole explanations with a near-free classifier, for
+//! `scripts/bench_vs_lime.py`.
+//!
+//! ```text
+//! cargo run --release --example lime_timing -- IMAGE.png REPEATS LEVEL...
+//! ```
+//! Prints `levels=… samples=… median_ms=… min_ms=…` on one line. Set
+//! `RAYON_NUM_THREADS` to choose the thread count.
+
+use multiscale_lime::prelude::*;
+use ndarray::{Array2, ArrayView4, Axis};
+
+/// Mean red and its complement: costs next to nothing, like the Python side.
+fn mean_red(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
+    let mut out = Array2::zeros((batch.dim().0, 2));
+    for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
+        let red = img.index_axis(Axis(2), 0).mean().unwrap_or(0.0);
+        out[[i, 0]] = red;
+        out[[i, 1]] = 1.0 - red;
+    }
+    Ok(out)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        return Err("usage: lime_timing IMAGE REPEATS LEVEL...".into());
+    }
+    let image = Image::try_from(&image::open(&args[0])?.to_rgb8())?;
+    let repeats: usize = args[1].parse()?;
+    let levels: Vec<usize> = args[2..]
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
+    let lime = MultiScaleLime::builder()
+        .levels(levels.iter().copied())
+        .compactness(5.0)
+        .samples_per_segment(10)
+        .seed(0)
+        .build()?;
+    let classifier = FnClassifier::new(2, mean_red);
+    let mut times = Vec::new();
+    let mut samples = 0;
+    for _ in 0..repeats.max(1) {
+        let start = std::time::Instant::now();
+        let e = lime.explain(&image, &classifier, Target::Predicted)?;
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+        samples = e.stacks()[0]
+            .levels()
+            .iter()
+            .map(|l| l.samples)
+            .sum::<usize>();
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "levels={levels:?} samples={samples} median_ms={:.2} min_ms={:.2}",
+        times[times.len() / 2],
+        times[0]
+    );
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Peak-memory probe: one explanation of a large image (the bundled IHC image
+//! enlarged to SIDE×SIDE) with a near-free classifier. Run it under
+//! `/usr/bin/time -v` and read "Maximum resident set size":
+//!
+//! ```text
+//! cargo build --release --example memory_probe
+//! /usr/bin/time -v target/release/examples/memory_probe 4096 8000 2
+//! ```
+//! Arguments: SIDE SAMPLES BATCH_SIZE [LEVEL]. Perturbed images exist only
+//! batch by batch (`BATCH_SIZE × SIDE² × 12` bytes per worker thread), so
+//! the peak depends on the batch size and thread count, not on SAMPLES.
+
+use multiscale_lime::prelude::*;
+use ndarray::{Array2, ArrayView4, Axis};
+
+fn mean_red(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
+    let mut out = Array2::zeros((batch.dim().0, 2));
+    for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
+        let red = img.index_axis(Axis(2), 0).mean().unwrap_or(0.0);
+        out[[i, 0]] = red;
+        out[[i, 1]] = 1.0 - red;
+    }
+    Ok(out)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let [side, samples, batch, rest @ ..] = args.as_slice() else {
+        return Err("usage: memory_probe SIDE SAMPLES BATCH_SIZE [LEVEL]".into());
+    };
+    let level = rest.first().copied().unwrap_or(400);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let small = image::open(root.join("assets/ihc.png"))?.to_rgb8();
+    let side32 = u32::try_from(*side)?;
+    let large = image::imageops::resize(
+        &small,
+        side32,
+        side32,
+        image::imageops::FilterType::Triangle,
+    );
+    let image = Image::try_from(&large)?;
+    drop(large);
+    let lime = MultiScaleLime::builder()
+        .levels([level])
+        .samples(*samples)
+        .batch_size(*batch)
+        .seed(0)
+        .build()?;
+    let start = std::time::Instant::now();
+    let e = lime.explain(&image, &FnClassifier::new(2, mean_red), Target::Predicted)?;
+    let level = &e.stacks()[0].levels()[0];
+    println!(
+        "{side}×{side}, s = {} (s' = {}), {} samples, batch {batch}, {} threads: {:.1} s",
+        level.desired,
+        level.actual,
+        level.samples,
+        rayon::current_num_threads(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
