@@ -1,0 +1,145 @@
+//! Builder, `explain`, combiners and metrics on arbitrary images, settings
+//! and classifier behaviour: every run ends in a valid result or a typed
+//! error, never a panic.
+#![no_main]
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use multiscale_lime::metrics::{deletion_curve, explanation_accuracy};
+use multiscale_lime::prelude::*;
+use multiscale_lime::{ClassifierError, CustomWeights, Gaussian, Normalization, Uniform};
+use ndarray::{Array2, Array3};
+
+#[derive(Debug, Arbitrary)]
+enum Output {
+    Softmax,
+    Constant(f32),
+    NaN,
+    Infinite,
+    Negative,
+    WrongRows,
+    WrongColumns,
+    Fails,
+    FailsAfter(u8),
+}
+
+#[derive(Debug, Arbitrary)]
+struct Case {
+    height: u8,
+    width: u8,
+    pixels: Vec<u8>,
+    levels: Vec<u16>,
+    samples: Option<u8>,
+    per_segment: u8,
+    compactness: f64,
+    kernel_width: f64,
+    batch_size: u8,
+    seed: u64,
+    hide: u8,
+    hide_value: f32,
+    classes: u8,
+    output: Output,
+    target: u8,
+    target_class: u8,
+    normalization: u8,
+    combiner: u8,
+    gaussian: (f64, f64),
+    custom: Vec<f64>,
+    fraction: f64,
+    steps: u8,
+}
+
+fuzz_target!(|case: Case| {
+    // Small images keep an iteration fast; 0×N stays reachable.
+    let (h, w) = (usize::from(case.height % 41), usize::from(case.width % 41));
+    let data = Array3::from_shape_fn((h, w, 3), |(y, x, c)| {
+        let p = &case.pixels;
+        if p.is_empty() {
+            0.5
+        } else {
+            f32::from(p[(y * w * 3 + x * 3 + c) % p.len()]) / 255.0
+        }
+    });
+    let Ok(image) = Image::new(data) else { return };
+
+    let classes = usize::from(case.classes % 5);
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let output = &case.output;
+    let classifier = FnClassifier::new(classes, |batch: ndarray::ArrayView4<'_, f32>| {
+        let n = batch.dim().0;
+        let call = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let fill = |v: f32| Ok(Array2::from_elem((n, classes), v));
+        match *output {
+            Output::Softmax => Ok(Array2::from_shape_fn((n, classes), |(i, c)| {
+                let red = batch[[i, 0, 0, 0]];
+                if c == 0 { red } else { (1.0 - red) / (classes.max(2) - 1) as f32 }
+            })),
+            Output::Constant(v) => fill(v),
+            Output::NaN => fill(f32::NAN),
+            Output::Infinite => fill(f32::INFINITY),
+            Output::Negative => fill(-1.0),
+            Output::WrongRows => Ok(Array2::zeros((n + 1, classes))),
+            Output::WrongColumns => Ok(Array2::zeros((n, classes + 1))),
+            Output::Fails => Err(ClassifierError::msg("the model is down")),
+            Output::FailsAfter(k) if call >= usize::from(k % 4) => Err(ClassifierError::msg("later failure")),
+            Output::FailsAfter(_) => fill(0.5),
+        }
+    });
+
+    let hide = match case.hide % 4 {
+        0 => HideColor::Constant([case.hide_value; 3]),
+        1 => HideColor::SegmentMean,
+        2 => HideColor::Blurred { sigma: case.hide_value },
+        _ => HideColor::default(),
+    };
+    let Ok(perturber) = BernoulliPerturber::new(0.5, hide) else { return };
+    let mut builder = MultiScaleLime::builder()
+        .levels(case.levels.iter().take(4).map(|&l| usize::from(l)))
+        .compactness(case.compactness)
+        .kernel_width(case.kernel_width)
+        .batch_size(usize::from(case.batch_size % 70))
+        .seed(case.seed)
+        .normalization(match case.normalization % 3 {
+            0 => Normalization::MinMax,
+            1 => Normalization::PositiveOnly,
+            _ => Normalization::MaxAbs,
+        })
+        .perturber(perturber);
+    builder = match case.samples {
+        Some(n) => builder.samples(usize::from(n)),
+        None => builder.samples_per_segment(usize::from(case.per_segment % 6)),
+    };
+    let Ok(lime) = builder.build() else { return };
+    let target = match case.target % 3 {
+        0 => Target::Predicted,
+        1 => Target::Class(usize::from(case.target_class % 6)),
+        _ => Target::TopLabels(usize::from(case.target_class % 6)),
+    };
+    let Ok(explanation) = lime.explain(&image, &classifier, target) else { return };
+
+    for stack in explanation.stacks() {
+        for level in stack.levels() {
+            assert!(level.heatmap.values().iter().all(|v| v.is_finite()));
+            assert_eq!(level.heatmap.dim(), (h, w));
+        }
+    }
+    let combined = match case.combiner % 5 {
+        0 => explanation.combine(&Trapezoid),
+        1 => explanation.combine(&InverseTrapezoid),
+        2 => match Gaussian::new(case.gaussian.0, case.gaussian.1) {
+            Ok(g) => explanation.combine(&g),
+            Err(_) => return,
+        },
+        3 => explanation.combine(&Uniform),
+        _ => match CustomWeights::new(case.custom.clone()) {
+            Ok(c) => explanation.combine(&c),
+            Err(_) => return,
+        },
+    };
+    let Ok(combined) = combined else { return };
+    assert!((combined.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    assert!(combined.heatmap.values().iter().all(|v| v.is_finite()));
+    let class = explanation.predicted_class();
+    let _ = explanation_accuracy(&image, &combined.heatmap, &classifier, class, case.fraction, hide);
+    let _ = deletion_curve(&image, &combined.heatmap, &classifier, class, usize::from(case.steps % 20), hide);
+});
