@@ -8,18 +8,10 @@
 //! `RAYON_NUM_THREADS` to choose the thread count.
 
 use multiscale_lime::prelude::*;
-use ndarray::{Array2, ArrayView4, Axis};
 
-/// Mean red and its complement: costs next to nothing, like the Python side.
-fn mean_red(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
-    let mut out = Array2::zeros((batch.dim().0, 2));
-    for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
-        let red = img.index_axis(Axis(2), 0).mean().unwrap_or(0.0);
-        out[[i, 0]] = red;
-        out[[i, 1]] = 1.0 - red;
-    }
-    Ok(out)
-}
+// The benches' near-free classifier and image loader.
+#[path = "../benches/common.rs"]
+mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .samples_per_segment(10)
         .seed(0)
         .build()?;
-    let classifier = FnClassifier::new(2, mean_red);
+    let classifier = FnClassifier::new(2, common::mean_red);
     let mut times = Vec::new();
     let mut samples = 0;
     for _ in 0..repeats.max(1) {

@@ -11,17 +11,10 @@
 //! the peak depends on the batch size and thread count, not on SAMPLES.
 
 use multiscale_lime::prelude::*;
-use ndarray::{Array2, ArrayView4, Axis};
 
-fn mean_red(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
-    let mut out = Array2::zeros((batch.dim().0, 2));
-    for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
-        let red = img.index_axis(Axis(2), 0).mean().unwrap_or(0.0);
-        out[[i, 0]] = red;
-        out[[i, 1]] = 1.0 - red;
-    }
-    Ok(out)
-}
+// The benches' near-free classifier and image loader.
+#[path = "../benches/common.rs"]
+mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<usize> = std::env::args()
@@ -50,7 +43,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .seed(0)
         .build()?;
     let start = std::time::Instant::now();
-    let e = lime.explain(&image, &FnClassifier::new(2, mean_red), Target::Predicted)?;
+    let e = lime.explain(
+        &image,
+        &FnClassifier::new(2, common::mean_red),
+        Target::Predicted,
+    )?;
     let level = &e.stacks()[0].levels()[0];
     println!(
         "{side}×{side}, s = {} (s' = {}), {} samples, batch {batch}, {} threads: {:.1} s",

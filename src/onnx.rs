@@ -231,18 +231,25 @@ impl OnnxClassifier {
         }
         let cfg = &self.config;
         let prep = |v: f32, ch: usize| (v * cfg.scale - cfg.mean[ch]) / cfg.std[ch];
-        let data: Vec<f32> = match cfg.layout {
-            InputLayout::Nhwc => batch
-                .indexed_iter()
-                .map(|((_, _, _, ch), &v)| prep(v, ch))
-                .collect(),
-            InputLayout::Nchw => {
-                let t = batch.permuted_axes([0, 3, 1, 2]);
-                t.indexed_iter()
-                    .map(|((_, ch, _, _), &v)| prep(v, ch))
-                    .collect()
+        // Hot path: one pass, no index tuples, one allocation per batch.
+        let mut data = Vec::with_capacity(batch.len());
+        match cfg.layout {
+            InputLayout::Nhwc => {
+                data.extend(batch.iter().zip((0..3).cycle()).map(|(&v, ch)| prep(v, ch)))
             }
-        };
+            InputLayout::Nchw => {
+                for image in batch.outer_iter() {
+                    for ch in 0..3 {
+                        data.extend(
+                            image
+                                .index_axis(ndarray::Axis(2), ch)
+                                .iter()
+                                .map(|&v| prep(v, ch)),
+                        );
+                    }
+                }
+            }
+        }
         let shape = match cfg.layout {
             InputLayout::Nchw => [n, 3, h, w],
             InputLayout::Nhwc => [n, h, w, 3],

@@ -32,11 +32,34 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn run(args: &[&str]) -> Output {
+fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(BIN)
         .args(args)
         .output()
         .expect("the binary runs")
+}
+
+/// One coarse level, few samples, no metrics: a fast batch.
+const QUICK: [&str; 5] = [
+    "--levels",
+    "10",
+    "--samples-per-segment",
+    "2",
+    "--no-metrics",
+];
+
+/// `mslime batch INPUT --model M --out OUT EXTRA...`.
+fn batch_args(input: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "batch".to_string(),
+        input.display().to_string(),
+        "--model".into(),
+        model(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -215,21 +238,13 @@ fn killed_batch_resumes_without_redoing_work() {
     let (input, out) = (dir.join("in"), dir.join("out"));
     std::fs::create_dir_all(&input).unwrap();
     patches(&input, 10);
-    let args = [
-        "batch",
-        input.to_str().unwrap(),
-        "--model",
-        &model(),
-        "--levels",
-        "10,25,50",
-        "--no-metrics",
-        "--jobs",
-        "1",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let args = batch_args(
+        &input,
+        &out,
+        &["--levels", "10,25,50", "--no-metrics", "--jobs", "1"],
+    );
     let mut child = Command::new(BIN)
-        .args(args)
+        .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -299,21 +314,11 @@ fn shards_partition_a_folder() {
     let mut seen = BTreeSet::new();
     let mut total = 0;
     for shard in ["0/3", "1/3", "2/3"] {
-        let result = run(&[
-            "batch",
-            input.to_str().unwrap(),
-            "--model",
-            &model(),
-            "--levels",
-            "10",
-            "--samples-per-segment",
-            "2",
-            "--no-metrics",
-            "--shard",
-            shard,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let result = run(&batch_args(
+            &input,
+            &out,
+            &[&QUICK[..], &["--shard", shard]].concat(),
+        ));
         assert!(result.status.success(), "{}", text(&result.stderr));
         let (explained, skipped, _) = summary(&text(&result.stdout));
         assert_eq!(skipped, 0, "shard {shard} overlaps an earlier one");
@@ -327,16 +332,7 @@ fn shards_partition_a_folder() {
     let expected: BTreeSet<String> = (0..7).map(|i| format!("patch_{i:02}")).collect();
     assert_eq!(seen, expected);
 
-    let bad = run(&[
-        "batch",
-        input.to_str().unwrap(),
-        "--model",
-        &model(),
-        "--shard",
-        "3/3",
-        "--out",
-        "x",
-    ]);
+    let bad = run(&batch_args(&input, Path::new("x"), &["--shard", "3/3"]));
     assert!(!bad.status.success());
     assert!(text(&bad.stderr).contains("shard"), "{}", text(&bad.stderr));
 }
@@ -351,19 +347,7 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
     std::fs::write(input.join("notes.txt"), b"slide 12, stain batch B").unwrap();
     let whole = std::fs::read(input.join("patch_00.png")).unwrap();
     std::fs::write(input.join("truncated.png"), &whole[..whole.len() / 3]).unwrap();
-    let result = run(&[
-        "batch",
-        input.to_str().unwrap(),
-        "--model",
-        &model(),
-        "--levels",
-        "10",
-        "--samples-per-segment",
-        "2",
-        "--no-metrics",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let result = run(&batch_args(&input, &out, &QUICK));
     assert!(!result.status.success(), "failures give a non-zero exit");
     let (stdout, stderr) = (text(&result.stdout), text(&result.stderr));
     assert_eq!(summary(&stdout), (2, 0, 2), "{stdout}\n{stderr}");
@@ -379,19 +363,7 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
     let manifest = dir.join("list.txt");
     std::fs::write(&manifest, "in/patch_00.png\n# a comment\nin/missing.png\n").unwrap();
     let out2 = dir.join("out2");
-    let result = run(&[
-        "batch",
-        manifest.to_str().unwrap(),
-        "--model",
-        &model(),
-        "--levels",
-        "10",
-        "--samples-per-segment",
-        "2",
-        "--no-metrics",
-        "--out",
-        out2.to_str().unwrap(),
-    ]);
+    let result = run(&batch_args(&manifest, &out2, &QUICK));
     assert!(!result.status.success());
     assert_eq!(summary(&text(&result.stdout)), (1, 0, 1));
     assert!(text(&result.stderr).contains("missing.png"));

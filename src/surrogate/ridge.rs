@@ -122,10 +122,10 @@ impl SurrogateFitter for Ridge {
                 None,
             ),
             None => {
-                let a = DMatrix::from_fn(n, k, |i, j| {
-                    (f64::from(z[[i, j]]) - z_mean[j]) * weights[i].sqrt()
-                });
-                (a.tr_mul(&a), Some(a))
+                let root_w: Vec<f64> = weights.iter().map(|w| w.sqrt()).collect();
+                let a =
+                    DMatrix::from_fn(n, k, |i, j| (f64::from(z[[i, j]]) - z_mean[j]) * root_w[i]);
+                (a.tr_mul(&a), Some((a, root_w)))
             }
         };
         for j in 0..k {
@@ -160,8 +160,8 @@ impl SurrogateFitter for Ridge {
                     });
                 }
                 let rhs = match &design {
-                    Some(a) => {
-                        let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * weights[i].sqrt());
+                    Some((a, root_w)) => {
+                        let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * root_w[i]);
                         a.tr_mul(&b_vec)
                     }
                     None => {

@@ -69,16 +69,18 @@ fn key_of(relative: &Path) -> PathBuf {
 
 fn walk(dir: &Path, skip: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let hidden = path
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if hidden || path == skip {
             continue;
         }
-        if path.is_dir() {
+        // Not through symbolic links to folders: a link loop would never end.
+        if entry.file_type()?.is_dir() {
             walk(&path, skip, files)?;
-        } else {
+        } else if path.is_file() {
             files.push(path);
         }
     }

@@ -28,19 +28,6 @@ impl Models {
     pub(crate) fn open(args: &ModelArgs) -> Result<Models, String> {
         let bytes = std::fs::read(&args.model)
             .map_err(|e| format!("cannot read the model {}: {e}", args.model.display()))?;
-        let channels =
-            |v: &Option<Vec<f32>>, default: f32, what: &str| -> Result<[f32; 3], String> {
-                match v.as_deref() {
-                    None => Ok([default; 3]),
-                    Some([r, g, b]) => Ok([*r, *g, *b]),
-                    Some(other) => Err(format!(
-                        "--{what} needs three values R,G,B, got {}",
-                        other.len()
-                    )),
-                }
-            };
-        channels(&args.mean, 0.0, "mean")?;
-        channels(&args.std, 1.0, "std")?;
         Ok(Models {
             bytes,
             args: args.clone(),
@@ -53,14 +40,10 @@ impl Models {
         if let Some(model) = prepared.get(&(height, width)) {
             return Ok(model.clone());
         }
-        let pick = |v: &Option<Vec<f32>>, default: f32| match v.as_deref() {
-            Some([r, g, b]) => [*r, *g, *b],
-            _ => [default; 3],
-        };
         let model = OnnxClassifier::builder(height, width)
             .layout(self.args.layout.into())
             .scale(self.args.scale)
-            .normalization(pick(&self.args.mean, 0.0), pick(&self.args.std, 1.0))
+            .normalization(self.args.mean, self.args.std)
             .softmax(self.args.softmax)
             .load_bytes(&self.bytes)
             .map_err(|e| match e {
@@ -156,7 +139,10 @@ pub(crate) fn explain_into(
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
     let explanation = plan.lime.explain(&image, &model, target)?;
-    let stack = &explanation.stacks()[0];
+    let stack = explanation
+        .stacks()
+        .first()
+        .ok_or("the explanation holds no class")?;
     let class = stack.class();
     let combined = stack.combine(plan.combiner.as_ref())?;
 

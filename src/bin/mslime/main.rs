@@ -104,11 +104,11 @@ pub(crate) struct ModelArgs {
     #[arg(long, default_value_t = 1.0)]
     pub(crate) scale: f32,
     /// Per-channel mean subtracted after scaling, as R,G,B.
-    #[arg(long, value_delimiter = ',', num_args = 1, value_name = "R,G,B")]
-    pub(crate) mean: Option<Vec<f32>>,
+    #[arg(long, default_value = "0,0,0", value_name = "R,G,B", value_parser = parse_rgb)]
+    pub(crate) mean: [f32; 3],
     /// Per-channel standard deviation divided by, as R,G,B.
-    #[arg(long, value_delimiter = ',', num_args = 1, value_name = "R,G,B")]
-    pub(crate) std: Option<Vec<f32>>,
+    #[arg(long, default_value = "1,1,1", value_name = "R,G,B", value_parser = parse_rgb)]
+    pub(crate) std: [f32; 3],
     /// Apply a softmax to the model's output (for models that return logits).
     #[arg(long)]
     pub(crate) softmax: bool,
@@ -206,34 +206,38 @@ impl CombinerKind {
     }
 }
 
+/// Three comma-separated numbers.
+fn parse_rgb(s: &str) -> Result<[f32; 3], String> {
+    let parts: Vec<f32> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("`{s}` holds something that is not a number"))?;
+    <[f32; 3]>::try_from(parts.as_slice()).map_err(|_| {
+        format!(
+            "`{s}` needs exactly three values R,G,B, got {}",
+            parts.len()
+        )
+    })
+}
+
 fn parse_hide_color(s: &str) -> Result<HideColor, String> {
-    let colour = match s {
-        "black" => HideColor::Constant([0.0; 3]),
-        "white" => HideColor::Constant([1.0; 3]),
-        "mean" => HideColor::SegmentMean,
-        "blur" => HideColor::Blurred { sigma: 5.0 },
-        _ if s.starts_with("blur:") => {
-            let sigma = s["blur:".len()..]
-                .parse()
-                .map_err(|_| format!("blur width in `{s}` is not a number"))?;
-            HideColor::Blurred { sigma }
-        }
-        _ => {
-            let parts: Vec<f32> = s
-                .split(',')
-                .map(|p| p.trim().parse::<f32>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| format!("`{s}` is not black, white, mean, blur[:SIGMA] or R,G,B"))?;
-            match parts.as_slice() {
-                [r, g, b] => HideColor::Constant([*r, *g, *b]),
-                _ => {
-                    return Err(format!(
-                        "`{s}`: a colour needs three values R,G,B in [0, 1]"
-                    ))
-                }
+    let colour =
+        match s {
+            "black" => HideColor::Constant([0.0; 3]),
+            "white" => HideColor::Constant([1.0; 3]),
+            "mean" => HideColor::SegmentMean,
+            "blur" => HideColor::Blurred { sigma: 5.0 },
+            _ if s.starts_with("blur:") => {
+                let sigma = s["blur:".len()..]
+                    .parse()
+                    .map_err(|_| format!("blur width in `{s}` is not a number"))?;
+                HideColor::Blurred { sigma }
             }
-        }
-    };
+            _ => HideColor::Constant(parse_rgb(s).map_err(|e| {
+                format!("`{s}` is not black, white, mean, blur[:SIGMA] or R,G,B: {e}")
+            })?),
+        };
     colour.validate().map_err(|e| e.to_string())?;
     Ok(colour)
 }
@@ -291,5 +295,29 @@ fn main() -> ExitCode {
             eprintln!("mslime: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_parse_and_reject() {
+        assert_eq!(parse_rgb(" 0.5, 1,0 "), Ok([0.5, 1.0, 0.0]));
+        assert!(parse_rgb("1,2").unwrap_err().contains("got 2"));
+        assert!(parse_rgb("a,b,c").is_err());
+        assert_eq!(parse_hide_color("white"), Ok(HideColor::Constant([1.0; 3])));
+        assert_eq!(
+            parse_hide_color("blur:3"),
+            Ok(HideColor::Blurred { sigma: 3.0 })
+        );
+        assert_eq!(
+            parse_hide_color("0.2,0.2,0.2"),
+            Ok(HideColor::Constant([0.2; 3]))
+        );
+        // Outside [0, 1]: the library's own validation answers.
+        assert!(parse_hide_color("2,0,0").is_err());
+        assert!(parse_hide_color("purple").unwrap_err().contains("purple"));
     }
 }

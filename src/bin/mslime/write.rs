@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Marks temporary files so a restarted run can sweep them away.
-pub(crate) const TEMP_SUFFIX: &str = ".mslime-tmp";
+const TEMP_SUFFIX: &str = ".mslime-tmp";
 
 fn temp_path(path: &Path) -> PathBuf {
     let name = path
