@@ -29,6 +29,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compactness(5.0)
         .samples_per_segment(10)
         .seed(0)
+        .batch_size(
+            std::env::var("BATCH")
+                .ok()
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(64),
+        )
         .build()?;
     let classifier = FnClassifier::new(2, common::mean_red);
     let mut times = Vec::new();

@@ -37,7 +37,7 @@ def lime_multiscale(img, levels):
         actual = int(seg(img).max()) + 1
         explainer = lime_image.LimeImageExplainer(kernel_width=0.25, random_state=0)
         explainer.explain_instance(img, mean_red, top_labels=1, hide_color=0, num_samples=10 * actual,
-                                   segmentation_fn=seg, random_seed=0, progress_bar=False)
+                                   segmentation_fn=seg, random_seed=0)
         samples += 10 * actual
     return samples
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ndarray::{s, Array1, Array2, Array4, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, Array4, Axis};
 use rayon::prelude::*;
 
 use crate::classify::Classifier;
@@ -438,13 +438,16 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
 
     /// Explains `classifier`'s decision on `image` at every level.
     ///
-    /// For each level: segment, draw masks from the level's seeded stream,
-    /// score the perturbed images in batches (in parallel, each batch
-    /// rendered into a reused buffer), weight samples by the proximity
-    /// kernel, fit the surrogate for every target class, and paint the
-    /// normalised coefficients. The result is bit-identical for a given seed
-    /// whatever the thread count or batch size, provided the classifier
-    /// scores each image independently of its batch.
+    /// Segments every level and draws its masks from the level's own seeded
+    /// stream; scores the perturbed images of all levels in batches, in one
+    /// parallel pass (each worker renders into a reused buffer, so memory is
+    /// bounded by the batch size, not the sample count); then, per level,
+    /// weights samples by the proximity kernel, fits the surrogate for every
+    /// target class and paints the normalised coefficients. The result is
+    /// bit-identical for a given seed whatever the thread count or batch
+    /// size, provided the classifier scores each image independently of its
+    /// batch. Errors are reported in level order: a segmentation error
+    /// before any classifier call is made.
     ///
     /// # Errors
     /// - [`Error::SegmentCount`] when a level asks for more segments than the
@@ -497,19 +500,32 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             Target::TopLabels(k) => ranked[..k].to_vec(),
         };
 
+        // Three phases so that both cores stay busy with a slow classifier:
+        // every level's segmentation and masks, then the batches of all
+        // levels in one parallel pass, then the fits. Each level draws from
+        // its own seeded stream, so the order of work changes no bit.
+        let plans: Vec<LevelPlan> = self
+            .levels
+            .par_iter()
+            .enumerate()
+            .map(|(level, &desired)| self.plan_level(image, level, desired))
+            .collect::<Vec<Result<LevelPlan>>>()
+            .into_iter()
+            .collect::<Result<_>>()?;
+        let scores = self.score_levels(image, classifier, &plans)?;
+        let fits: Vec<Vec<LevelExplanation>> = plans
+            .par_iter()
+            .zip(&scores)
+            .map(|(plan, scores)| self.fit_level(plan, scores, &targets))
+            .collect::<Vec<Result<_>>>()
+            .into_iter()
+            .collect::<Result<_>>()?;
+
         let mut per_class: Vec<Vec<LevelExplanation>> = vec![Vec::new(); targets.len()];
-        let mut segmentations = Vec::with_capacity(self.levels.len());
-        for (level, &desired) in self.levels.iter().enumerate() {
-            let seg = Arc::new(self.segmenter.segment(image, desired)?);
-            seg.check_fits(image)?;
-            let fits = self.explain_level(image, classifier, &seg, level, &targets)?;
-            for (stack, level_fit) in per_class.iter_mut().zip(fits) {
-                stack.push(LevelExplanation {
-                    desired,
-                    ..level_fit
-                });
+        for level_fits in fits {
+            for (stack, level_fit) in per_class.iter_mut().zip(level_fits) {
+                stack.push(level_fit);
             }
-            segmentations.push(seg);
         }
         let stacks = targets
             .iter()
@@ -519,18 +535,14 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         Ok(Explanation {
             prediction,
             stacks,
-            segmentations,
+            segmentations: plans.into_iter().map(|p| p.segmentation).collect(),
         })
     }
 
-    fn explain_level<C: Classifier + ?Sized>(
-        &self,
-        image: &Image,
-        classifier: &C,
-        seg: &Arc<Segmentation>,
-        level: usize,
-        targets: &[usize],
-    ) -> Result<Vec<LevelExplanation>> {
+    /// Segments one level and draws its masks and fill image.
+    fn plan_level(&self, image: &Image, level: usize, desired: usize) -> Result<LevelPlan> {
+        let seg = Arc::new(self.segmenter.segment(image, desired)?);
+        seg.check_fits(image)?;
         let k = seg.count();
         let n = self.samples.for_segments(k);
         let mut rng = level_rng(self.seed, level);
@@ -544,9 +556,25 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 ),
             ));
         }
-        let fill = self.perturber.fill(image, seg)?;
-        let scores = self.score_samples(image, classifier, seg, &fill, masks.view())?;
+        let fill = self.perturber.fill(image, &seg)?;
+        Ok(LevelPlan {
+            desired,
+            segmentation: seg,
+            masks,
+            fill,
+        })
+    }
 
+    /// Weights the samples, fits the surrogate for every target and paints
+    /// the normalised coefficients.
+    fn fit_level(
+        &self,
+        plan: &LevelPlan,
+        scores: &Array2<f32>,
+        targets: &[usize],
+    ) -> Result<Vec<LevelExplanation>> {
+        let (seg, masks) = (&plan.segmentation, &plan.masks);
+        let (n, k) = masks.dim();
         let weights: Array1<f64> = masks
             .rows()
             .into_iter()
@@ -575,7 +603,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     .normalization
                     .apply(fit.coefficients.as_slice().unwrap_or(&[]));
                 LevelExplanation {
-                    desired: 0,
+                    desired: plan.desired,
                     actual: k,
                     segmentation: Arc::clone(seg),
                     samples: n,
@@ -589,32 +617,41 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             .collect())
     }
 
-    /// Scores every mask row, `batch_size` images at a time; batches run in
-    /// parallel, each worker rendering into one reused buffer.
-    fn score_samples<C: Classifier + ?Sized>(
+    /// Scores every mask row of every level, `batch_size` images at a time.
+    /// The batches of all levels form one parallel pass (a coarse level is
+    /// often a single small batch, which alone would leave cores idle); each
+    /// worker renders into one reused buffer.
+    fn score_levels<C: Classifier + ?Sized>(
         &self,
         image: &Image,
         classifier: &C,
-        seg: &Segmentation,
-        fill: &Image,
-        masks: ArrayView2<'_, u8>,
-    ) -> Result<Array2<f32>> {
-        let (n, classes) = (masks.nrows(), classifier.num_classes());
+        plans: &[LevelPlan],
+    ) -> Result<Vec<Array2<f32>>> {
+        let classes = classifier.num_classes();
         let (h, w) = (image.height(), image.width());
-        let batch = self.batch_size.min(n);
-        let starts: Vec<usize> = (0..n).step_by(batch).collect();
-        let results: Vec<Result<Array2<f32>>> = starts
+        let jobs: Vec<(usize, usize, usize)> = plans
+            .iter()
+            .enumerate()
+            .flat_map(|(level, plan)| {
+                let n = plan.masks.nrows();
+                (0..n)
+                    .step_by(self.batch_size)
+                    .map(move |start| (level, start, (start + self.batch_size).min(n)))
+            })
+            .collect();
+        let largest = jobs.iter().map(|&(_, a, b)| b - a).max().unwrap_or(0);
+        let results: Vec<Result<Array2<f32>>> = jobs
             .par_iter()
             .map_init(
-                || Array4::<f32>::zeros((batch, h, w, 3)),
-                |buffer, &start| {
-                    let end = (start + batch).min(n);
+                || Array4::<f32>::zeros((largest, h, w, 3)),
+                |buffer, &(level, start, end)| {
+                    let plan = &plans[level];
                     let mut view = buffer.slice_mut(s![..end - start, .., .., ..]);
                     self.perturber.render(
                         image,
-                        seg,
-                        fill,
-                        masks.slice(s![start..end, ..]),
+                        &plan.segmentation,
+                        &plan.fill,
+                        plan.masks.slice(s![start..end, ..]),
                         view.view_mut(),
                     )?;
                     let out = classifier.predict(view.view())?;
@@ -623,13 +660,25 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 },
             )
             .collect();
-        let mut scores = Array2::<f32>::zeros((n, classes));
-        for (&start, part) in starts.iter().zip(results) {
+        let mut scores: Vec<Array2<f32>> = plans
+            .iter()
+            .map(|p| Array2::<f32>::zeros((p.masks.nrows(), classes)))
+            .collect();
+        for (&(level, start, _), part) in jobs.iter().zip(results) {
             let part = part?;
-            scores
+            scores[level]
                 .slice_mut(s![start..start + part.nrows(), ..])
                 .assign(&part);
         }
         Ok(scores)
     }
 }
+
+/// One level's inputs to scoring and fitting.
+struct LevelPlan {
+    desired: usize,
+    segmentation: Arc<Segmentation>,
+    masks: Array2<u8>,
+    fill: Image,
+}
+

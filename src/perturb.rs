@@ -180,7 +180,9 @@ pub fn render_masked(
             "output buffer must be in standard layout",
         ));
     };
-    let (src, alt, labels) = (image.as_slice(), fill.as_slice(), segmentation.as_slice());
+    let (src, alt) = (image.as_slice(), fill.as_slice());
+    // Runs of equal labels in raster order: one copy per run, not per pixel.
+    let runs = label_runs(segmentation.as_slice());
     let mut keep = vec![false; segmentation.count()];
     for (row, dst) in masks
         .rows()
@@ -190,16 +192,29 @@ pub fn render_masked(
         for (k, &m) in keep.iter_mut().zip(row.iter()) {
             *k = m != 0;
         }
-        for (((d, s), a), &l) in dst
-            .chunks_exact_mut(3)
-            .zip(src.chunks_exact(3))
-            .zip(alt.chunks_exact(3))
-            .zip(labels)
-        {
-            d.copy_from_slice(if keep[l as usize] { s } else { a });
+        for &(start, end, label) in &runs {
+            let from = if keep[label as usize] { src } else { alt };
+            dst[start..end].copy_from_slice(&from[start..end]);
         }
     }
     Ok(())
+}
+
+/// Maximal runs of one label in raster order, as `(start, end, label)` in
+/// interleaved-RGB element offsets.
+fn label_runs(labels: &[u32]) -> Vec<(usize, usize, u32)> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (i, pair) in labels.windows(2).enumerate() {
+        if pair[0] != pair[1] {
+            runs.push((start * 3, (i + 1) * 3, pair[0]));
+            start = i + 1;
+        }
+    }
+    if let Some(&last) = labels.last() {
+        runs.push((start * 3, labels.len() * 3, last));
+    }
+    runs
 }
 
 /// Hides each segment independently with probability `1 − keep_probability`
