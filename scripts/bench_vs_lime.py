@@ -12,6 +12,7 @@ needs: numpy, pillow, scikit-image==0.26.*, lime==0.2.0.1; builds the Rust side 
 import os, subprocess, sys, time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")  # lime draws progress bars otherwise
 import numpy as np
 from PIL import Image
 from skimage.segmentation import slic

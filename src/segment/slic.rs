@@ -307,18 +307,20 @@ impl Segmenter for Slic {
             spatial_weight,
             reach: (wy, wx),
         };
-        let mut labels = vec![u32::MAX; h * w];
+        // Labels are held as f64 (exact integers, UNSET for none) so the
+        // scan updates them with the same vector arithmetic as distances.
+        let mut labels = vec![UNSET; h * w];
         let mut distance = vec![0.0f64; h * w];
         let mut block_max = vec![0.0f64; h * w.div_ceil(BLOCK)];
         let ny = (ys.0..h).step_by(ys.1).count();
         let nx = n_centres / ny.max(1);
-        let grid_index = |y: usize, x: usize| -> u32 {
+        let grid_index = |y: usize, x: usize| -> f64 {
             let nearest = |p: usize, (start, step): (usize, usize), n: usize| {
                 ((p as f64 - start as f64) / step as f64)
                     .round()
                     .clamp(0.0, (n - 1) as f64) as usize
             };
-            (nearest(y, ys, ny) * nx + nearest(x, xs, nx)) as u32
+            (nearest(y, ys, ny) * nx + nearest(x, xs, nx)) as f64
         };
         for iteration in 0..self.max_iter {
             let band = BAND_ROWS * w;
@@ -354,6 +356,10 @@ impl Segmenter for Slic {
             update_centres(&mut centres, &labels, &features.planes, w);
         }
 
+        let labels: Vec<u32> = labels
+            .into_iter()
+            .map(|l| if l == UNSET { u32::MAX } else { l as u32 })
+            .collect();
         let (labels, count) = if self.enforce_connectivity {
             let segment_size = (h * w) as f64 / n_centres as f64;
             let min_size = (self.min_size_factor * segment_size) as usize;
@@ -381,7 +387,11 @@ fn window_range(c: f64, r: f64, n: usize) -> (usize, usize) {
 }
 
 /// One band's labels, distances and block maxima, with its index.
-type BandSlices<'a> = (usize, ((&'a mut [u32], &'a mut [f64]), &'a mut [f64]));
+type BandSlices<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
+
+/// "No label yet": an integer far above any centre index whose differences
+/// with centre indices are exact in f64.
+const UNSET: f64 = (1u64 << 52) as f64;
 
 /// Pixels per block along a row: the unit of pruning.
 const BLOCK: usize = 32;
@@ -452,7 +462,7 @@ impl Clustering<'_> {
         centres: &[Centre],
         windows: &[Window],
         y0: usize,
-        lab: &mut [u32],
+        lab: &mut [f64],
         dist: &mut [f64],
         bmax: &mut [f64],
     ) {
@@ -466,7 +476,11 @@ impl Clustering<'_> {
                     if c.alive && (win.y0..win.y1).contains(&y) && (win.x0..win.x1).contains(&x) {
                         let dy = c.y - y as f64;
                         let dx = c.x - x as f64;
-                        *d = self.distance(c, y * w + x, dy * dy, dx * dx);
+                        // Just above the seed's own distance: the seed
+                        // centre wins again when its scan comes (strict `<`),
+                        // unless a lower index ties it first, as in
+                        // scikit-image's index-ordered scan.
+                        *d = self.distance(c, y * w + x, dy * dy, dx * dx).next_up();
                     }
                 }
             }
@@ -489,7 +503,41 @@ impl Clustering<'_> {
         centres: &[Centre],
         windows: &[Window],
         y0: usize,
-        lab: &mut [u32],
+        lab: &mut [f64],
+        dist: &mut [f64],
+        bmax: &[f64],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above). The feature
+            // only widens the vectors; Rust never fuses a·b + c into an FMA,
+            // so every distance is bit-identical to the portable path.
+            return unsafe { self.assign_band_avx2(centres, windows, y0, lab, dist, bmax) };
+        }
+        self.assign_band_portable(centres, windows, y0, lab, dist, bmax);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn assign_band_avx2(
+        &self,
+        centres: &[Centre],
+        windows: &[Window],
+        y0: usize,
+        lab: &mut [f64],
+        dist: &mut [f64],
+        bmax: &[f64],
+    ) {
+        self.assign_band_portable(centres, windows, y0, lab, dist, bmax);
+    }
+
+    #[inline(always)]
+    fn assign_band_portable(
+        &self,
+        centres: &[Centre],
+        windows: &[Window],
+        y0: usize,
+        lab: &mut [f64],
         dist: &mut [f64],
         bmax: &[f64],
     ) {
@@ -503,7 +551,7 @@ impl Clustering<'_> {
             .zip(windows)
             .filter(|((_, c), _)| c.alive)
         {
-            let k = k as u32;
+            let k = k as f64;
             let (ymin, ymax) = (win.y0.max(y0), win.y1.min(y0 + rows));
             if ymin >= ymax {
                 continue;
@@ -572,12 +620,12 @@ struct Scan {
     dyy: f64,
     spatial_weight: f64,
     colour: [f64; 3],
-    label: u32,
+    label: f64,
 }
 
 /// The hot loop: branch-free (distance, index) minimum over one run of pixels.
-#[inline]
-fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [u32], s: Scan) {
+#[inline(always)]
+fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [f64], s: Scan) {
     let n = dist.len();
     let (l, a, b, dxx, lab) = (
         &planes[0][..n],
@@ -592,16 +640,20 @@ fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [u32], s: 
         let t1 = a[i] - s.colour[1];
         let t2 = b[i] - s.colour[2];
         d += t0 * t0 + t1 * t1 + t2 * t2;
-        let better = (d < dist[i]) | ((d == dist[i]) & (s.label < lab[i]));
-        dist[i] = if better { d } else { dist[i] };
-        lab[i] = if better { s.label } else { lab[i] };
+        // Centres come in index order and seeds sit just above their own
+        // distance, so a strict `<` keeps the lowest index among ties.
+        // Arithmetic, not a select: a select compiles to a masked store,
+        // which is slow on some CPUs. Exact: labels are small integers.
+        let take = f64::from(u8::from(d < dist[i]));
+        lab[i] += (s.label - lab[i]) * take;
+        dist[i] = if d < dist[i] { d } else { dist[i] };
     }
 }
 
 /// Moves each centre to the mean position and colour of its pixels, summing
 /// in raster order as scikit-image does. A centre left without pixels dies
 /// (scikit-image's becomes NaN and never wins a pixel again).
-fn update_centres(centres: &mut [Centre], labels: &[u32], planes: &[Vec<f64>; 3], w: usize) {
+fn update_centres(centres: &mut [Centre], labels: &[f64], planes: &[Vec<f64>; 3], w: usize) {
     let mut sums = vec![[0.0f64; 6]; centres.len()];
     for (y, row) in labels.chunks(w).enumerate() {
         let base = y * w;
