@@ -5,13 +5,16 @@
 //! sent to the model, recorded: tract's speed depends on the pixels (masked
 //! images with black regions run slower than the intact patch), so only the
 //! same images make a fair denominator. Both sides run on one thread, and on
-//! all threads.
+//! all threads. A second ratio divides one explanation's wall time by the
+//! time spent inside the model during that very run (per thread), which a
+//! noisy machine cannot skew between runs.
 //!
-//! `cargo bench --bench onnx_overhead` prints the ratio after criterion's
-//! figures.
+//! `cargo bench --features onnx --bench onnx_overhead` prints both ratios
+//! after criterion's figures (`-- nomatch` skips criterion's own runs).
 
 mod common;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -33,6 +36,22 @@ impl Classifier for Recording<'_> {
     fn predict(&self, batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
         self.1.lock().unwrap().push(batch.to_owned());
         self.0.predict(batch)
+    }
+}
+
+/// Adds up the time spent inside the model during an explanation.
+struct Timing<'a>(&'a OnnxClassifier, AtomicU64);
+
+impl Classifier for Timing<'_> {
+    fn num_classes(&self) -> usize {
+        self.0.num_classes()
+    }
+    fn predict(&self, batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
+        let start = Instant::now();
+        let out = self.0.predict(batch);
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.1.fetch_add(nanos, Ordering::Relaxed);
+        out
     }
 }
 
@@ -87,7 +106,7 @@ fn overhead(c: &mut Criterion) {
         );
         // Interleaved medians for the ratio, so drift affects both sides.
         let (mut explain, mut infer) = (Vec::new(), Vec::new());
-        for _ in 0..2 {
+        for _ in 0..3 {
             explain.push(timed(|| {
                 pool.install(|| lime.explain(&patch, &model, Target::Predicted).unwrap());
             }));
@@ -95,16 +114,26 @@ fn overhead(c: &mut Criterion) {
         }
         explain.sort();
         infer.sort();
-        ratios.push((threads, explain[0], infer[0]));
+        // The same run's own model time: immune to drift between runs.
+        let timing = Timing(&model, AtomicU64::new(0));
+        let wall = timed(|| {
+            pool.install(|| lime.explain(&patch, &timing, Target::Predicted).unwrap());
+        });
+        let inside = Duration::from_nanos(timing.1.into_inner()) / threads as u32;
+        ratios.push((threads, explain[0], infer[0], wall, inside));
     }
     group.finish();
     println!("\nexplanation / inference, {images} images per explanation (levels 10,25,50,100,200, n = 10·s'):");
-    for (threads, e, i) in ratios {
+    for (threads, e, i, wall, inside) in ratios {
         println!(
-            "  {threads} thread(s): explanation {:.1} ms, inference {:.1} ms, ratio {:.3}",
+            "  {threads} thread(s): explanation {:.1} ms, inference {:.1} ms, ratio {:.3}; \
+             one explanation {:.1} ms of which model {:.1} ms per thread, ratio {:.3}",
             e.as_secs_f64() * 1e3,
             i.as_secs_f64() * 1e3,
-            e.as_secs_f64() / i.as_secs_f64()
+            e.as_secs_f64() / i.as_secs_f64(),
+            wall.as_secs_f64() * 1e3,
+            inside.as_secs_f64() * 1e3,
+            wall.as_secs_f64() / inside.as_secs_f64()
         );
     }
 }

@@ -504,14 +504,18 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         // every level's segmentation and masks, then the batches of all
         // levels in one parallel pass, then the fits. Each level draws from
         // its own seeded stream, so the order of work changes no bit.
-        let plans: Vec<LevelPlan> = self
-            .levels
-            .par_iter()
-            .enumerate()
-            .map(|(level, &desired)| self.plan_level(image, level, desired))
-            .collect::<Vec<Result<LevelPlan>>>()
-            .into_iter()
-            .collect::<Result<_>>()?;
+        let plan = |(level, &desired): (usize, &usize)| self.plan_level(image, level, desired);
+        let plans: Vec<LevelPlan> = if image.pixels() <= PARALLEL_LEVELS_MAX_PIXELS {
+            let plans: Vec<Result<LevelPlan>> =
+                self.levels.par_iter().enumerate().map(plan).collect();
+            plans.into_iter().collect::<Result<_>>()?
+        } else {
+            self.levels
+                .iter()
+                .enumerate()
+                .map(plan)
+                .collect::<Result<_>>()?
+        };
         let scores = self.score_levels(image, classifier, &plans)?;
         let fits: Vec<Vec<LevelExplanation>> = plans
             .par_iter()
@@ -674,6 +678,12 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     }
 }
 
+/// Up to this size, levels are segmented side by side (small images give a
+/// segmenter little to parallelise); above it, one after the other, so that
+/// the segmenters' working memory (some 50 bytes per pixel for SLIC) is
+/// needed once, not once per level.
+const PARALLEL_LEVELS_MAX_PIXELS: usize = 1 << 20;
+
 /// One level's inputs to scoring and fitting.
 struct LevelPlan {
     desired: usize,
@@ -681,4 +691,3 @@ struct LevelPlan {
     masks: Array2<u8>,
     fill: Image,
 }
-

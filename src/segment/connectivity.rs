@@ -16,9 +16,12 @@ pub(crate) fn enforce_connectivity(
     max_size: usize,
 ) -> (Vec<u32>, usize) {
     let mut out = vec![UNVISITED; labels.len()];
-    let mut queue: Vec<usize> = Vec::with_capacity(max_size.clamp(1, labels.len()));
+    debug_assert_eq!(labels.len(), h * w);
+    let n = labels.len();
+    // (index, column) pairs: rows follow from the index without a division.
+    let mut queue: Vec<(usize, usize)> = Vec::with_capacity(max_size.clamp(1, n));
     let mut current: u32 = 0;
-    for start in 0..labels.len() {
+    for start in 0..n {
         if out[start] != UNVISITED {
             continue;
         }
@@ -26,21 +29,20 @@ pub(crate) fn enforce_connectivity(
         let mut adjacent = current;
         out[start] = current;
         queue.clear();
-        queue.push(start);
+        queue.push((start, start % w));
         let mut visited = 0;
         'bfs: while visited < queue.len() && queue.len() < max_size {
-            let p = queue[visited];
-            let (y, x) = (p / w, p % w);
+            let (p, x) = queue[visited];
             let neighbours = [
-                (x + 1 < w).then(|| p + 1),
-                (x > 0).then(|| p - 1),
-                (y + 1 < h).then(|| p + w),
-                (y > 0).then(|| p - w),
+                (x + 1 < w).then(|| (p + 1, x + 1)),
+                (x > 0).then(|| (p - 1, x - 1)),
+                (p + w < n).then(|| (p + w, x)),
+                (p >= w).then(|| (p - w, x)),
             ];
-            for q in neighbours.into_iter().flatten() {
+            for (q, qx) in neighbours.into_iter().flatten() {
                 if labels[q] == label && out[q] == UNVISITED {
                     out[q] = current;
-                    queue.push(q);
+                    queue.push((q, qx));
                     if queue.len() >= max_size {
                         break 'bfs;
                     }
@@ -51,7 +53,7 @@ pub(crate) fn enforce_connectivity(
             visited += 1;
         }
         if queue.len() < min_size {
-            for &q in &queue {
+            for &(q, _) in &queue {
                 out[q] = adjacent;
             }
         } else {
