@@ -1,7 +1,7 @@
 //! The multi-scale LIME pipeline: builder, validated configuration and
 //! [`MultiScaleLime::explain`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use ndarray::{s, Array1, Array2, Array4, Axis};
 use rayon::prelude::*;
@@ -644,13 +644,17 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             })
             .collect();
         let largest = jobs.iter().map(|&(_, a, b)| b - a).max().unwrap_or(0);
+        let pool = BufferPool {
+            shape: (largest, h, w, 3),
+            free: Mutex::new(Vec::new()),
+        };
         let results: Vec<Result<Array2<f32>>> = jobs
             .par_iter()
             .map_init(
-                || Array4::<f32>::zeros((largest, h, w, 3)),
+                || pool.take(),
                 |buffer, &(level, start, end)| {
                     let plan = &plans[level];
-                    let mut view = buffer.slice_mut(s![..end - start, .., .., ..]);
+                    let mut view = buffer.0.slice_mut(s![..end - start, .., .., ..]);
                     self.perturber.render(
                         image,
                         &plan.segmentation,
@@ -675,6 +679,33 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 .assign(&part);
         }
         Ok(scores)
+    }
+}
+
+/// Batch buffers passed from one rayon job to the next. rayon calls
+/// `map_init`'s init once per job it splits off (8 to 16 times in one pass
+/// here), and a fresh buffer of 64 large images costs its size again in page
+/// faults; with the pool a pass allocates about one buffer per thread.
+struct BufferPool {
+    shape: (usize, usize, usize, usize),
+    free: Mutex<Vec<Array4<f32>>>,
+}
+
+impl BufferPool {
+    fn take(&self) -> PooledBuffer<'_> {
+        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
+        PooledBuffer(reused.unwrap_or_else(|| Array4::zeros(self.shape)), self)
+    }
+}
+
+/// A buffer that returns to its pool when its job ends.
+struct PooledBuffer<'a>(Array4<f32>, &'a BufferPool);
+
+impl Drop for PooledBuffer<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut free) = self.1.free.lock() {
+            free.push(std::mem::take(&mut self.0));
+        }
     }
 }
 
