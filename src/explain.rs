@@ -654,14 +654,36 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 || pool.take(),
                 |buffer, &(level, start, end)| {
                     let plan = &plans[level];
-                    let mut view = buffer.0.slice_mut(s![..end - start, .., .., ..]);
-                    self.perturber.render(
-                        image,
-                        &plan.segmentation,
-                        &plan.fill,
-                        plan.masks.slice(s![start..end, ..]),
-                        view.view_mut(),
-                    )?;
+                    let (seg, fill, masks) = (&plan.segmentation, &plan.fill, &plan.masks);
+                    let rows = end - start;
+                    let mut view = buffer.images.slice_mut(s![..rows, .., .., ..]);
+                    // Rows that hold this level's images of an earlier batch
+                    // need only the segments whose mask entry changed.
+                    let reused = match buffer.held.take() {
+                        Some((held_level, held_start, held_end)) if held_level == level => {
+                            let common = rows.min(held_end - held_start);
+                            self.perturber.render_over(
+                                image,
+                                seg,
+                                fill,
+                                masks.slice(s![start..start + common, ..]),
+                                masks.slice(s![held_start..held_start + common, ..]),
+                                view.slice_mut(s![..common, .., .., ..]),
+                            )?;
+                            common
+                        }
+                        _ => 0,
+                    };
+                    if reused < rows {
+                        self.perturber.render(
+                            image,
+                            seg,
+                            fill,
+                            masks.slice(s![start + reused..end, ..]),
+                            view.slice_mut(s![reused.., .., .., ..]),
+                        )?;
+                    }
+                    buffer.held = Some((level, start, end));
                     let out = classifier.predict(view.view())?;
                     check_scores(&out, end - start, classes)?;
                     Ok(out)
@@ -688,23 +710,35 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
 /// faults; with the pool a pass allocates about one buffer per thread.
 struct BufferPool {
     shape: (usize, usize, usize, usize),
-    free: Mutex<Vec<Array4<f32>>>,
+    free: Mutex<Vec<(Array4<f32>, Option<Held>)>>,
 }
+
+/// Which images a buffer's first rows hold: level and mask rows `start..end`.
+type Held = (usize, usize, usize);
 
 impl BufferPool {
     fn take(&self) -> PooledBuffer<'_> {
         let reused = self.free.lock().ok().and_then(|mut free| free.pop());
-        PooledBuffer(reused.unwrap_or_else(|| Array4::zeros(self.shape)), self)
+        let (images, held) = reused.unwrap_or_else(|| (Array4::zeros(self.shape), None));
+        PooledBuffer {
+            images,
+            held,
+            pool: self,
+        }
     }
 }
 
-/// A buffer that returns to its pool when its job ends.
-struct PooledBuffer<'a>(Array4<f32>, &'a BufferPool);
+/// A buffer that returns to its pool, with what it holds, when its job ends.
+struct PooledBuffer<'a> {
+    images: Array4<f32>,
+    held: Option<Held>,
+    pool: &'a BufferPool,
+}
 
 impl Drop for PooledBuffer<'_> {
     fn drop(&mut self) {
-        if let Ok(mut free) = self.1.free.lock() {
-            free.push(std::mem::take(&mut self.0));
+        if let Ok(mut free) = self.pool.free.lock() {
+            free.push((std::mem::take(&mut self.images), self.held));
         }
     }
 }

@@ -132,6 +132,29 @@ pub trait Perturber: Send + Sync {
     ) -> Result<()> {
         render_masked(image, segmentation, fill, masks, out)
     }
+
+    /// Renders like [`render`](Self::render) into an `out` that already
+    /// holds this perturber's images of `previous` (same image,
+    /// segmentation and fill, one row per image, shaped like `masks`). The
+    /// explainer calls it when a batch buffer is reused within a level. The
+    /// provided implementation ignores `previous` and renders from scratch;
+    /// [`BernoulliPerturber`] rewrites only the segments whose entry changed.
+    ///
+    /// # Errors
+    /// As [`render`](Self::render), and [`Error::InconsistentInput`] when
+    /// `previous` is not shaped like `masks`.
+    fn render_over(
+        &self,
+        image: &Image,
+        segmentation: &Segmentation,
+        fill: &Image,
+        masks: ArrayView2<'_, u8>,
+        previous: ArrayView2<'_, u8>,
+        out: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        check_previous(masks, previous)?;
+        self.render(image, segmentation, fill, masks, out)
+    }
 }
 
 /// Keeps each pixel whose segment's mask entry is non-zero and takes `fill`'s
@@ -147,6 +170,50 @@ pub fn render_masked(
     segmentation: &Segmentation,
     fill: &Image,
     masks: ArrayView2<'_, u8>,
+    out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    render_runs(image, segmentation, fill, masks, None, out)
+}
+
+/// [`render_masked`] into an `out` that already holds the images of
+/// `previous`: only segments whose mask entry differs are rewritten, about
+/// half the bytes for random masks.
+///
+/// # Errors
+/// As [`render_masked`], and [`Error::InconsistentInput`] when `previous` is
+/// not shaped like `masks`.
+pub fn render_masked_over(
+    image: &Image,
+    segmentation: &Segmentation,
+    fill: &Image,
+    masks: ArrayView2<'_, u8>,
+    previous: ArrayView2<'_, u8>,
+    out: ArrayViewMut4<'_, f32>,
+) -> Result<()> {
+    check_previous(masks, previous)?;
+    render_runs(image, segmentation, fill, masks, Some(previous), out)
+}
+
+fn check_previous(masks: ArrayView2<'_, u8>, previous: ArrayView2<'_, u8>) -> Result<()> {
+    if previous.dim() == masks.dim() {
+        return Ok(());
+    }
+    Err(Error::inconsistent(
+        "render",
+        format!(
+            "previous masks are {:?}, masks {:?}",
+            previous.dim(),
+            masks.dim()
+        ),
+    ))
+}
+
+fn render_runs(
+    image: &Image,
+    segmentation: &Segmentation,
+    fill: &Image,
+    masks: ArrayView2<'_, u8>,
+    previous: Option<ArrayView2<'_, u8>>,
     mut out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
     segmentation.check_fits(image)?;
@@ -183,18 +250,28 @@ pub fn render_masked(
     let (src, alt) = (image.as_slice(), fill.as_slice());
     // Runs of equal labels in raster order: one copy per run, not per pixel.
     let runs = label_runs(segmentation.as_slice());
-    let mut keep = vec![false; segmentation.count()];
-    for (row, dst) in masks
+    let k = segmentation.count();
+    let (mut keep, mut write) = (vec![false; k], vec![true; k]);
+    for (i, (row, dst)) in masks
         .rows()
         .into_iter()
         .zip(out.chunks_exact_mut(h * w * 3))
+        .enumerate()
     {
-        for (k, &m) in keep.iter_mut().zip(row.iter()) {
-            *k = m != 0;
+        for (s, &m) in keep.iter_mut().zip(row.iter()) {
+            *s = m != 0;
+        }
+        if let Some(previous) = &previous {
+            for ((wr, &now), &before) in write.iter_mut().zip(row.iter()).zip(previous.row(i)) {
+                *wr = (now != 0) != (before != 0);
+            }
         }
         for &(start, end, label) in &runs {
-            let from = if keep[label as usize] { src } else { alt };
-            dst[start..end].copy_from_slice(&from[start..end]);
+            let l = label as usize;
+            if write[l] {
+                let from = if keep[l] { src } else { alt };
+                dst[start..end].copy_from_slice(&from[start..end]);
+            }
         }
     }
     Ok(())
@@ -294,6 +371,18 @@ impl Perturber for BernoulliPerturber {
     fn fill(&self, image: &Image, segmentation: &Segmentation) -> Result<Image> {
         self.hide_color.fill(image, segmentation)
     }
+
+    fn render_over(
+        &self,
+        image: &Image,
+        segmentation: &Segmentation,
+        fill: &Image,
+        masks: ArrayView2<'_, u8>,
+        previous: ArrayView2<'_, u8>,
+        out: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        render_masked_over(image, segmentation, fill, masks, previous, out)
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +430,51 @@ mod tests {
         let three = array![[1u8, 1, 1]];
         let mut out = Array4::<f32>::zeros((1, 2, 2, 3));
         assert!(render_masked(&img, &seg, &fill, three.view(), out.view_mut()).is_err());
+    }
+
+    #[test]
+    fn render_over_equals_a_fresh_render() {
+        // A 6×7 image in 5 segments whose runs cross rows.
+        let img = Image::new(Array3::from_shape_fn((6, 7, 3), |(y, x, c)| {
+            ((y * 7 + x) * 3 + c) as f32 / 126.0
+        }))
+        .unwrap();
+        let seg = Segmentation::new(ndarray::Array2::from_shape_fn((6, 7), |(y, x)| {
+            ((y * 7 + x) / 9) as u32
+        }))
+        .unwrap();
+        let p = BernoulliPerturber::new(0.5, HideColor::Constant([0.9, 0.1, 0.3])).unwrap();
+        let fill = p.fill(&img, &seg).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let before = p.masks(seg.count(), 16, &mut rng).unwrap();
+        let after = p.masks(seg.count(), 16, &mut rng).unwrap();
+        let mut reused = Array4::<f32>::zeros((16, 6, 7, 3));
+        p.render(&img, &seg, &fill, before.view(), reused.view_mut())
+            .unwrap();
+        p.render_over(
+            &img,
+            &seg,
+            &fill,
+            after.view(),
+            before.view(),
+            reused.view_mut(),
+        )
+        .unwrap();
+        let mut fresh = Array4::<f32>::zeros((16, 6, 7, 3));
+        p.render(&img, &seg, &fill, after.view(), fresh.view_mut())
+            .unwrap();
+        assert_eq!(reused, fresh);
+        assert!(matches!(
+            p.render_over(
+                &img,
+                &seg,
+                &fill,
+                after.view(),
+                before.slice(ndarray::s![..3, ..]),
+                reused.view_mut()
+            ),
+            Err(Error::InconsistentInput { .. })
+        ));
     }
 
     #[test]
