@@ -446,8 +446,8 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// target class and paints the normalised coefficients. The result is
     /// bit-identical for a given seed whatever the thread count or batch
     /// size, provided the classifier scores each image independently of its
-    /// batch. Errors are reported in level order: a segmentation error
-    /// before any classifier call is made.
+    /// batch. Errors are reported in level order. Images above one
+    /// megapixel are explained one level at a time, which bounds memory.
     ///
     /// # Errors
     /// - [`Error::SegmentCount`] when a level asks for more segments than the
@@ -501,35 +501,38 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         };
 
         // Three phases so that both cores stay busy with a slow classifier:
-        // every level's segmentation and masks, then the batches of all
-        // levels in one parallel pass, then the fits. Each level draws from
-        // its own seeded stream, so the order of work changes no bit.
-        let plan = |(level, &desired): (usize, &usize)| self.plan_level(image, level, desired);
-        let plans: Vec<LevelPlan> = if image.pixels() <= PARALLEL_LEVELS_MAX_PIXELS {
-            let plans: Vec<Result<LevelPlan>> =
-                self.levels.par_iter().enumerate().map(plan).collect();
-            plans.into_iter().collect::<Result<_>>()?
+        // the levels' segmentations and masks, then the batches of all those
+        // levels in one parallel pass, then the fits. Large images go one
+        // level at a time instead, which bounds memory (one fill image, one
+        // segmenter working set) and costs no idle core: their levels have
+        // many batches each. Each level draws from its own seeded stream, so
+        // the grouping changes no bit.
+        let group = if image.pixels() <= LEVELS_TOGETHER_MAX_PIXELS {
+            self.levels.len()
         } else {
-            self.levels
-                .iter()
-                .enumerate()
-                .map(plan)
-                .collect::<Result<_>>()?
+            1
         };
-        let scores = self.score_levels(image, classifier, &plans)?;
-        let fits: Vec<Vec<LevelExplanation>> = plans
-            .par_iter()
-            .zip(&scores)
-            .map(|(plan, scores)| self.fit_level(plan, scores, &targets))
-            .collect::<Vec<Result<_>>>()
-            .into_iter()
-            .collect::<Result<_>>()?;
-
         let mut per_class: Vec<Vec<LevelExplanation>> = vec![Vec::new(); targets.len()];
-        for level_fits in fits {
-            for (stack, level_fit) in per_class.iter_mut().zip(level_fits) {
-                stack.push(level_fit);
+        let mut segmentations = Vec::with_capacity(self.levels.len());
+        for first in (0..self.levels.len()).step_by(group) {
+            let last = (first + group).min(self.levels.len());
+            let plans: Vec<Result<LevelPlan>> = (first..last)
+                .into_par_iter()
+                .map(|level| self.plan_level(image, level, self.levels[level]))
+                .collect();
+            let plans: Vec<LevelPlan> = plans.into_iter().collect::<Result<_>>()?;
+            let scores = self.score_levels(image, classifier, &plans)?;
+            let fits: Vec<Result<Vec<LevelExplanation>>> = plans
+                .par_iter()
+                .zip(&scores)
+                .map(|(plan, scores)| self.fit_level(plan, scores, &targets))
+                .collect();
+            for level_fits in fits {
+                for (stack, level_fit) in per_class.iter_mut().zip(level_fits?) {
+                    stack.push(level_fit);
+                }
             }
+            segmentations.extend(plans.into_iter().map(|p| p.segmentation));
         }
         let stacks = targets
             .iter()
@@ -539,7 +542,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         Ok(Explanation {
             prediction,
             stacks,
-            segmentations: plans.into_iter().map(|p| p.segmentation).collect(),
+            segmentations,
         })
     }
 
@@ -743,11 +746,11 @@ impl Drop for PooledBuffer<'_> {
     }
 }
 
-/// Up to this size, levels are segmented side by side (small images give a
-/// segmenter little to parallelise); above it, one after the other, so that
-/// the segmenters' working memory (some 50 bytes per pixel for SLIC) is
-/// needed once, not once per level.
-const PARALLEL_LEVELS_MAX_PIXELS: usize = 1 << 20;
+/// Up to this size all levels are segmented side by side and their batches
+/// scored in one pass; above it, one level at a time, so that one fill image
+/// and one segmenter working set (some 50 bytes per pixel for SLIC) are held
+/// at a time, not one per level.
+const LEVELS_TOGETHER_MAX_PIXELS: usize = 1 << 20;
 
 /// One level's inputs to scoring and fitting.
 struct LevelPlan {

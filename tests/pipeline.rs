@@ -89,6 +89,47 @@ fn same_seed_is_bit_identical_across_threads_and_batch_sizes() {
 }
 
 #[test]
+fn large_images_keep_every_guarantee_level_by_level() {
+    // Above one megapixel the explainer holds one level at a time.
+    let image = textured_image(1030, 1024);
+    let clf = rectangle_classifier(0, 512, 0, 512);
+    let run = |threads: usize, batch: usize| {
+        let lime = MultiScaleLime::builder()
+            .segmenter(SquareGrid)
+            .levels([4, 16])
+            .samples(9)
+            .batch_size(batch)
+            .seed(5)
+            .build()
+            .unwrap();
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| lime.explain(&image, &clf, Target::Class(0)).unwrap())
+    };
+    let reference = run(1, 4);
+    assert_eq!(reference.stacks(), run(2, 3).stacks());
+    let levels = reference.stacks()[0].levels();
+    assert_eq!(
+        levels
+            .iter()
+            .map(|l| (l.desired, l.samples))
+            .collect::<Vec<_>>(),
+        vec![(4, 9), (16, 9)]
+    );
+    assert_eq!(reference.segmentations().len(), 2);
+    // The top-left quarter is what the classifier reads: at 4 segments it
+    // is one segment, and the most relevant one.
+    let coarse = &levels[0];
+    let top_left = coarse.segmentation.labels()[[0, 0]] as usize;
+    let best = (0..coarse.actual)
+        .max_by(|&a, &b| coarse.coefficients[a].total_cmp(&coarse.coefficients[b]))
+        .unwrap();
+    assert_eq!(best, top_left);
+}
+
+#[test]
 fn top_labels_share_forward_passes_and_order_by_score() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let calls = AtomicUsize::new(0);
