@@ -462,27 +462,42 @@ impl Clustering<'_> {
         centres: &[Centre],
         windows: &[Window],
         y0: usize,
-        lab: &mut [f64],
+        lab: &[f64],
         dist: &mut [f64],
         bmax: &mut [f64],
     ) {
         let w = self.w;
-        for (r, (lab_row, dist_row)) in lab.chunks_mut(w).zip(dist.chunks_mut(w)).enumerate() {
+        for (r, (lab_row, dist_row)) in lab.chunks(w).zip(dist.chunks_mut(w)).enumerate() {
             let y = y0 + r;
-            for (x, (l, d)) in lab_row.iter_mut().zip(dist_row.iter_mut()).enumerate() {
-                *d = f64::MAX;
-                let k = *l as usize;
+            let row = y * w;
+            // Runs of one label share their centre and window row test.
+            let mut x0 = 0;
+            while x0 < w {
+                let l = lab_row[x0];
+                let x1 = x0 + lab_row[x0..].iter().take_while(|&&m| m == l).count();
+                let k = l as usize;
+                let (mut a, mut b) = (x0, x0);
                 if let (Some(c), Some(win)) = (centres.get(k), windows.get(k)) {
-                    if c.alive && (win.y0..win.y1).contains(&y) && (win.x0..win.x1).contains(&x) {
+                    if c.alive && (win.y0..win.y1).contains(&y) {
+                        a = x0.max(win.x0).min(x1);
+                        b = x1.min(win.x1).max(a);
                         let dy = c.y - y as f64;
-                        let dx = c.x - x as f64;
-                        // Just above the seed's own distance: the seed
-                        // centre wins again when its scan comes (strict `<`),
-                        // unless a lower index ties it first, as in
-                        // scikit-image's index-ordered scan.
-                        *d = self.distance(c, y * w + x, dy * dy, dx * dx).next_up();
+                        let dyy = dy * dy;
+                        for (x, d) in (a..b).zip(&mut dist_row[a..b]) {
+                            let dx = c.x - x as f64;
+                            // Just above the seed's own distance (the next
+                            // f64 up; distances are finite and ≥ 0): the seed
+                            // centre wins again when its scan comes (strict
+                            // `<`), unless a lower index ties it first, as in
+                            // scikit-image's index-ordered scan.
+                            let own = self.distance(c, row + x, dyy, dx * dx);
+                            *d = f64::from_bits(own.to_bits() + 1);
+                        }
                     }
                 }
+                dist_row[x0..a].fill(f64::MAX);
+                dist_row[b..x1].fill(f64::MAX);
+                x0 = x1;
             }
         }
         for (row, maxes) in dist.chunks(w).zip(bmax.chunks_mut(w.div_ceil(BLOCK))) {
@@ -654,30 +669,43 @@ fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [f64], s: 
 /// in raster order as scikit-image does. A centre left without pixels dies
 /// (scikit-image's becomes NaN and never wins a pixel again).
 fn update_centres(centres: &mut [Centre], labels: &[f64], planes: &[Vec<f64>; 3], w: usize) {
-    let mut sums = vec![[0.0f64; 6]; centres.len()];
+    let n = centres.len();
+    // Counts and coordinate sums are integers, exact in any order; colour
+    // sums are added pixel by pixel in raster order, as scikit-image does.
+    let mut counts = vec![0u64; n];
+    let mut sum_y = vec![0u64; n];
+    let mut sum_x = vec![0u64; n];
+    let mut colour = vec![[0.0f64; 3]; n];
     for (y, row) in labels.chunks(w).enumerate() {
-        let base = y * w;
-        for (x, &k) in row.iter().enumerate() {
-            let Some(s) = sums.get_mut(k as usize) else {
-                continue;
-            };
-            let p = base + x;
-            s[0] += 1.0;
-            s[1] += y as f64;
-            s[2] += x as f64;
-            s[3] += planes[0][p];
-            s[4] += planes[1][p];
-            s[5] += planes[2][p];
+        let mut x0 = 0;
+        while x0 < w {
+            let l = row[x0];
+            let x1 = x0 + row[x0..].iter().take_while(|&&m| m == l).count();
+            let k = l as usize;
+            if k < n {
+                let len = (x1 - x0) as u64;
+                counts[k] += len;
+                sum_y[k] += y as u64 * len;
+                sum_x[k] += (x0 + x1 - 1) as u64 * len / 2;
+                let s = &mut colour[k];
+                for p in y * w + x0..y * w + x1 {
+                    s[0] += planes[0][p];
+                    s[1] += planes[1][p];
+                    s[2] += planes[2][p];
+                }
+            }
+            x0 = x1;
         }
     }
-    for (c, s) in centres.iter_mut().zip(&sums) {
-        if s[0] == 0.0 {
+    for (k, c) in centres.iter_mut().enumerate() {
+        if counts[k] == 0 {
             c.alive = false;
             continue;
         }
-        c.y = s[1] / s[0];
-        c.x = s[2] / s[0];
-        c.colour = [s[3] / s[0], s[4] / s[0], s[5] / s[0]];
+        let count = counts[k] as f64;
+        c.y = sum_y[k] as f64 / count;
+        c.x = sum_x[k] as f64 / count;
+        c.colour = colour[k].map(|v| v / count);
     }
 }
 
