@@ -103,7 +103,8 @@ impl HideColor {
 /// Row 0 of the masks must be all ones (the unperturbed image); the other
 /// rows are the perturbations. `render` has a provided implementation that
 /// keeps a pixel where its segment's mask entry is 1 and shows `fill`
-/// elsewhere.
+/// elsewhere; `render_over`'s provided implementation calls `render`, so a
+/// perturber that renders differently needs to override `render` only.
 pub trait Perturber: Send + Sync {
     /// Draws an `samples × segments` matrix of 0/1 entries, row 0 all ones.
     ///

@@ -688,10 +688,12 @@ fn update_centres(centres: &mut [Centre], labels: &[f64], planes: &[Vec<f64>; 3]
                 sum_y[k] += y as u64 * len;
                 sum_x[k] += (x0 + x1 - 1) as u64 * len / 2;
                 let s = &mut colour[k];
-                for p in y * w + x0..y * w + x1 {
-                    s[0] += planes[0][p];
-                    s[1] += planes[1][p];
-                    s[2] += planes[2][p];
+                let span = y * w + x0..y * w + x1;
+                let [l, a, b] = planes.each_ref().map(|plane| &plane[span.clone()]);
+                for ((l, a), b) in l.iter().zip(a).zip(b) {
+                    s[0] += l;
+                    s[1] += a;
+                    s[2] += b;
                 }
             }
             x0 = x1;
