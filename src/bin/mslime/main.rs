@@ -162,7 +162,7 @@ pub(crate) struct LimeArgs {
     #[arg(long, default_value_t = 10)]
     pub(crate) samples_per_segment: usize,
     /// What hidden superpixels show: black, white, mean (each segment's mean
-    /// colour), blur[:SIGMA] (a blurred copy) or R,G,B in [0, 1].
+    /// colour), blur or blur:SIGMA (a blurred copy) or R,G,B with values in 0..=1.
     #[arg(long, default_value = "black", value_parser = parse_hide_color)]
     pub(crate) hide_color: HideColor,
     /// SLIC compactness.
