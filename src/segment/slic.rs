@@ -306,6 +306,7 @@ impl Segmenter for Slic {
             w,
             spatial_weight,
             reach: (wy, wx),
+            columns: (0..w).map(|x| x as f64).collect(),
         };
         // Labels are held as f64 (exact integers, UNSET for none) so the
         // scan updates them with the same vector arithmetic as distances.
@@ -335,8 +336,7 @@ impl Segmenter for Slic {
                         }
                     }
                 }
-                ctx.seed_band(&centres, &windows, y0, lab, dist, bmax);
-                ctx.assign_band(&centres, &windows, y0, lab, dist, bmax);
+                ctx.band(&centres, &windows, y0, lab, dist, bmax);
             };
             if self.parallel {
                 labels
@@ -407,6 +407,8 @@ struct Clustering<'a> {
     spatial_weight: f64,
     /// Window half-widths `2·step` along y and x.
     reach: (f64, f64),
+    /// `x as f64` for every column, so per-pixel loops read it like a plane.
+    columns: Vec<f64>,
 }
 
 /// Per row and block, the bounding box of the pixels' colours.
@@ -436,18 +438,6 @@ fn colour_boxes(planes: &[Vec<f64>; 3], h: usize, w: usize) -> Vec<[f64; 6]> {
 }
 
 impl Clustering<'_> {
-    /// scikit-image's distance of pixel (y, x) to centre `c`, with the same
-    /// order of floating-point operations.
-    #[inline]
-    fn distance(&self, c: &Centre, p: usize, dyy: f64, dxx: f64) -> f64 {
-        let mut d = (dyy + dxx) * self.spatial_weight;
-        let t0 = self.planes[0][p] - c.colour[0];
-        let t1 = self.planes[1][p] - c.colour[1];
-        let t2 = self.planes[2][p] - c.colour[2];
-        d += t0 * t0 + t1 * t1 + t2 * t2;
-        d
-    }
-
     fn window(&self, c: &Centre) -> Window {
         let (y0, y1) = window_range(c.y, self.reach.0, self.h);
         let (x0, x1) = window_range(c.x, self.reach.1, self.w);
@@ -457,6 +447,7 @@ impl Clustering<'_> {
     /// Starts every pixel of the band at its candidate label (last
     /// iteration's winner, or the nearest grid centre) when that centre's
     /// window holds it, and records each block's largest distance.
+    #[inline(always)]
     fn seed_band(
         &self,
         centres: &[Centre],
@@ -483,14 +474,22 @@ impl Clustering<'_> {
                         b = x1.min(win.x1).max(a);
                         let dy = c.y - y as f64;
                         let dyy = dy * dy;
-                        for (x, d) in (a..b).zip(&mut dist_row[a..b]) {
-                            let dx = c.x - x as f64;
+                        let [l, u, v] = self.planes.each_ref().map(|p| &p[row + a..row + b]);
+                        let pixels = dist_row[a..b]
+                            .iter_mut()
+                            .zip(&self.columns[a..b])
+                            .zip(l.iter().zip(u).zip(v));
+                        for ((d, &x), ((&l, &u), &v)) in pixels {
+                            // scikit-image's distance, same operation order.
+                            let dx = c.x - x;
+                            let mut own = (dyy + dx * dx) * self.spatial_weight;
+                            let (t0, t1, t2) = (l - c.colour[0], u - c.colour[1], v - c.colour[2]);
+                            own += t0 * t0 + t1 * t1 + t2 * t2;
                             // Just above the seed's own distance (the next
                             // f64 up; distances are finite and ≥ 0): the seed
                             // centre wins again when its scan comes (strict
                             // `<`), unless a lower index ties it first, as in
                             // scikit-image's index-ordered scan.
-                            let own = self.distance(c, row + x, dyy, dx * dx);
                             *d = f64::from_bits(own.to_bits() + 1);
                         }
                     }
@@ -507,47 +506,62 @@ impl Clustering<'_> {
         }
     }
 
-    /// Gives each pixel the centre with the smallest (distance, index) among
-    /// those whose window holds it: the same winner as scikit-image's
-    /// "first strictly smaller" scan in index order. Blocks whose lower
-    /// bound (spatial distance to the block plus colour distance to its
-    /// colour box) exceeds their largest seeded distance are skipped; both
-    /// bounds are computed with monotone roundings, so skipping is exact.
-    fn assign_band(
+    /// Seeds and assigns one band, with AVX2 when the CPU has it.
+    fn band(
         &self,
         centres: &[Centre],
         windows: &[Window],
         y0: usize,
         lab: &mut [f64],
         dist: &mut [f64],
-        bmax: &[f64],
+        bmax: &mut [f64],
     ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above). The feature
             // only widens the vectors; Rust never fuses a·b + c into an FMA,
             // so every distance is bit-identical to the portable path.
-            return unsafe { self.assign_band_avx2(centres, windows, y0, lab, dist, bmax) };
+            return unsafe { self.band_avx2(centres, windows, y0, lab, dist, bmax) };
         }
-        self.assign_band_portable(centres, windows, y0, lab, dist, bmax);
+        self.band_portable(centres, windows, y0, lab, dist, bmax);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn assign_band_avx2(
+    fn band_avx2(
         &self,
         centres: &[Centre],
         windows: &[Window],
         y0: usize,
         lab: &mut [f64],
         dist: &mut [f64],
-        bmax: &[f64],
+        bmax: &mut [f64],
     ) {
-        self.assign_band_portable(centres, windows, y0, lab, dist, bmax);
+        self.band_portable(centres, windows, y0, lab, dist, bmax);
     }
 
     #[inline(always)]
-    fn assign_band_portable(
+    fn band_portable(
+        &self,
+        centres: &[Centre],
+        windows: &[Window],
+        y0: usize,
+        lab: &mut [f64],
+        dist: &mut [f64],
+        bmax: &mut [f64],
+    ) {
+        self.seed_band(centres, windows, y0, lab, dist, bmax);
+        self.assign_band(centres, windows, y0, lab, dist, bmax);
+    }
+
+    /// Gives each pixel the centre with the smallest (distance, index) among
+    /// those whose window holds it: the same winner as scikit-image's
+    /// "first strictly smaller" scan in index order. Blocks whose lower
+    /// bound (spatial distance to the block plus colour distance to its
+    /// colour box) exceeds their largest seeded distance are skipped; both
+    /// bounds are computed with monotone roundings, so skipping is exact.
+    #[inline(always)]
+    fn assign_band(
         &self,
         centres: &[Centre],
         windows: &[Window],
@@ -736,8 +750,8 @@ mod tests {
 
     #[test]
     fn vector_and_portable_assignment_agree_bit_for_bit() {
-        // On a CPU with AVX2, `assign_band` takes the AVX2 path: it must
-        // give the portable path's labels and distances exactly.
+        // On a CPU with AVX2, `band` takes the AVX2 path: it must give the
+        // portable path's labels and distances exactly.
         let (h, w) = (40, 56);
         let data = ndarray::Array3::from_shape_fn((h, w, 3), |(y, x, c)| {
             ((y / 3 * 37 + x / 4 * 101 + c * 53) % 97) as f32 / 96.0
@@ -751,6 +765,7 @@ mod tests {
             w,
             spatial_weight: 1.0 / 64.0,
             reach: (16.0, 16.0),
+            columns: (0..w).map(|x| x as f64).collect(),
         };
         let centres: Vec<Centre> = (0..5)
             .flat_map(|i| (0..7).map(move |j| (4 + 8 * i, 4 + 8 * j)))
@@ -768,11 +783,10 @@ mod tests {
         let run = |portable: bool| {
             let (mut lab, mut dist) = (seeded.clone(), vec![0.0; h * w]);
             let mut bmax = vec![0.0; h * w.div_ceil(BLOCK)];
-            ctx.seed_band(&centres, &windows, 0, &lab, &mut dist, &mut bmax);
             if portable {
-                ctx.assign_band_portable(&centres, &windows, 0, &mut lab, &mut dist, &bmax);
+                ctx.band_portable(&centres, &windows, 0, &mut lab, &mut dist, &mut bmax);
             } else {
-                ctx.assign_band(&centres, &windows, 0, &mut lab, &mut dist, &bmax);
+                ctx.band(&centres, &windows, 0, &mut lab, &mut dist, &mut bmax);
             }
             (lab, dist.iter().map(|d| d.to_bits()).collect::<Vec<_>>())
         };
