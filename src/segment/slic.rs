@@ -501,7 +501,7 @@ impl Clustering<'_> {
         }
         for (row, maxes) in dist.chunks(w).zip(bmax.chunks_mut(w.div_ceil(BLOCK))) {
             for (block, m) in row.chunks(BLOCK).zip(maxes.iter_mut()) {
-                *m = block.iter().copied().fold(0.0, f64::max);
+                *m = block.iter().fold(0.0, |m, &d| if d > m { d } else { m });
             }
         }
     }
@@ -603,9 +603,11 @@ impl Clustering<'_> {
                     let mut bound = (dyy + dx * dx) * self.spatial_weight;
                     let mut colour = 0.0;
                     for ch in 0..3 {
-                        let e = (b[ch] - c.colour[ch])
-                            .max(c.colour[ch] - b[ch + 3])
-                            .max(0.0);
+                        // Plain comparisons: nothing here is NaN, and
+                        // f64::max's NaN handling costs instructions.
+                        let (below, above) = (b[ch] - c.colour[ch], c.colour[ch] - b[ch + 3]);
+                        let e = if below > above { below } else { above };
+                        let e = if e > 0.0 { e } else { 0.0 };
                         colour += e * e;
                     }
                     bound += colour;
@@ -673,7 +675,8 @@ fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [f64], s: 
         // distance, so a strict `<` keeps the lowest index among ties.
         // Arithmetic, not a select: a select compiles to a masked store,
         // which is slow on some CPUs. Exact: labels are small integers.
-        let take = f64::from(u8::from(d < dist[i]));
+        // 1.0 or 0.0 from the comparison mask, without a conversion.
+        let take = f64::from_bits(u64::from(d < dist[i]).wrapping_neg() & 1f64.to_bits());
         lab[i] += (s.label - lab[i]) * take;
         dist[i] = if d < dist[i] { d } else { dist[i] };
     }
