@@ -5,7 +5,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayViewMut4};
 use rand::distr::{Bernoulli, Distribution};
 use rand_chacha::ChaCha8Rng;
 
-use crate::blur::gaussian_blur;
+use crate::blur::{gaussian_blur, MAX_SIGMA};
 use crate::error::{Error, Result};
 use crate::image::Image;
 use crate::segment::Segmentation;
@@ -21,7 +21,7 @@ pub enum HideColor {
     /// A Gaussian-blurred copy of the image (σ in pixels): removes texture
     /// but keeps the colour, a gentler baseline for stain-sensitive models.
     Blurred {
-        /// Blur width in pixels, finite and > 0.
+        /// Blur width in pixels, > 0 and at most 1000.
         sigma: f32,
     },
 }
@@ -43,9 +43,15 @@ impl HideColor {
             HideColor::Constant(c) if !c.iter().all(|v| (0.0..=1.0).contains(v)) => Err(
                 Error::invalid("hide_color", format!("{c:?}"), "RGB values in [0, 1]"),
             ),
-            HideColor::Blurred { sigma } if !(sigma.is_finite() && sigma > 0.0) => Err(
-                Error::invalid("hide_color.sigma", sigma, "a finite value > 0"),
-            ),
+            HideColor::Blurred { sigma }
+                if !(sigma.is_finite() && sigma > 0.0 && f64::from(sigma) <= MAX_SIGMA) =>
+            {
+                Err(Error::invalid(
+                    "hide_color.sigma",
+                    sigma,
+                    "a value > 0 and ≤ 1000 pixels",
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -489,6 +495,9 @@ mod tests {
         let blurred = HideColor::Blurred { sigma: 2.0 }.fill(&flat, &seg).unwrap();
         assert!(blurred.as_slice().iter().all(|v| (v - 0.4).abs() < 1e-6));
         assert!(HideColor::Blurred { sigma: 0.0 }.validate().is_err());
+        // Found by fuzzing: a huge σ was a huge kernel allocation.
+        assert!(HideColor::Blurred { sigma: 1e18 }.validate().is_err());
+        assert!(HideColor::Blurred { sigma: 1000.0 }.validate().is_ok());
         assert!(HideColor::Constant([2.0, 0.0, 0.0]).validate().is_err());
     }
 

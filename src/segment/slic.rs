@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use super::connectivity::enforce_connectivity;
 use super::lab::slic_features;
 use super::{check_desired, Segmentation, Segmenter};
+use crate::blur::MAX_SIGMA;
 use crate::error::{Error, Result};
 use crate::image::Image;
 
@@ -47,7 +48,7 @@ const BAND_ROWS: usize = 8;
 /// | Name | Default | Range | Purpose |
 /// |---|---|---|---|
 /// | `compactness` | 5.0 | finite, > 0 | colour vs. space balance |
-/// | `sigma` | 0.0 | finite, ≥ 0 | Gaussian pre-smoothing (pixels) |
+/// | `sigma` | 0.0 | 0 ≤ σ ≤ 1000 | Gaussian pre-smoothing (pixels) |
 /// | `max_iter` | 10 | ≥ 1 | k-means iterations (all are run) |
 /// | `enforce_connectivity` | true | | 4-connected segments |
 /// | `min_size_factor` | 0.5 | finite, ≥ 0 | merge fragments below this share of the mean size |
@@ -113,7 +114,8 @@ impl SlicBuilder {
         self.0.compactness = compactness;
         self
     }
-    /// Width of the Gaussian pre-smoothing in pixels; 0 disables it (default).
+    /// Width of the Gaussian pre-smoothing in pixels (at most 1000); 0
+    /// disables it (default).
     pub fn sigma(mut self, sigma: f64) -> Self {
         self.0.sigma = sigma;
         self
@@ -158,8 +160,12 @@ impl SlicBuilder {
                 "a finite value > 0",
             ));
         }
-        if !(s.sigma.is_finite() && s.sigma >= 0.0) {
-            return Err(Error::invalid("sigma", s.sigma, "a finite value ≥ 0"));
+        if !(s.sigma.is_finite() && s.sigma >= 0.0 && s.sigma <= MAX_SIGMA) {
+            return Err(Error::invalid(
+                "sigma",
+                s.sigma,
+                "a value ≥ 0 and ≤ 1000 pixels",
+            ));
         }
         if s.max_iter == 0 {
             return Err(Error::invalid("max_iter", s.max_iter, "at least 1"));
@@ -820,6 +826,9 @@ mod tests {
         assert!(Slic::builder().compactness(0.0).build().is_err());
         assert!(Slic::builder().compactness(f64::NAN).build().is_err());
         assert!(Slic::builder().sigma(-1.0).build().is_err());
+        // A huge σ would be a huge kernel allocation.
+        assert!(Slic::builder().sigma(1e18).build().is_err());
+        assert!(Slic::builder().sigma(1000.0).build().is_ok());
         assert!(Slic::builder().max_iter(0).build().is_err());
         assert!(Slic::builder().min_size_factor(-0.1).build().is_err());
         assert!(Slic::builder().min_size_factor(4.0).build().is_err());
