@@ -2,13 +2,13 @@
 //! boundary, kernel truncated at 4σ, symmetric correlation order), shared by
 //! SLIC's pre-smoothing and the blurred hide colour.
 
-/// scipy's `_gaussian_kernel1d`: `exp(-0.5/σ² · x²)` normalised by numpy's sum.
 /// The widest Gaussian accepted (pixels). Its kernel spans 8σ + 1 taps, so
 /// an unbounded σ would be an unbounded allocation (a fuzzed σ of 1e18 asked
 /// for 2·10¹⁸ bytes); 1000 already blurs any image of up to 8000 pixels
 /// across to near its mean.
 pub(crate) const MAX_SIGMA: f64 = 1000.0;
 
+/// scipy's `_gaussian_kernel1d`: `exp(-0.5/σ² · x²)` normalised by numpy's sum.
 pub(crate) fn gaussian_weights(sigma: f64) -> Vec<f64> {
     let radius = (4.0 * sigma + 0.5) as i64;
     let s2 = sigma * sigma;
