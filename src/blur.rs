@@ -4,8 +4,8 @@
 
 /// The widest Gaussian accepted (pixels). Its kernel spans 8σ + 1 taps, so
 /// an unbounded σ would be an unbounded allocation (a fuzzed σ of 1e18 asked
-/// for 2·10¹⁸ bytes); 1000 already blurs any image of up to 8000 pixels
-/// across to near its mean.
+/// for 2·10¹⁸ bytes); at 1000 the kernel (8001 taps) is already wider than
+/// the images this crate is meant for.
 pub(crate) const MAX_SIGMA: f64 = 1000.0;
 
 /// scipy's `_gaussian_kernel1d`: `exp(-0.5/σ² · x²)` normalised by numpy's sum.
