@@ -5,7 +5,8 @@
 //! cargo run --release --example lime_timing -- IMAGE.png REPEATS LEVEL...
 //! ```
 //! Prints `levels=… samples=… median_ms=… min_ms=…` on one line. Set
-//! `RAYON_NUM_THREADS` to choose the thread count.
+//! `RAYON_NUM_THREADS` to choose the thread count and `BATCH` the batch
+//! size (default 64).
 
 use multiscale_lime::prelude::*;
 

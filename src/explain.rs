@@ -688,7 +688,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     }
                     buffer.held = Some((level, start, end));
                     let out = classifier.predict(view.view())?;
-                    check_scores(&out, end - start, classes)?;
+                    check_scores(&out, rows, classes)?;
                     Ok(out)
                 },
             )

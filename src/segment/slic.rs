@@ -342,7 +342,16 @@ impl Segmenter for Slic {
                         }
                     }
                 }
-                ctx.band(&centres, &windows, y0, lab, dist, bmax);
+                ctx.band(
+                    &centres,
+                    &windows,
+                    Band {
+                        y0,
+                        lab,
+                        dist,
+                        bmax,
+                    },
+                );
             };
             if self.parallel {
                 labels
@@ -394,6 +403,14 @@ fn window_range(c: f64, r: f64, n: usize) -> (usize, usize) {
 
 /// One band's labels, distances and block maxima, with its index.
 type BandSlices<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
+
+/// One band of rows from `y0`: labels, distances and block maxima.
+struct Band<'a> {
+    y0: usize,
+    lab: &'a mut [f64],
+    dist: &'a mut [f64],
+    bmax: &'a mut [f64],
+}
 
 /// "No label yet": an integer far above any centre index whose differences
 /// with centre indices are exact in f64.
@@ -513,49 +530,31 @@ impl Clustering<'_> {
     }
 
     /// Seeds and assigns one band, with AVX2 when the CPU has it.
-    fn band(
-        &self,
-        centres: &[Centre],
-        windows: &[Window],
-        y0: usize,
-        lab: &mut [f64],
-        dist: &mut [f64],
-        bmax: &mut [f64],
-    ) {
+    fn band(&self, centres: &[Centre], windows: &[Window], band: Band<'_>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above). The feature
             // only widens the vectors; Rust never fuses a·b + c into an FMA,
             // so every distance is bit-identical to the portable path.
-            return unsafe { self.band_avx2(centres, windows, y0, lab, dist, bmax) };
+            return unsafe { self.band_avx2(centres, windows, band) };
         }
-        self.band_portable(centres, windows, y0, lab, dist, bmax);
+        self.band_portable(centres, windows, band);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn band_avx2(
-        &self,
-        centres: &[Centre],
-        windows: &[Window],
-        y0: usize,
-        lab: &mut [f64],
-        dist: &mut [f64],
-        bmax: &mut [f64],
-    ) {
-        self.band_portable(centres, windows, y0, lab, dist, bmax);
+    fn band_avx2(&self, centres: &[Centre], windows: &[Window], band: Band<'_>) {
+        self.band_portable(centres, windows, band);
     }
 
     #[inline(always)]
-    fn band_portable(
-        &self,
-        centres: &[Centre],
-        windows: &[Window],
-        y0: usize,
-        lab: &mut [f64],
-        dist: &mut [f64],
-        bmax: &mut [f64],
-    ) {
+    fn band_portable(&self, centres: &[Centre], windows: &[Window], band: Band<'_>) {
+        let Band {
+            y0,
+            lab,
+            dist,
+            bmax,
+        } = band;
         self.seed_band(centres, windows, y0, lab, dist, bmax);
         self.assign_band(centres, windows, y0, lab, dist, bmax);
     }
@@ -792,10 +791,16 @@ mod tests {
         let run = |portable: bool| {
             let (mut lab, mut dist) = (seeded.clone(), vec![0.0; h * w]);
             let mut bmax = vec![0.0; h * w.div_ceil(BLOCK)];
+            let band = Band {
+                y0: 0,
+                lab: &mut lab,
+                dist: &mut dist,
+                bmax: &mut bmax,
+            };
             if portable {
-                ctx.band_portable(&centres, &windows, 0, &mut lab, &mut dist, &mut bmax);
+                ctx.band_portable(&centres, &windows, band);
             } else {
-                ctx.band(&centres, &windows, 0, &mut lab, &mut dist, &mut bmax);
+                ctx.band(&centres, &windows, band);
             }
             (lab, dist.iter().map(|d| d.to_bits()).collect::<Vec<_>>())
         };
