@@ -49,7 +49,10 @@ mod tests {
         #[test]
         fn kernel_in_unit_range_and_decreasing(d1 in 0.0f64..1.0, d2 in 0.0f64..1.0, w in 0.01f64..10.0) {
             let (k1, k2) = (exponential_kernel(d1, w), exponential_kernel(d2, w));
-            prop_assert!(k1 > 0.0 && k1 <= 1.0);
+            prop_assert!((0.0..=1.0).contains(&k1));
+            // Positive unless exp(−d²/w²) underflows f64 (d²/w² > ~745):
+            // proptest found d = 0.89, w = 0.01 giving exactly 0.
+            prop_assert!(k1 > 0.0 || d1 * d1 / (w * w) > 700.0);
             if d1 < d2 { prop_assert!(k1 >= k2); }
         }
     }
