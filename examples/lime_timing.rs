@@ -5,10 +5,11 @@
 //! cargo run --release --example lime_timing -- IMAGE.png REPEATS LEVEL...
 //! ```
 //! Prints `levels=… samples=… median_ms=… min_ms=…` on one line. Set
-//! `RAYON_NUM_THREADS` to choose the thread count and `BATCH` the batch
-//! size (default 64).
+//! `RAYON_NUM_THREADS` to choose the thread count and `BATCH` a fixed batch
+//! size (default: `BatchSize::Auto`).
 
 use multiscale_lime::prelude::*;
+use multiscale_lime::BatchSize;
 
 // The benches' near-free classifier and image loader.
 #[path = "../benches/common.rs"]
@@ -34,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::env::var("BATCH")
                 .ok()
                 .and_then(|b| b.parse().ok())
-                .unwrap_or(64),
+                .map_or(BatchSize::Auto, BatchSize::Fixed),
         )
         .build()?;
     let classifier = FnClassifier::new(2, common::mean_red);

@@ -50,6 +50,63 @@ impl SampleCount {
     }
 }
 
+/// How many perturbed images go to the classifier per call.
+///
+/// The explainer renders a batch, hands it to the classifier, and reuses the
+/// buffer for the next batch. With a cheap classifier, an explanation costs
+/// mostly memory traffic, which is lowest when a batch (plus the image)
+/// stays in the CPU cache; [`Auto`](BatchSize::Auto) sizes batches for that.
+/// A model on an accelerator usually wants [`Fixed`](BatchSize::Fixed)
+/// batches as large as its memory allows.
+///
+/// ```
+/// use multiscale_lime::BatchSize;
+///
+/// assert_eq!(BatchSize::Auto.images(96, 96), 37); // 108 KiB per image
+/// assert_eq!(BatchSize::Auto.images(512, 512), 1); // 3 MiB per image
+/// assert_eq!(BatchSize::Auto.images(8, 8), 64);
+/// assert_eq!(BatchSize::Fixed(10).images(512, 512), 10);
+/// assert_eq!(BatchSize::from(10), BatchSize::Fixed(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BatchSize {
+    /// As many `H×W×3` `f32` images as fit in [`BatchSize::AUTO_BYTES`],
+    /// at least 1 and at most [`BatchSize::AUTO_MAX`] (the default).
+    #[default]
+    Auto,
+    /// Exactly this many images per call (a level's last batch may be
+    /// smaller); must be ≥ 1.
+    Fixed(usize),
+}
+
+impl BatchSize {
+    /// Bytes of images per automatic batch: 4 MiB, which with the image
+    /// itself stays within a typical last-level cache share.
+    pub const AUTO_BYTES: usize = 4 << 20;
+    /// Most images per automatic batch.
+    pub const AUTO_MAX: usize = 64;
+
+    /// Images per classifier call for an image of `height × width` pixels.
+    pub fn images(self, height: usize, width: usize) -> usize {
+        match self {
+            BatchSize::Fixed(n) => n,
+            BatchSize::Auto => {
+                let bytes = height
+                    .saturating_mul(width)
+                    .saturating_mul(3 * std::mem::size_of::<f32>());
+                (Self::AUTO_BYTES / bytes.max(1)).clamp(1, Self::AUTO_MAX)
+            }
+        }
+    }
+}
+
+impl From<usize> for BatchSize {
+    fn from(n: usize) -> Self {
+        BatchSize::Fixed(n)
+    }
+}
+
 /// Unvalidated configuration of [`MultiScaleLime`]; see
 /// [`MultiScaleLime::builder`] for the defaults and [`build`](Self::build)
 /// for the checks.
@@ -59,7 +116,7 @@ pub struct MultiScaleLimeBuilder<S = Slic, P = BernoulliPerturber, F = Ridge> {
     levels: Vec<usize>,
     samples: SampleCount,
     kernel_width: f64,
-    batch_size: usize,
+    batch_size: BatchSize,
     seed: u64,
     normalization: Normalization,
     segmenter: S,
@@ -74,7 +131,7 @@ impl Default for MultiScaleLimeBuilder {
             levels: vec![10, 25, 50, 100, 200],
             samples: SampleCount::PerSegment(10),
             kernel_width: 0.25,
-            batch_size: 64,
+            batch_size: BatchSize::Auto,
             seed: 0,
             normalization: Normalization::MinMax,
             segmenter: Slic::default(),
@@ -123,10 +180,12 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
-    /// Images per classifier call (default 64). Memory use is bounded by
-    /// `batch_size × H × W × 3 × 4` bytes per worker thread.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
+    /// Images per classifier call: a number, or [`BatchSize::Auto`] (the
+    /// default: about 4 MiB of images, 1 to 64). Perturbed images exist only
+    /// batch by batch: memory use is bounded by `images × H × W × 3 × 4`
+    /// bytes per worker thread, whatever the sample count.
+    pub fn batch_size(mut self, batch_size: impl Into<BatchSize>) -> Self {
+        self.batch_size = batch_size.into();
         self
     }
 
@@ -225,7 +284,7 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
                 "a finite value > 0",
             ));
         }
-        if self.batch_size == 0 {
+        if self.batch_size == BatchSize::Fixed(0) {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
         }
         Ok(MultiScaleLime {
@@ -252,7 +311,7 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
 /// | `compactness` | 5 | finite, > 0 | SLIC colour/space balance |
 /// | `samples_per_segment` / `samples` | 10 per segment | ≥ 2 | perturbations per level |
 /// | `kernel_width` | 0.25 | finite, > 0 | proximity kernel width |
-/// | `batch_size` | 64 | ≥ 1 | images per classifier call |
+/// | `batch_size` | [`BatchSize::Auto`] (≈ 4 MiB) | ≥ 1 | images per classifier call |
 /// | `seed` | 0 | any | all randomness |
 /// | `normalization` | `MinMax` | | coefficient → heatmap |
 /// | `segmenter` | `Slic` | | superpixels per level |
@@ -295,7 +354,7 @@ pub struct MultiScaleLime<S = Slic, P = BernoulliPerturber, F = Ridge> {
     levels: Vec<usize>,
     samples: SampleCount,
     kernel_width: f64,
-    batch_size: usize,
+    batch_size: BatchSize,
     seed: u64,
     normalization: Normalization,
     segmenter: S,
@@ -412,7 +471,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         self.kernel_width
     }
     /// Images per classifier call.
-    pub fn batch_size(&self) -> usize {
+    pub fn batch_size(&self) -> BatchSize {
         self.batch_size
     }
     /// The seed.
@@ -636,14 +695,15 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     ) -> Result<Vec<Array2<f32>>> {
         let classes = classifier.num_classes();
         let (h, w) = (image.height(), image.width());
+        let batch = self.batch_size.images(h, w).max(1);
         let jobs: Vec<(usize, usize, usize)> = plans
             .iter()
             .enumerate()
             .flat_map(|(level, plan)| {
                 let n = plan.masks.nrows();
                 (0..n)
-                    .step_by(self.batch_size)
-                    .map(move |start| (level, start, (start + self.batch_size).min(n)))
+                    .step_by(batch)
+                    .map(move |start| (level, start, (start + batch).min(n)))
             })
             .collect();
         let largest = jobs.iter().map(|&(_, a, b)| b - a).max().unwrap_or(0);

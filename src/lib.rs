@@ -106,7 +106,9 @@ pub use crate::combine::{
     CombinedHeatmap, Combiner, CustomWeights, Gaussian, InverseTrapezoid, Trapezoid, Uniform,
 };
 pub use crate::error::{ClassifierError, Error, Result};
-pub use crate::explain::{Explanation, MultiScaleLime, MultiScaleLimeBuilder, SampleCount, Target};
+pub use crate::explain::{
+    BatchSize, Explanation, MultiScaleLime, MultiScaleLimeBuilder, SampleCount, Target,
+};
 pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 pub use crate::image::Image;
 pub use crate::perturb::{BernoulliPerturber, HideColor, Perturber};

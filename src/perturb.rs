@@ -179,7 +179,7 @@ pub fn render_masked(
     masks: ArrayView2<'_, u8>,
     out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
-    render_runs(image, segmentation, fill, masks, None, out)
+    render_runs(image, segmentation, Hidden::Pixels(fill), masks, None, out)
 }
 
 /// [`render_masked`] into an `out` that already holds the images of
@@ -198,7 +198,14 @@ pub fn render_masked_over(
     out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
     check_previous(masks, previous)?;
-    render_runs(image, segmentation, fill, masks, Some(previous), out)
+    render_runs(
+        image,
+        segmentation,
+        Hidden::Pixels(fill),
+        masks,
+        Some(previous),
+        out,
+    )
 }
 
 fn check_previous(masks: ArrayView2<'_, u8>, previous: ArrayView2<'_, u8>) -> Result<()> {
@@ -215,10 +222,20 @@ fn check_previous(masks: ArrayView2<'_, u8>, previous: ArrayView2<'_, u8>) -> Re
     ))
 }
 
+/// What hidden segments show while rendering.
+#[derive(Clone, Copy)]
+enum Hidden<'a> {
+    /// The fill image's pixels (interleaved RGB, the image's size).
+    Pixels(&'a Image),
+    /// One colour everywhere: written without reading a fill image, which
+    /// keeps a large image's working set (image plus batch) in cache.
+    Constant([f32; 3]),
+}
+
 fn render_runs(
     image: &Image,
     segmentation: &Segmentation,
-    fill: &Image,
+    hidden: Hidden<'_>,
     masks: ArrayView2<'_, u8>,
     previous: Option<ArrayView2<'_, u8>>,
     mut out: ArrayViewMut4<'_, f32>,
@@ -242,11 +259,13 @@ fn render_runs(
             ),
         ));
     }
-    if (fill.height(), fill.width()) != (h, w) {
-        return Err(Error::inconsistent(
-            "render",
-            "fill image size differs from the image",
-        ));
+    if let Hidden::Pixels(fill) = hidden {
+        if (fill.height(), fill.width()) != (h, w) {
+            return Err(Error::inconsistent(
+                "render",
+                "fill image size differs from the image",
+            ));
+        }
     }
     let Some(out) = out.as_slice_mut() else {
         return Err(Error::inconsistent(
@@ -254,9 +273,9 @@ fn render_runs(
             "output buffer must be in standard layout",
         ));
     };
-    let (src, alt) = (image.as_slice(), fill.as_slice());
-    // Runs of equal labels in raster order: one copy per run, not per pixel.
-    let runs = label_runs(segmentation.as_slice());
+    let src = image.as_slice();
+    // One copy per run of equal labels, not per pixel.
+    let runs = segmentation.runs();
     let k = segmentation.count();
     let (mut keep, mut write) = (vec![false; k], vec![true; k]);
     for (i, (row, dst)) in masks
@@ -273,32 +292,31 @@ fn render_runs(
                 *wr = (now != 0) != (before != 0);
             }
         }
-        for &(start, end, label) in &runs {
-            let l = label as usize;
-            if write[l] {
-                let from = if keep[l] { src } else { alt };
-                dst[start..end].copy_from_slice(&from[start..end]);
+        for run in runs {
+            let l = run.label as usize;
+            if !write[l] {
+                continue;
+            }
+            let (a, b) = (run.start * 3, run.end * 3);
+            match hidden {
+                _ if keep[l] => dst[a..b].copy_from_slice(&src[a..b]),
+                Hidden::Pixels(fill) => dst[a..b].copy_from_slice(&fill.as_slice()[a..b]),
+                Hidden::Constant(c) => paint(&mut dst[a..b], c),
             }
         }
     }
     Ok(())
 }
 
-/// Maximal runs of one label in raster order, as `(start, end, label)` in
-/// interleaved-RGB element offsets.
-fn label_runs(labels: &[u32]) -> Vec<(usize, usize, u32)> {
-    let mut runs = Vec::new();
-    let mut start = 0;
-    for (i, pair) in labels.windows(2).enumerate() {
-        if pair[0] != pair[1] {
-            runs.push((start * 3, (i + 1) * 3, pair[0]));
-            start = i + 1;
+/// Fills interleaved RGB values with one colour.
+fn paint(dst: &mut [f32], c: [f32; 3]) {
+    if c[0] == c[1] && c[1] == c[2] {
+        dst.fill(c[0]);
+    } else {
+        for px in dst.chunks_exact_mut(3) {
+            px.copy_from_slice(&c);
         }
     }
-    if let Some(&last) = labels.last() {
-        runs.push((start * 3, labels.len() * 3, last));
-    }
-    runs
 }
 
 /// Hides each segment independently with probability `1 − keep_probability`
@@ -379,6 +397,17 @@ impl Perturber for BernoulliPerturber {
         self.hide_color.fill(image, segmentation)
     }
 
+    fn render(
+        &self,
+        image: &Image,
+        segmentation: &Segmentation,
+        fill: &Image,
+        masks: ArrayView2<'_, u8>,
+        out: ArrayViewMut4<'_, f32>,
+    ) -> Result<()> {
+        render_runs(image, segmentation, self.hidden(fill), masks, None, out)
+    }
+
     fn render_over(
         &self,
         image: &Image,
@@ -388,8 +417,34 @@ impl Perturber for BernoulliPerturber {
         previous: ArrayView2<'_, u8>,
         out: ArrayViewMut4<'_, f32>,
     ) -> Result<()> {
-        render_masked_over(image, segmentation, fill, masks, previous, out)
+        check_previous(masks, previous)?;
+        let hidden = self.hidden(fill);
+        render_runs(image, segmentation, hidden, masks, Some(previous), out)
     }
+}
+
+impl BernoulliPerturber {
+    /// A constant hide colour is painted, not copied from `fill` (which
+    /// [`fill`](Perturber::fill) made of that colour). A spot check of
+    /// `fill` keeps a caller's own fill image working.
+    fn hidden<'a>(&self, fill: &'a Image) -> Hidden<'a> {
+        match self.hide_color {
+            HideColor::Constant(c) if looks_uniform(fill, c) => Hidden::Constant(c),
+            _ => Hidden::Pixels(fill),
+        }
+    }
+}
+
+/// Whether about 256 pixels spread over `fill`, its first and last among
+/// them, all have colour `c`.
+fn looks_uniform(fill: &Image, c: [f32; 3]) -> bool {
+    let px = fill.as_slice();
+    let n = px.len() / 3;
+    let step = (n / 256).max(1);
+    (0..n)
+        .step_by(step)
+        .chain(n.checked_sub(1))
+        .all(|i| px[i * 3..i * 3 + 3] == c)
 }
 
 #[cfg(test)]
@@ -482,6 +537,39 @@ mod tests {
             ),
             Err(Error::InconsistentInput { .. })
         ));
+    }
+
+    #[test]
+    fn painted_constant_equals_copied_fill() {
+        let img = Image::new(Array3::from_shape_fn((6, 7, 3), |(y, x, c)| {
+            ((y * 7 + x) * 3 + c) as f32 / 126.0
+        }))
+        .unwrap();
+        let seg = Segmentation::new(ndarray::Array2::from_shape_fn((6, 7), |(y, x)| {
+            ((y * 7 + x) / 9) as u32
+        }))
+        .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for colour in [[0.0; 3], [0.25; 3], [0.9, 0.1, 0.3]] {
+            let p = BernoulliPerturber::new(0.5, HideColor::Constant(colour)).unwrap();
+            let fill = p.fill(&img, &seg).unwrap();
+            let masks = p.masks(seg.count(), 12, &mut rng).unwrap();
+            let mut painted = Array4::<f32>::zeros((12, 6, 7, 3));
+            p.render(&img, &seg, &fill, masks.view(), painted.view_mut())
+                .unwrap();
+            let mut copied = Array4::<f32>::from_elem((12, 6, 7, 3), -1.0);
+            render_masked(&img, &seg, &fill, masks.view(), copied.view_mut()).unwrap();
+            assert_eq!(painted, copied);
+            // A fill of the caller's own is shown, not the hide colour.
+            let own = HideColor::Constant([0.5, 0.6, 0.7])
+                .fill(&img, &seg)
+                .unwrap();
+            p.render(&img, &seg, &own, masks.view(), painted.view_mut())
+                .unwrap();
+            render_masked(&img, &seg, &own, masks.view(), copied.view_mut()).unwrap();
+            assert_eq!(painted, copied);
+            assert!(painted.iter().any(|&v| v == 0.6));
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! valid explanation does not depend on the thread count or batch size.
 
 use multiscale_lime::prelude::*;
-use multiscale_lime::{ClassifierError, Error};
+use multiscale_lime::{BatchSize, ClassifierError, Error};
 use ndarray::{Array2, Array3, ArrayView4};
 use proptest::prelude::*;
 
@@ -80,7 +80,7 @@ fn run(
     img: &Image,
     levels: &[usize],
     samples: usize,
-    batch: usize,
+    batch: BatchSize,
     threads: usize,
     behaviour: Behaviour,
 ) -> Result<Explanation, Error> {
@@ -113,7 +113,11 @@ proptest! {
         levels in prop::collection::vec(prop_oneof![6 => 1usize..20, 1 => 100usize..100_000], 0..4),
         equal in any::<bool>(),
         samples in prop_oneof![9 => 2usize..24, 1 => 0usize..2],
-        batch in prop_oneof![9 => 1usize..9, 1 => Just(0usize)],
+        batch in prop_oneof![
+            8 => (1usize..9).prop_map(BatchSize::Fixed),
+            1 => Just(BatchSize::Fixed(0)),
+            1 => Just(BatchSize::Auto),
+        ],
         behaviour in behaviour(),
     ) {
         let img = image(h, w, seed);
@@ -152,8 +156,8 @@ proptest! {
         batch in 1usize..9,
     ) {
         let img = image(h, w, seed);
-        let one = run(&img, &levels, samples, 64, 1, Behaviour::MeanRed).unwrap();
-        let other = run(&img, &levels, samples, batch, 2, Behaviour::MeanRed).unwrap();
+        let one = run(&img, &levels, samples, BatchSize::Auto, 1, Behaviour::MeanRed).unwrap();
+        let other = run(&img, &levels, samples, batch.into(), 2, Behaviour::MeanRed).unwrap();
         prop_assert_eq!(one.stacks(), other.stacks());
     }
 }
@@ -163,22 +167,22 @@ fn fixed_cases_give_the_expected_outcome() {
     // The property above accepts any typed error; these pin which one, and
     // that valid settings (equal levels included) give a valid result.
     let img = image(8, 9, 3);
-    let e = run(&img, &[3, 3, 10], 12, 4, 1, Behaviour::MeanRed).unwrap();
+    let e = run(&img, &[3, 3, 10], 12, 4.into(), 1, Behaviour::MeanRed).unwrap();
     assert_eq!(e.stacks()[0].levels().len(), 3);
     assert!(matches!(
-        run(&img, &[3], 12, 4, 1, Behaviour::NaN),
+        run(&img, &[3], 12, 4.into(), 1, Behaviour::NaN),
         Err(Error::ClassifierNonFinite { .. })
     ));
     assert!(matches!(
-        run(&img, &[3], 12, 4, 1, Behaviour::WrongRows),
+        run(&img, &[3], 12, 4.into(), 1, Behaviour::WrongRows),
         Err(Error::ClassifierOutput { .. })
     ));
     assert!(matches!(
-        run(&img, &[3], 12, 4, 1, Behaviour::FailsAfter(1)),
+        run(&img, &[3], 12, 4.into(), 1, Behaviour::FailsAfter(1)),
         Err(Error::Classifier(_))
     ));
     assert!(matches!(
-        run(&img, &[100_000], 12, 4, 1, Behaviour::MeanRed),
+        run(&img, &[100_000], 12, 4.into(), 1, Behaviour::MeanRed),
         Err(Error::SegmentCount { .. })
     ));
 }

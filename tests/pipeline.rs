@@ -4,9 +4,9 @@ mod common;
 
 use common::{rectangle_classifier, textured_image};
 use multiscale_lime::prelude::*;
-use multiscale_lime::{Explanation, HideColor};
+use multiscale_lime::{BatchSize, Explanation, HideColor};
 
-fn explain_with(threads: usize, batch_size: usize, seed: u64) -> Explanation {
+fn explain_with(threads: usize, batch_size: impl Into<BatchSize>, seed: u64) -> Explanation {
     let image = textured_image(48, 48);
     let clf = rectangle_classifier(6, 20, 24, 42);
     let lime = MultiScaleLime::builder()
@@ -73,12 +73,19 @@ fn planted_rectangle_gets_most_of_the_relevance() {
 #[test]
 fn same_seed_is_bit_identical_across_threads_and_batch_sizes() {
     let reference = explain_with(1, 64, 11);
-    for (threads, batch) in [(4, 64), (1, 1), (4, 1), (2, 7)] {
+    let auto = BatchSize::Auto;
+    for (threads, batch) in [
+        (4, 64.into()),
+        (1, 1.into()),
+        (4, 1.into()),
+        (2, 7.into()),
+        (2, auto),
+    ] {
         let other = explain_with(threads, batch, 11);
         assert_eq!(
             reference.stacks(),
             other.stacks(),
-            "threads {threads}, batch {batch}"
+            "threads {threads}, batch {batch:?}"
         );
     }
     let different = explain_with(1, 64, 12);

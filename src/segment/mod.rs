@@ -15,7 +15,7 @@ pub use grid::SquareGrid;
 pub use precomputed::Precomputed;
 pub use slic::{Slic, SlicBuilder};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ndarray::Array2;
 
@@ -78,10 +78,37 @@ pub(crate) fn check_desired(image: &Image, desired: usize) -> Result<()> {
 /// assert!(Segmentation::new(array![[0, 2]]).is_err()); // label 1 missing
 /// # Ok::<(), multiscale_lime::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Segmentation {
     labels: Array2<u32>,
     sizes: Vec<usize>,
+    /// Label runs, found on first use (rendering walks them per image).
+    runs: OnceLock<Vec<LabelRun>>,
+}
+
+/// A maximal run of one label in raster order: pixels `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LabelRun {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) label: u32,
+}
+
+impl PartialEq for Segmentation {
+    fn eq(&self, other: &Self) -> bool {
+        self.labels == other.labels
+    }
+}
+
+impl Eq for Segmentation {}
+
+impl std::fmt::Debug for Segmentation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segmentation")
+            .field("labels", &self.labels)
+            .field("sizes", &self.sizes)
+            .finish()
+    }
 }
 
 impl Segmentation {
@@ -118,7 +145,11 @@ impl Segmentation {
             });
         }
         let labels = labels.as_standard_layout().into_owned();
-        Ok(Segmentation { labels, sizes })
+        Ok(Segmentation {
+            labels,
+            sizes,
+            runs: OnceLock::new(),
+        })
     }
 
     /// Builds from labels the caller guarantees to be `0..count`, all present.
@@ -129,7 +160,11 @@ impl Segmentation {
         }
         debug_assert!(sizes.iter().all(|&s| s > 0));
         debug_assert!(labels.is_standard_layout());
-        Segmentation { labels, sizes }
+        Segmentation {
+            labels,
+            sizes,
+            runs: OnceLock::new(),
+        }
     }
 
     /// The `H×W` label map.
@@ -159,6 +194,34 @@ impl Segmentation {
         self.labels.dim()
     }
 
+    /// Maximal runs of one label in raster order (a run may continue onto
+    /// the next row), found once and kept.
+    pub(crate) fn runs(&self) -> &[LabelRun] {
+        self.runs.get_or_init(|| {
+            let labels = self.as_slice();
+            let mut runs = Vec::new();
+            let mut start = 0;
+            for (i, pair) in labels.windows(2).enumerate() {
+                if pair[0] != pair[1] {
+                    runs.push(LabelRun {
+                        start,
+                        end: i + 1,
+                        label: pair[0],
+                    });
+                    start = i + 1;
+                }
+            }
+            if let Some(&label) = labels.last() {
+                runs.push(LabelRun {
+                    start,
+                    end: labels.len(),
+                    label,
+                });
+            }
+            runs
+        })
+    }
+
     /// Checks that this segmentation fits `image`.
     pub(crate) fn check_fits(&self, image: &Image) -> Result<()> {
         if self.dim() != (image.height(), image.width()) {
@@ -171,5 +234,47 @@ impl Segmentation {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn runs_are_maximal_and_cover_the_map(
+            (h, w, raw) in (1usize..7, 1usize..7)
+                .prop_flat_map(|(h, w)| (Just(h), Just(w), prop::collection::vec(0u32..3, h * w)))
+        ) {
+            // Relabel to 0..count in order of appearance so every label is used.
+            let mut seen = Vec::new();
+            let labels: Vec<u32> = raw
+                .iter()
+                .map(|l| match seen.iter().position(|s| s == l) {
+                    Some(i) => i as u32,
+                    None => {
+                        seen.push(*l);
+                        (seen.len() - 1) as u32
+                    }
+                })
+                .collect();
+            let seg = Segmentation::new(Array2::from_shape_vec((h, w), labels.clone()).unwrap()).unwrap();
+            let runs = seg.runs();
+            prop_assert_eq!(runs.first().map(|r| r.start), Some(0));
+            prop_assert_eq!(runs.last().map(|r| r.end), Some(h * w));
+            for pair in runs.windows(2) {
+                prop_assert_eq!(pair[0].end, pair[1].start);
+                prop_assert_ne!(pair[0].label, pair[1].label);
+            }
+            for r in runs {
+                prop_assert!(r.start < r.end);
+                prop_assert!(labels[r.start..r.end].iter().all(|&l| l == r.label));
+            }
+            // The cached runs take no part in equality.
+            let fresh = Segmentation::new(seg.labels().clone()).unwrap();
+            prop_assert_eq!(&fresh, &seg);
+        }
     }
 }

@@ -9,8 +9,8 @@ use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_c
 use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
-    BernoulliPerturber, Combiner, Gaussian, HideColor, Image, InverseTrapezoid, MultiScaleLime,
-    Target, Trapezoid, Uniform,
+    BatchSize, BernoulliPerturber, Combiner, Gaussian, HideColor, Image, InverseTrapezoid,
+    MultiScaleLime, Target, Trapezoid, Uniform,
 };
 use serde_json::json;
 
@@ -82,7 +82,7 @@ impl Plan {
             .levels(args.levels.iter().copied())
             .compactness(args.compactness)
             .samples_per_segment(args.samples_per_segment)
-            .batch_size(args.batch_size)
+            .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
             .seed(args.seed)
             .perturber(perturber)
             .build()
@@ -229,7 +229,7 @@ pub(crate) fn explain_into(
             "hide_color": hide_color_name(plan.args.hide_color),
             "compactness": plan.args.compactness,
             "kernel_width": plan.lime.kernel_width(),
-            "batch_size": plan.args.batch_size,
+            "batch_size": plan.lime.batch_size().images(image.height(), image.width()),
         },
         "prediction": {
             "class": explanation.predicted_class(),

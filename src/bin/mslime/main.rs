@@ -171,9 +171,9 @@ pub(crate) struct LimeArgs {
     /// Class to explain (default: the predicted one).
     #[arg(long)]
     pub(crate) class: Option<usize>,
-    /// Images per model call.
-    #[arg(long, default_value_t = 64)]
-    pub(crate) batch_size: usize,
+    /// Images per model call (default: about 4 MiB of images, 1 to 64).
+    #[arg(long)]
+    pub(crate) batch_size: Option<usize>,
     /// Fraction of most salient pixels kept for the explanation-accuracy metric.
     #[arg(long, default_value_t = 0.2)]
     pub(crate) keep_fraction: f64,
