@@ -274,10 +274,9 @@ fn render_runs(
         ));
     };
     let src = image.as_slice();
-    // One copy per run of equal labels, not per pixel.
     let runs = segmentation.runs();
     let k = segmentation.count();
-    let (mut keep, mut write) = (vec![false; k], vec![true; k]);
+    let (mut keep, mut changed) = (vec![false; k], vec![false; k]);
     for (i, (row, dst)) in masks
         .rows()
         .into_iter()
@@ -287,21 +286,38 @@ fn render_runs(
         for (s, &m) in keep.iter_mut().zip(row.iter()) {
             *s = m != 0;
         }
-        if let Some(previous) = &previous {
-            for ((wr, &now), &before) in write.iter_mut().zip(row.iter()).zip(previous.row(i)) {
-                *wr = (now != 0) != (before != 0);
+        let Some(previous) = &previous else {
+            // Everything is written: in raster order, so that each cache
+            // line is filled at once.
+            for &(a, b, l) in runs.raster() {
+                let (a, b) = (a * 3, b * 3);
+                match hidden {
+                    _ if keep[l as usize] => dst[a..b].copy_from_slice(&src[a..b]),
+                    Hidden::Pixels(fill) => dst[a..b].copy_from_slice(&fill.as_slice()[a..b]),
+                    Hidden::Constant(c) => paint(&mut dst[a..b], c),
+                }
             }
+            continue;
+        };
+        for ((c, &now), &before) in changed.iter_mut().zip(&keep).zip(previous.row(i)) {
+            *c = now != (before != 0);
         }
-        for run in runs {
-            let l = run.label as usize;
-            if !write[l] {
-                continue;
-            }
-            let (a, b) = (run.start * 3, run.end * 3);
+        // About half the segments change: segment by segment, one test per
+        // segment rather than one (unpredictable) branch per run.
+        for (l, (&keep, _)) in keep
+            .iter()
+            .zip(&changed)
+            .enumerate()
+            .filter(|(_, (_, &c))| c)
+        {
+            let spans = runs.of(l).iter().map(|&(a, b)| (a * 3, b * 3));
             match hidden {
-                _ if keep[l] => dst[a..b].copy_from_slice(&src[a..b]),
-                Hidden::Pixels(fill) => dst[a..b].copy_from_slice(&fill.as_slice()[a..b]),
-                Hidden::Constant(c) => paint(&mut dst[a..b], c),
+                _ if keep => spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&src[a..b])),
+                Hidden::Pixels(fill) => {
+                    let alt = fill.as_slice();
+                    spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&alt[a..b]));
+                }
+                Hidden::Constant(c) => spans.for_each(|(a, b)| paint(&mut dst[a..b], c)),
             }
         }
     }

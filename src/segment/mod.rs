@@ -82,16 +82,64 @@ pub(crate) fn check_desired(image: &Image, desired: usize) -> Result<()> {
 pub struct Segmentation {
     labels: Array2<u32>,
     sizes: Vec<usize>,
-    /// Label runs, found on first use (rendering walks them per image).
-    runs: OnceLock<Vec<LabelRun>>,
+    /// Each segment's runs, found on first use (rendering walks them per
+    /// image).
+    runs: OnceLock<SegmentRuns>,
 }
 
-/// A maximal run of one label in raster order: pixels `start..end`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LabelRun {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
-    pub(crate) label: u32,
+/// The maximal runs of equal labels in raster order (a run may continue
+/// onto the next row), as pixel ranges `start..end`: in raster order with
+/// their labels, and grouped by segment (segment `l`'s runs are
+/// `spans[offsets[l]..offsets[l + 1]]`, in raster order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SegmentRuns {
+    raster: Vec<(usize, usize, u32)>,
+    offsets: Vec<usize>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl SegmentRuns {
+    fn new(labels: &[u32], count: usize) -> Self {
+        let mut raster = Vec::new();
+        let mut start = 0;
+        for (i, pair) in labels.windows(2).enumerate() {
+            if pair[0] != pair[1] {
+                raster.push((start, i + 1, pair[0]));
+                start = i + 1;
+            }
+        }
+        if let Some(&last) = labels.last() {
+            raster.push((start, labels.len(), last));
+        }
+        let mut offsets = vec![0usize; count + 1];
+        for &(_, _, l) in &raster {
+            offsets[l as usize + 1] += 1;
+        }
+        for l in 0..count {
+            offsets[l + 1] += offsets[l];
+        }
+        let mut next = offsets.clone();
+        let mut spans = vec![(0, 0); raster.len()];
+        for &(a, b, l) in &raster {
+            spans[next[l as usize]] = (a, b);
+            next[l as usize] += 1;
+        }
+        SegmentRuns {
+            raster,
+            offsets,
+            spans,
+        }
+    }
+
+    /// All runs in raster order, with their labels.
+    pub(crate) fn raster(&self) -> &[(usize, usize, u32)] {
+        &self.raster
+    }
+
+    /// Segment `label`'s runs.
+    pub(crate) fn of(&self, label: usize) -> &[(usize, usize)] {
+        &self.spans[self.offsets[label]..self.offsets[label + 1]]
+    }
 }
 
 impl PartialEq for Segmentation {
@@ -194,32 +242,10 @@ impl Segmentation {
         self.labels.dim()
     }
 
-    /// Maximal runs of one label in raster order (a run may continue onto
-    /// the next row), found once and kept.
-    pub(crate) fn runs(&self) -> &[LabelRun] {
-        self.runs.get_or_init(|| {
-            let labels = self.as_slice();
-            let mut runs = Vec::new();
-            let mut start = 0;
-            for (i, pair) in labels.windows(2).enumerate() {
-                if pair[0] != pair[1] {
-                    runs.push(LabelRun {
-                        start,
-                        end: i + 1,
-                        label: pair[0],
-                    });
-                    start = i + 1;
-                }
-            }
-            if let Some(&label) = labels.last() {
-                runs.push(LabelRun {
-                    start,
-                    end: labels.len(),
-                    label,
-                });
-            }
-            runs
-        })
+    /// Each segment's maximal runs, found once and kept.
+    pub(crate) fn runs(&self) -> &SegmentRuns {
+        self.runs
+            .get_or_init(|| SegmentRuns::new(self.as_slice(), self.count()))
     }
 
     /// Checks that this segmentation fits `image`.
@@ -262,16 +288,31 @@ mod tests {
                 .collect();
             let seg = Segmentation::new(Array2::from_shape_vec((h, w), labels.clone()).unwrap()).unwrap();
             let runs = seg.runs();
-            prop_assert_eq!(runs.first().map(|r| r.start), Some(0));
-            prop_assert_eq!(runs.last().map(|r| r.end), Some(h * w));
-            for pair in runs.windows(2) {
-                prop_assert_eq!(pair[0].end, pair[1].start);
-                prop_assert_ne!(pair[0].label, pair[1].label);
+            let mut covered = vec![false; h * w];
+            for l in 0..seg.count() {
+                let spans = runs.of(l);
+                prop_assert!(!spans.is_empty());
+                for pair in spans.windows(2) {
+                    prop_assert!(pair[0].1 < pair[1].0, "raster order, not touching");
+                }
+                for &(a, b) in spans {
+                    prop_assert!(a < b);
+                    prop_assert!(labels[a..b].iter().all(|&v| v as usize == l));
+                    // Maximal: the pixels either side carry another label.
+                    prop_assert!(a == 0 || labels[a - 1] as usize != l);
+                    prop_assert!(b == h * w || labels[b] as usize != l);
+                    for c in &mut covered[a..b] {
+                        prop_assert!(!*c);
+                        *c = true;
+                    }
+                }
             }
-            for r in runs {
-                prop_assert!(r.start < r.end);
-                prop_assert!(labels[r.start..r.end].iter().all(|&l| l == r.label));
-            }
+            prop_assert!(covered.iter().all(|&c| c));
+            let mut grouped: Vec<(usize, usize, u32)> = (0..seg.count())
+                .flat_map(|l| runs.of(l).iter().map(move |&(a, b)| (a, b, l as u32)))
+                .collect();
+            grouped.sort_unstable();
+            prop_assert_eq!(runs.raster(), &grouped[..]);
             // The cached runs take no part in equality.
             let fresh = Segmentation::new(seg.labels().clone()).unwrap();
             prop_assert_eq!(&fresh, &seg);
