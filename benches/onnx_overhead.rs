@@ -5,7 +5,7 @@
 //! sent to the model, recorded: tract's speed depends on the pixels (masked
 //! images with black regions run slower than the intact patch), so only the
 //! same images make a fair denominator. Both sides run on one thread, and on
-//! all threads. A second ratio divides one explanation's wall time by the
+//! all threads, with the default batch size. A second ratio divides one explanation's wall time by the
 //! time spent inside the model during that very run (per thread), which a
 //! noisy machine cannot skew between runs.
 //!
@@ -23,8 +23,6 @@ use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::{Classifier, ClassifierError, MultiScaleLime, Target};
 use ndarray::{Array2, Array4, ArrayView4};
 use rayon::prelude::*;
-
-const BATCH: usize = 64;
 
 /// Keeps a copy of every batch a classifier sees.
 struct Recording<'a>(&'a OnnxClassifier, Mutex<Vec<Array4<f32>>>);
@@ -77,7 +75,6 @@ fn overhead(c: &mut Criterion) {
     let lime = MultiScaleLime::builder()
         .levels([10, 25, 50, 100, 200])
         .samples_per_segment(10)
-        .batch_size(BATCH)
         .seed(0)
         .build()
         .unwrap();
