@@ -321,14 +321,13 @@ impl Segmenter for Slic {
         let mut block_max = vec![0.0f64; h * w.div_ceil(BLOCK)];
         let ny = (ys.0..h).step_by(ys.1).count();
         let nx = n_centres / ny.max(1);
-        let grid_index = |y: usize, x: usize| -> f64 {
-            let nearest = |p: usize, (start, step): (usize, usize), n: usize| {
-                ((p as f64 - start as f64) / step as f64)
-                    .round()
-                    .clamp(0.0, (n - 1) as f64) as usize
-            };
-            (nearest(y, ys, ny) * nx + nearest(x, xs, nx)) as f64
+        let nearest = |p: usize, (start, step): (usize, usize), n: usize| {
+            ((p as f64 - start as f64) / step as f64)
+                .round()
+                .clamp(0.0, (n - 1) as f64) as usize
         };
+        // The nearest grid column of every x, found once, not per pixel.
+        let grid_columns: Vec<usize> = (0..w).map(|x| nearest(x, xs, nx)).collect();
         for iteration in 0..self.max_iter {
             let band = BAND_ROWS * w;
             let blocks_per_row = w.div_ceil(BLOCK);
@@ -337,8 +336,9 @@ impl Segmenter for Slic {
                 let y0 = b * BAND_ROWS;
                 if iteration == 0 {
                     for (r, row) in lab.chunks_mut(w).enumerate() {
-                        for (x, l) in row.iter_mut().enumerate() {
-                            *l = grid_index(y0 + r, x);
+                        let first = nearest(y0 + r, ys, ny) * nx;
+                        for (l, &column) in row.iter_mut().zip(&grid_columns) {
+                            *l = (first + column) as f64;
                         }
                     }
                 }
