@@ -421,7 +421,8 @@ impl Perturber for BernoulliPerturber {
         masks: ArrayView2<'_, u8>,
         out: ArrayViewMut4<'_, f32>,
     ) -> Result<()> {
-        render_runs(image, segmentation, self.hidden(fill), masks, None, out)
+        let hidden = self.hidden(image, fill);
+        render_runs(image, segmentation, hidden, masks, None, out)
     }
 
     fn render_over(
@@ -434,7 +435,7 @@ impl Perturber for BernoulliPerturber {
         out: ArrayViewMut4<'_, f32>,
     ) -> Result<()> {
         check_previous(masks, previous)?;
-        let hidden = self.hidden(fill);
+        let hidden = self.hidden(image, fill);
         render_runs(image, segmentation, hidden, masks, Some(previous), out)
     }
 }
@@ -442,10 +443,12 @@ impl Perturber for BernoulliPerturber {
 impl BernoulliPerturber {
     /// A constant hide colour is painted, not copied from `fill` (which
     /// [`fill`](Perturber::fill) made of that colour). A spot check of
-    /// `fill` keeps a caller's own fill image working.
-    fn hidden<'a>(&self, fill: &'a Image) -> Hidden<'a> {
+    /// `fill` keeps a caller's own fill image working, and one of another
+    /// size an error.
+    fn hidden<'a>(&self, image: &Image, fill: &'a Image) -> Hidden<'a> {
+        let same_size = (fill.height(), fill.width()) == (image.height(), image.width());
         match self.hide_color {
-            HideColor::Constant(c) if looks_uniform(fill, c) => Hidden::Constant(c),
+            HideColor::Constant(c) if same_size && looks_uniform(fill, c) => Hidden::Constant(c),
             _ => Hidden::Pixels(fill),
         }
     }
@@ -585,6 +588,22 @@ mod tests {
             render_masked(&img, &seg, &own, masks.view(), copied.view_mut()).unwrap();
             assert_eq!(painted, copied);
             assert!(painted.iter().any(|&v| v == 0.6));
+            // A fill of another size is an error, even in the hide colour.
+            let small = Image::new(Array3::from_elem((2, 2, 3), colour[0])).unwrap();
+            let small = p.fill(
+                &small,
+                &Segmentation::new(ndarray::Array2::zeros((2, 2))).unwrap(),
+            );
+            assert!(matches!(
+                p.render(
+                    &img,
+                    &seg,
+                    &small.unwrap(),
+                    masks.view(),
+                    painted.view_mut()
+                ),
+                Err(Error::InconsistentInput { .. })
+            ));
         }
     }
 

@@ -7,7 +7,9 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy};
 use multiscale_lime::prelude::*;
-use multiscale_lime::{ClassifierError, CustomWeights, Gaussian, Normalization, Uniform};
+use multiscale_lime::{
+    BatchSize, ClassifierError, CustomWeights, Gaussian, Normalization, Uniform,
+};
 use ndarray::{Array2, Array3};
 
 #[derive(Debug, Arbitrary)]
@@ -72,7 +74,11 @@ fuzz_target!(|case: Case| {
         match *output {
             Output::Softmax => Ok(Array2::from_shape_fn((n, classes), |(i, c)| {
                 let red = batch[[i, 0, 0, 0]];
-                if c == 0 { red } else { (1.0 - red) / (classes.max(2) - 1) as f32 }
+                if c == 0 {
+                    red
+                } else {
+                    (1.0 - red) / (classes.max(2) - 1) as f32
+                }
             })),
             Output::Constant(v) => fill(v),
             Output::NaN => fill(f32::NAN),
@@ -81,7 +87,9 @@ fuzz_target!(|case: Case| {
             Output::WrongRows => Ok(Array2::zeros((n + 1, classes))),
             Output::WrongColumns => Ok(Array2::zeros((n, classes + 1))),
             Output::Fails => Err(ClassifierError::msg("the model is down")),
-            Output::FailsAfter(k) if call >= usize::from(k % 4) => Err(ClassifierError::msg("later failure")),
+            Output::FailsAfter(k) if call >= usize::from(k % 4) => {
+                Err(ClassifierError::msg("later failure"))
+            }
             Output::FailsAfter(_) => fill(0.5),
         }
     });
@@ -89,15 +97,22 @@ fuzz_target!(|case: Case| {
     let hide = match case.hide % 4 {
         0 => HideColor::Constant([case.hide_value; 3]),
         1 => HideColor::SegmentMean,
-        2 => HideColor::Blurred { sigma: case.hide_value },
+        2 => HideColor::Blurred {
+            sigma: case.hide_value,
+        },
         _ => HideColor::default(),
     };
-    let Ok(perturber) = BernoulliPerturber::new(0.5, hide) else { return };
+    let Ok(perturber) = BernoulliPerturber::new(0.5, hide) else {
+        return;
+    };
     let mut builder = MultiScaleLime::builder()
         .levels(case.levels.iter().take(4).map(|&l| usize::from(l)))
         .compactness(case.compactness)
         .kernel_width(case.kernel_width)
-        .batch_size(usize::from(case.batch_size % 70))
+        .batch_size(match case.batch_size % 70 {
+            69 => BatchSize::Auto,
+            n => BatchSize::Fixed(usize::from(n)),
+        })
         .seed(case.seed)
         .normalization(match case.normalization % 3 {
             0 => Normalization::MinMax,
@@ -115,7 +130,9 @@ fuzz_target!(|case: Case| {
         1 => Target::Class(usize::from(case.target_class % 6)),
         _ => Target::TopLabels(usize::from(case.target_class % 6)),
     };
-    let Ok(explanation) = lime.explain(&image, &classifier, target) else { return };
+    let Ok(explanation) = lime.explain(&image, &classifier, target) else {
+        return;
+    };
 
     for stack in explanation.stacks() {
         for level in stack.levels() {
@@ -140,6 +157,20 @@ fuzz_target!(|case: Case| {
     assert!((combined.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     assert!(combined.heatmap.values().iter().all(|v| v.is_finite()));
     let class = explanation.predicted_class();
-    let _ = explanation_accuracy(&image, &combined.heatmap, &classifier, class, case.fraction, hide);
-    let _ = deletion_curve(&image, &combined.heatmap, &classifier, class, usize::from(case.steps % 20), hide);
+    let _ = explanation_accuracy(
+        &image,
+        &combined.heatmap,
+        &classifier,
+        class,
+        case.fraction,
+        hide,
+    );
+    let _ = deletion_curve(
+        &image,
+        &combined.heatmap,
+        &classifier,
+        class,
+        usize::from(case.steps % 20),
+        hide,
+    );
 });
