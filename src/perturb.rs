@@ -274,6 +274,10 @@ fn render_runs(
         ));
     };
     let src = image.as_slice();
+    let paint = Paint::new(match hidden {
+        Hidden::Constant(c) => c,
+        Hidden::Pixels(_) => [0.0; 3],
+    });
     let runs = segmentation.runs();
     let k = segmentation.count();
     let (mut keep, mut changed) = (vec![false; k], vec![false; k]);
@@ -294,7 +298,7 @@ fn render_runs(
                 match hidden {
                     _ if keep[l as usize] => dst[a..b].copy_from_slice(&src[a..b]),
                     Hidden::Pixels(fill) => dst[a..b].copy_from_slice(&fill.as_slice()[a..b]),
-                    Hidden::Constant(c) => paint(&mut dst[a..b], c),
+                    Hidden::Constant(_) => paint.over(&mut dst[a..b]),
                 }
             }
             continue;
@@ -317,20 +321,30 @@ fn render_runs(
                     let alt = fill.as_slice();
                     spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&alt[a..b]));
                 }
-                Hidden::Constant(c) => spans.for_each(|(a, b)| paint(&mut dst[a..b], c)),
+                Hidden::Constant(_) => spans.for_each(|(a, b)| paint.over(&mut dst[a..b])),
             }
         }
     }
     Ok(())
 }
 
-/// Fills interleaved RGB values with one colour.
-fn paint(dst: &mut [f32], c: [f32; 3]) {
-    if c[0] == c[1] && c[1] == c[2] {
-        dst.fill(c[0]);
-    } else {
-        for px in dst.chunks_exact_mut(3) {
+/// Interleaved RGB values of one colour, copied in pieces: `memcpy` is
+/// faster than a fill loop on the short spans of small segments.
+struct Paint([f32; 3 * 256]);
+
+impl Paint {
+    fn new(c: [f32; 3]) -> Self {
+        let mut pattern = [0.0; 3 * 256];
+        for px in pattern.chunks_exact_mut(3) {
             px.copy_from_slice(&c);
+        }
+        Paint(pattern)
+    }
+
+    /// Paints `dst`, which starts on a pixel and holds whole pixels.
+    fn over(&self, dst: &mut [f32]) {
+        for piece in dst.chunks_mut(self.0.len()) {
+            piece.copy_from_slice(&self.0[..piece.len()]);
         }
     }
 }
@@ -556,6 +570,38 @@ mod tests {
             ),
             Err(Error::InconsistentInput { .. })
         ));
+    }
+
+    #[test]
+    fn long_runs_are_painted_whole() {
+        // Runs of 600 pixels, longer than the paint pattern.
+        let img = Image::new(Array3::from_elem((4, 600, 3), 0.5)).unwrap();
+        let seg = Segmentation::new(ndarray::Array2::from_shape_fn((4, 600), |(y, _)| {
+            (y % 2) as u32
+        }))
+        .unwrap();
+        let p = BernoulliPerturber::new(0.5, HideColor::Constant([0.9, 0.1, 0.3])).unwrap();
+        let fill = p.fill(&img, &seg).unwrap();
+        let masks = ndarray::array![[0u8, 1], [1, 0]];
+        let mut painted = Array4::<f32>::zeros((2, 4, 600, 3));
+        p.render(&img, &seg, &fill, masks.view(), painted.view_mut())
+            .unwrap();
+        let mut copied = Array4::<f32>::zeros((2, 4, 600, 3));
+        render_masked(&img, &seg, &fill, masks.view(), copied.view_mut()).unwrap();
+        assert_eq!(painted, copied);
+        let previous = ndarray::array![[1u8, 1], [1, 1]];
+        let mut over = Array4::<f32>::from_elem((2, 4, 600, 3), 0.5);
+        p.render_over(
+            &img,
+            &seg,
+            &fill,
+            masks.view(),
+            previous.view(),
+            over.view_mut(),
+        )
+        .unwrap();
+        assert_eq!(over, copied);
+        assert_eq!(painted[[0, 0, 599, 2]], 0.3);
     }
 
     #[test]
