@@ -575,9 +575,22 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         let mut segmentations = Vec::with_capacity(self.levels.len());
         for first in (0..self.levels.len()).step_by(group) {
             let last = (first + group).min(self.levels.len());
-            let plans: Vec<Result<LevelPlan>> = (first..last)
+            let desired = &self.levels[first..last];
+            let segmented = self.segmenter.segment_levels(image, desired);
+            if segmented.len() != desired.len() {
+                return Err(Error::inconsistent(
+                    "segmenter",
+                    format!(
+                        "segment_levels returned {} results for {} levels",
+                        segmented.len(),
+                        desired.len()
+                    ),
+                ));
+            }
+            let plans: Vec<Result<LevelPlan>> = segmented
                 .into_par_iter()
-                .map(|level| self.plan_level(image, level, self.levels[level]))
+                .enumerate()
+                .map(|(i, seg)| self.plan_level(image, first + i, desired[i], seg?))
                 .collect();
             let plans: Vec<LevelPlan> = plans.into_iter().collect::<Result<_>>()?;
             let scores = self.score_levels(image, classifier, &plans)?;
@@ -605,9 +618,15 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         })
     }
 
-    /// Segments one level and draws its masks and fill image.
-    fn plan_level(&self, image: &Image, level: usize, desired: usize) -> Result<LevelPlan> {
-        let seg = Arc::new(self.segmenter.segment(image, desired)?);
+    /// Draws one level's masks and fill image for its segmentation.
+    fn plan_level(
+        &self,
+        image: &Image,
+        level: usize,
+        desired: usize,
+        seg: Segmentation,
+    ) -> Result<LevelPlan> {
+        let seg = Arc::new(seg);
         seg.check_fits(image)?;
         let k = seg.count();
         let n = self.samples.for_segments(k);

@@ -101,6 +101,29 @@ proptest! {
     }
 
     #[test]
+    fn all_levels_at_once_equal_one_at_a_time(
+        image in image_strategy(),
+        desired in prop::collection::vec(0usize..900, 0..5),
+        sigma in prop::sample::select(vec![0.0, 1.0]),
+        parallel in any::<bool>(),
+    ) {
+        let slic = Slic::builder().sigma(sigma).parallel(parallel).build().unwrap();
+        let alone: Vec<_> = desired.iter().map(|&d| slic.segment(&image, d)).collect();
+        // Through a trait object too: the wrappers forward the method.
+        let boxed: Box<dyn Segmenter> = Box::new(slic);
+        for together in [slic.segment_levels(&image, &desired), boxed.segment_levels(&image, &desired)] {
+            prop_assert_eq!(together.len(), desired.len());
+            for (a, b) in alone.iter().zip(&together) {
+                match (a, b) {
+                    (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                    (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                    _ => prop_assert!(false, "one call failed, the other did not"),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn parallel_equals_sequential(image in image_strategy(), n in 1usize..200) {
         let n = n.min(image.pixels());
         let seq = Slic::builder().parallel(false).build().unwrap().segment(&image, n).unwrap();

@@ -18,6 +18,7 @@ pub use slic::{Slic, SlicBuilder};
 use std::sync::{Arc, OnceLock};
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::image::Image;
@@ -35,11 +36,26 @@ pub trait Segmenter: Send + Sync {
     /// [`Error::SegmentCount`] when `desired` is 0 or larger than the pixel
     /// count; implementation-specific errors otherwise.
     fn segment(&self, image: &Image, desired: usize) -> Result<Segmentation>;
+
+    /// Segments `image` once for each entry of `desired`, results in the
+    /// same order; the explainer calls it with all its levels. Each result
+    /// must equal what [`segment`](Self::segment) gives for that count. The
+    /// provided implementation calls `segment` per count, in parallel on
+    /// rayon; [`Slic`] converts the image's colours once for all counts.
+    fn segment_levels(&self, image: &Image, desired: &[usize]) -> Vec<Result<Segmentation>> {
+        desired
+            .par_iter()
+            .map(|&d| self.segment(image, d))
+            .collect()
+    }
 }
 
 impl<S: Segmenter + ?Sized> Segmenter for &S {
     fn segment(&self, image: &Image, desired: usize) -> Result<Segmentation> {
         (**self).segment(image, desired)
+    }
+    fn segment_levels(&self, image: &Image, desired: &[usize]) -> Vec<Result<Segmentation>> {
+        (**self).segment_levels(image, desired)
     }
 }
 
@@ -47,11 +63,17 @@ impl<S: Segmenter + ?Sized> Segmenter for Box<S> {
     fn segment(&self, image: &Image, desired: usize) -> Result<Segmentation> {
         (**self).segment(image, desired)
     }
+    fn segment_levels(&self, image: &Image, desired: &[usize]) -> Vec<Result<Segmentation>> {
+        (**self).segment_levels(image, desired)
+    }
 }
 
 impl<S: Segmenter + ?Sized> Segmenter for Arc<S> {
     fn segment(&self, image: &Image, desired: usize) -> Result<Segmentation> {
         (**self).segment(image, desired)
+    }
+    fn segment_levels(&self, image: &Image, desired: &[usize]) -> Vec<Result<Segmentation>> {
+        (**self).segment_levels(image, desired)
     }
 }
 

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::connectivity::enforce_connectivity;
-use super::lab::slic_features;
+use super::lab::{slic_features, LabPlanes};
 use super::{check_desired, Segmentation, Segmenter};
 use crate::blur::MAX_SIGMA;
 use crate::error::{Error, Result};
@@ -283,8 +283,39 @@ impl Segmenter for Slic {
     /// [`Error::SegmentCount`] when `desired` is 0 or exceeds the pixel count.
     fn segment(&self, image: &Image, desired: usize) -> Result<Segmentation> {
         check_desired(image, desired)?;
-        let (h, w) = (image.height(), image.width());
         let features = slic_features(image, self.sigma, self.compactness);
+        self.cluster(image, &features, desired)
+    }
+
+    /// Converts the image's colours once for all counts (the features do
+    /// not depend on the count), then clusters each count, in parallel when
+    /// [`is_parallel`](Slic::is_parallel). The same labels as
+    /// [`segment`](Segmenter::segment) per count.
+    fn segment_levels(&self, image: &Image, desired: &[usize]) -> Vec<Result<Segmentation>> {
+        let valid = |&d: &usize| check_desired(image, d).is_ok();
+        let features = desired
+            .iter()
+            .any(valid)
+            .then(|| slic_features(image, self.sigma, self.compactness));
+        let one = |&d: &usize| {
+            check_desired(image, d)?;
+            match &features {
+                Some(features) => self.cluster(image, features, d),
+                None => self.segment(image, d),
+            }
+        };
+        if self.parallel {
+            desired.par_iter().map(one).collect()
+        } else {
+            desired.iter().map(one).collect()
+        }
+    }
+}
+
+impl Slic {
+    /// Clusters `features` (of `image`) into about `desired` superpixels.
+    fn cluster(&self, image: &Image, features: &LabPlanes, desired: usize) -> Result<Segmentation> {
+        let (h, w) = (image.height(), image.width());
 
         let grid = regular_grid([1, h, w], desired);
         let (ys, xs) = (grid[1], grid[2]);
