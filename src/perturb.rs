@@ -179,7 +179,7 @@ pub fn render_masked(
     masks: ArrayView2<'_, u8>,
     out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
-    render_runs(image, segmentation, Hidden::Pixels(fill), masks, None, out)
+    render_runs(image, segmentation, &Hidden::Pixels(fill), masks, None, out)
 }
 
 /// [`render_masked`] into an `out` that already holds the images of
@@ -201,7 +201,7 @@ pub fn render_masked_over(
     render_runs(
         image,
         segmentation,
-        Hidden::Pixels(fill),
+        &Hidden::Pixels(fill),
         masks,
         Some(previous),
         out,
@@ -223,19 +223,18 @@ fn check_previous(masks: ArrayView2<'_, u8>, previous: ArrayView2<'_, u8>) -> Re
 }
 
 /// What hidden segments show while rendering.
-#[derive(Clone, Copy)]
 enum Hidden<'a> {
     /// The fill image's pixels (interleaved RGB, the image's size).
     Pixels(&'a Image),
     /// One colour everywhere: written without reading a fill image, which
     /// keeps a large image's working set (image plus batch) in cache.
-    Constant([f32; 3]),
+    Constant(Box<Paint>),
 }
 
 fn render_runs(
     image: &Image,
     segmentation: &Segmentation,
-    hidden: Hidden<'_>,
+    hidden: &Hidden<'_>,
     masks: ArrayView2<'_, u8>,
     previous: Option<ArrayView2<'_, u8>>,
     mut out: ArrayViewMut4<'_, f32>,
@@ -259,7 +258,7 @@ fn render_runs(
             ),
         ));
     }
-    if let Hidden::Pixels(fill) = hidden {
+    if let &Hidden::Pixels(fill) = hidden {
         if (fill.height(), fill.width()) != (h, w) {
             return Err(Error::inconsistent(
                 "render",
@@ -274,10 +273,6 @@ fn render_runs(
         ));
     };
     let src = image.as_slice();
-    let paint = Paint::new(match hidden {
-        Hidden::Constant(c) => c,
-        Hidden::Pixels(_) => [0.0; 3],
-    });
     let runs = segmentation.runs();
     let k = segmentation.count();
     let (mut keep, mut changed) = (vec![false; k], vec![false; k]);
@@ -298,7 +293,7 @@ fn render_runs(
                 match hidden {
                     _ if keep[l as usize] => dst[a..b].copy_from_slice(&src[a..b]),
                     Hidden::Pixels(fill) => dst[a..b].copy_from_slice(&fill.as_slice()[a..b]),
-                    Hidden::Constant(_) => paint.over(&mut dst[a..b]),
+                    Hidden::Constant(paint) => paint.over(&mut dst[a..b]),
                 }
             }
             continue;
@@ -321,7 +316,7 @@ fn render_runs(
                     let alt = fill.as_slice();
                     spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&alt[a..b]));
                 }
-                Hidden::Constant(_) => spans.for_each(|(a, b)| paint.over(&mut dst[a..b])),
+                Hidden::Constant(paint) => spans.for_each(|(a, b)| paint.over(&mut dst[a..b])),
             }
         }
     }
@@ -436,7 +431,7 @@ impl Perturber for BernoulliPerturber {
         out: ArrayViewMut4<'_, f32>,
     ) -> Result<()> {
         let hidden = self.hidden(image, fill);
-        render_runs(image, segmentation, hidden, masks, None, out)
+        render_runs(image, segmentation, &hidden, masks, None, out)
     }
 
     fn render_over(
@@ -450,7 +445,7 @@ impl Perturber for BernoulliPerturber {
     ) -> Result<()> {
         check_previous(masks, previous)?;
         let hidden = self.hidden(image, fill);
-        render_runs(image, segmentation, hidden, masks, Some(previous), out)
+        render_runs(image, segmentation, &hidden, masks, Some(previous), out)
     }
 }
 
@@ -462,7 +457,9 @@ impl BernoulliPerturber {
     fn hidden<'a>(&self, image: &Image, fill: &'a Image) -> Hidden<'a> {
         let same_size = (fill.height(), fill.width()) == (image.height(), image.width());
         match self.hide_color {
-            HideColor::Constant(c) if same_size && looks_uniform(fill, c) => Hidden::Constant(c),
+            HideColor::Constant(c) if same_size && looks_uniform(fill, c) => {
+                Hidden::Constant(Box::new(Paint::new(c)))
+            }
             _ => Hidden::Pixels(fill),
         }
     }
@@ -494,6 +491,19 @@ mod tests {
             Image::new(img).unwrap(),
             Segmentation::new(array![[0, 0], [1, 1]]).unwrap(),
         )
+    }
+
+    /// A 6×7 image of distinct values in 5 segments whose runs cross rows.
+    fn graded() -> (Image, Segmentation) {
+        let img = Image::new(Array3::from_shape_fn((6, 7, 3), |(y, x, c)| {
+            ((y * 7 + x) * 3 + c) as f32 / 126.0
+        }))
+        .unwrap();
+        let seg = Segmentation::new(ndarray::Array2::from_shape_fn((6, 7), |(y, x)| {
+            ((y * 7 + x) / 9) as u32
+        }))
+        .unwrap();
+        (img, seg)
     }
 
     #[test]
@@ -529,15 +539,7 @@ mod tests {
 
     #[test]
     fn render_over_equals_a_fresh_render() {
-        // A 6×7 image in 5 segments whose runs cross rows.
-        let img = Image::new(Array3::from_shape_fn((6, 7, 3), |(y, x, c)| {
-            ((y * 7 + x) * 3 + c) as f32 / 126.0
-        }))
-        .unwrap();
-        let seg = Segmentation::new(ndarray::Array2::from_shape_fn((6, 7), |(y, x)| {
-            ((y * 7 + x) / 9) as u32
-        }))
-        .unwrap();
+        let (img, seg) = graded();
         let p = BernoulliPerturber::new(0.5, HideColor::Constant([0.9, 0.1, 0.3])).unwrap();
         let fill = p.fill(&img, &seg).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -606,14 +608,7 @@ mod tests {
 
     #[test]
     fn painted_constant_equals_copied_fill() {
-        let img = Image::new(Array3::from_shape_fn((6, 7, 3), |(y, x, c)| {
-            ((y * 7 + x) * 3 + c) as f32 / 126.0
-        }))
-        .unwrap();
-        let seg = Segmentation::new(ndarray::Array2::from_shape_fn((6, 7), |(y, x)| {
-            ((y * 7 + x) / 9) as u32
-        }))
-        .unwrap();
+        let (img, seg) = graded();
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         for colour in [[0.0; 3], [0.25; 3], [0.9, 0.1, 0.3]] {
             let p = BernoulliPerturber::new(0.5, HideColor::Constant(colour)).unwrap();

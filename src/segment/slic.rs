@@ -292,17 +292,14 @@ impl Segmenter for Slic {
     /// [`is_parallel`](Slic::is_parallel). The same labels as
     /// [`segment`](Segmenter::segment) per count.
     fn segment_levels(&self, image: &Image, desired: &[usize]) -> Vec<Result<Segmentation>> {
-        let valid = |&d: &usize| check_desired(image, d).is_ok();
-        let features = desired
-            .iter()
-            .any(valid)
-            .then(|| slic_features(image, self.sigma, self.compactness));
+        if !desired.iter().any(|&d| check_desired(image, d).is_ok()) {
+            // Nothing to cluster: each count's own error, without the conversion.
+            return desired.iter().map(|&d| self.segment(image, d)).collect();
+        }
+        let features = slic_features(image, self.sigma, self.compactness);
         let one = |&d: &usize| {
             check_desired(image, d)?;
-            match &features {
-                Some(features) => self.cluster(image, features, d),
-                None => self.segment(image, d),
-            }
+            self.cluster(image, &features, d)
         };
         if self.parallel {
             desired.par_iter().map(one).collect()
