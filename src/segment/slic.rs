@@ -785,6 +785,7 @@ fn compact(labels: Vec<u32>, n: usize) -> (Vec<u32>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn vector_and_portable_assignment_agree_bit_for_bit() {
@@ -840,6 +841,142 @@ mod tests {
         assert_eq!(vector, portable);
         // The scan moved pixels away from their seeds, so it was exercised.
         assert!(vector.0.iter().zip(&seeded).any(|(a, b)| a != b));
+    }
+
+    /// scikit-image's `_slic_cython` loop written out literally, with none
+    /// of the crate's shortcuts (no seeds, no pruning, no vectors, no runs):
+    /// every live centre in index order scans its whole window, the first
+    /// strictly smaller distance wins, and centres move to the raster-order
+    /// mean of their pixels. Returns the compacted labels (connectivity off).
+    fn literal_slic(
+        features: &LabPlanes,
+        h: usize,
+        w: usize,
+        desired: usize,
+        iters: usize,
+    ) -> Vec<u32> {
+        let grid = regular_grid([1, h, w], desired);
+        let (ys, xs) = (grid[1], grid[2]);
+        // y, x, then the three colour channels (zero at the start, as in scikit-image).
+        let mut centres: Vec<[f64; 5]> = (ys.0..h)
+            .step_by(ys.1)
+            .flat_map(|y| {
+                (xs.0..w)
+                    .step_by(xs.1)
+                    .map(move |x| [y as f64, x as f64, 0.0, 0.0, 0.0])
+            })
+            .collect();
+        let n = centres.len();
+        let step = grid.iter().map(|g| g.1).max().unwrap() as f64;
+        let sw = 1.0 / (step * step);
+        let window = regular_grid([1, h, w], n);
+        let (ry, rx) = ((2 * window[1].1) as f64, (2 * window[2].1) as f64);
+        let ny = (ys.0..h).step_by(ys.1).count();
+        let nx = n / ny;
+        let nearest = |p: usize, (start, step): (usize, usize), count: usize| {
+            ((p as f64 - start as f64) / step as f64)
+                .round()
+                .clamp(0.0, (count - 1) as f64) as usize
+        };
+        // The crate's documented start for pixels no window reaches.
+        let mut labels: Vec<usize> = (0..h * w)
+            .map(|p| nearest(p / w, ys, ny) * nx + nearest(p % w, xs, nx))
+            .collect();
+        let mut alive = vec![true; n];
+        let f = &features.planes;
+        for _ in 0..iters {
+            let mut distance = vec![f64::INFINITY; h * w];
+            for (k, c) in centres.iter().enumerate().filter(|(k, _)| alive[*k]) {
+                let y0 = (c[0] - ry).max(0.0) as usize;
+                let y1 = (c[0] + ry + 1.0).min(h as f64) as usize;
+                let x0 = (c[1] - rx).max(0.0) as usize;
+                let x1 = (c[1] + rx + 1.0).min(w as f64) as usize;
+                for y in y0..y1 {
+                    for x in x0..x1 {
+                        let p = y * w + x;
+                        let (dy, dx) = (c[0] - y as f64, c[1] - x as f64);
+                        let mut d = (dy * dy + dx * dx) * sw;
+                        let mut colour = 0.0;
+                        for ch in 0..3 {
+                            let t = f[ch][p] - c[2 + ch];
+                            colour += t * t;
+                        }
+                        d += colour;
+                        if d < distance[p] {
+                            distance[p] = d;
+                            labels[p] = k;
+                        }
+                    }
+                }
+            }
+            let mut sums = vec![[0.0f64; 6]; n];
+            for (p, &k) in labels.iter().enumerate() {
+                let s = &mut sums[k];
+                s[0] += 1.0;
+                s[1] += (p / w) as f64;
+                s[2] += (p % w) as f64;
+                for ch in 0..3 {
+                    s[3 + ch] += f[ch][p];
+                }
+            }
+            for (k, s) in sums.iter().enumerate() {
+                if s[0] == 0.0 {
+                    alive[k] = false;
+                } else {
+                    centres[k] = [1, 2, 3, 4, 5].map(|i| s[i] / s[0]);
+                }
+            }
+        }
+        compact(labels.into_iter().map(|l| l as u32).collect(), n).0
+    }
+
+    fn test_image(h: usize, w: usize, seed: u64, kind: u8) -> Image {
+        let data = ndarray::Array3::from_shape_fn((h, w, 3), |(y, x, c)| {
+            let v = seed
+                .wrapping_add((((y * 977 + x) * 3 + c) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .wrapping_mul(0xD6E8_FEB8_6659_FD93);
+            match kind {
+                0 => ((v >> 40) % 256) as f32 / 255.0,
+                1 => 0.5,
+                2 => [0.2, 0.8][(x / 5 + y / 3) % 2] + c as f32 * 0.05,
+                _ => ((x * 7 + y * 3 + c * 11) % 64) as f32 / 63.0 * ((v >> 60) as f32 / 15.0),
+            }
+        });
+        Image::new(data).unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Seeding, block pruning, the AVX2 scan and the run-wise centre
+        /// update give exactly the labels of the literal algorithm: noise,
+        /// flat images (every distance tie is spatial), blocks and ramps;
+        /// rows up to 300 pixels span several pruning blocks.
+        #[test]
+        fn same_labels_as_the_literal_algorithm(
+            h in 1usize..40,
+            w in prop_oneof![1usize..40, 100usize..300],
+            seed in any::<u64>(),
+            kind in 0u8..4,
+            desired in 1usize..90,
+            compactness in prop_oneof![0.2f64..2.0, 2.0f64..40.0],
+            iters in 1usize..11,
+            parallel in any::<bool>(),
+        ) {
+            prop_assume!(desired <= h * w);
+            let image = test_image(h, w, seed, kind);
+            let slic = Slic::builder()
+                .compactness(compactness)
+                .max_iter(iters)
+                .enforce_connectivity(false)
+                .parallel(parallel)
+                .build()
+                .unwrap();
+            let ours = slic.segment(&image, desired).unwrap();
+            let features = slic_features(&image, 0.0, compactness);
+            let literal = literal_slic(&features, h, w, desired, iters);
+            prop_assert_eq!(ours.as_slice(), &literal[..]);
+        }
     }
 
     #[test]
