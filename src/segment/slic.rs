@@ -276,6 +276,8 @@ struct Centre {
     x: f64,
     colour: [f64; 3],
     alive: bool,
+    /// How far the last update moved it, in the distance's metric (√D).
+    moved: f64,
 }
 
 impl Segmenter for Slic {
@@ -324,6 +326,7 @@ impl Slic {
                     x: x as f64,
                     colour: [0.0; 3],
                     alive: true,
+                    moved: 0.0,
                 })
             })
             .collect();
@@ -340,13 +343,18 @@ impl Slic {
             w,
             spatial_weight,
             reach: (wy, wx),
-            columns: (0..w).map(|x| x as f64).collect(),
         };
         // Labels are held as f64 (exact integers, UNSET for none) so the
         // scan updates them with the same vector arithmetic as distances.
         let mut labels = vec![UNSET; h * w];
-        let mut distance = vec![0.0f64; h * w];
-        let mut block_max = vec![0.0f64; h * w.div_ceil(BLOCK)];
+        let mut distance = vec![f64::INFINITY; h * w];
+        let blocks_per_row = w.div_ceil(BLOCK);
+        // Per row and block: the pruning limit of an iteration (an upper
+        // bound on every pixel's winning distance); the band work leaves
+        // the block's largest winning distance there for the next one.
+        let mut limit = vec![f64::INFINITY; h * blocks_per_row];
+        let mut block_move = vec![0.0f64; h * blocks_per_row];
+        let mut runs: Vec<LabelRun> = Vec::new();
         let ny = (ys.0..h).step_by(ys.1).count();
         let nx = n_centres / ny.max(1);
         let nearest = |p: usize, (start, step): (usize, usize), n: usize| {
@@ -357,10 +365,30 @@ impl Slic {
         // The nearest grid column of every x, found once, not per pixel.
         let grid_columns: Vec<usize> = (0..w).map(|x| nearest(x, xs, nx)).collect();
         for iteration in 0..self.max_iter {
-            let band = BAND_ROWS * w;
-            let blocks_per_row = w.div_ceil(BLOCK);
+            if iteration > 0 {
+                // The last iteration's centres never move: its labels are final.
+                update_centres(
+                    &mut centres,
+                    &labels,
+                    &features.planes,
+                    w,
+                    spatial_weight,
+                    &mut runs,
+                );
+            }
             let windows: Vec<Window> = centres.iter().map(|c| ctx.window(c)).collect();
-            let work = |(b, ((lab, dist), bmax)): BandSlices<'_>| {
+            if iteration > 0 {
+                carry_limits(
+                    &centres,
+                    &windows,
+                    &runs,
+                    &mut limit,
+                    &mut block_move,
+                    blocks_per_row,
+                );
+            }
+            let band = BAND_ROWS * w;
+            let work = |(b, ((lab, dist), limit)): BandSlices<'_>| {
                 let y0 = b * BAND_ROWS;
                 if iteration == 0 {
                     for (r, row) in lab.chunks_mut(w).enumerate() {
@@ -377,7 +405,7 @@ impl Slic {
                         y0,
                         lab,
                         dist,
-                        bmax,
+                        limit,
                     },
                 );
             };
@@ -385,18 +413,17 @@ impl Slic {
                 labels
                     .par_chunks_mut(band)
                     .zip(distance.par_chunks_mut(band))
-                    .zip(block_max.par_chunks_mut(BAND_ROWS * blocks_per_row))
+                    .zip(limit.par_chunks_mut(BAND_ROWS * blocks_per_row))
                     .enumerate()
                     .for_each(work);
             } else {
                 labels
                     .chunks_mut(band)
                     .zip(distance.chunks_mut(band))
-                    .zip(block_max.chunks_mut(BAND_ROWS * blocks_per_row))
+                    .zip(limit.chunks_mut(BAND_ROWS * blocks_per_row))
                     .enumerate()
                     .for_each(work);
             }
-            update_centres(&mut centres, &labels, &features.planes, w);
         }
 
         let labels: Vec<u32> = labels
@@ -429,15 +456,16 @@ fn window_range(c: f64, r: f64, n: usize) -> (usize, usize) {
     (lo, hi)
 }
 
-/// One band's labels, distances and block maxima, with its index.
+/// One band's labels, distances and block limits, with its index.
 type BandSlices<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
 
-/// One band of rows from `y0`: labels, distances and block maxima.
+/// One band of rows from `y0`: labels, distances and block limits.
 struct Band<'a> {
     y0: usize,
     lab: &'a mut [f64],
     dist: &'a mut [f64],
-    bmax: &'a mut [f64],
+    /// In: each block's pruning limit. Out: its largest winning distance.
+    limit: &'a mut [f64],
 }
 
 /// "No label yet": an integer far above any centre index whose differences
@@ -460,8 +488,6 @@ struct Clustering<'a> {
     spatial_weight: f64,
     /// Window half-widths `2·step` along y and x.
     reach: (f64, f64),
-    /// `x as f64` for every column, so per-pixel loops read it like a plane.
-    columns: Vec<f64>,
 }
 
 /// Per row and block, the bounding box of the pixels' colours.
@@ -497,69 +523,7 @@ impl Clustering<'_> {
         Window { y0, y1, x0, x1 }
     }
 
-    /// Starts every pixel of the band at its candidate label (last
-    /// iteration's winner, or the nearest grid centre) when that centre's
-    /// window holds it, and records each block's largest distance.
-    #[inline(always)]
-    fn seed_band(
-        &self,
-        centres: &[Centre],
-        windows: &[Window],
-        y0: usize,
-        lab: &[f64],
-        dist: &mut [f64],
-        bmax: &mut [f64],
-    ) {
-        let w = self.w;
-        for (r, (lab_row, dist_row)) in lab.chunks(w).zip(dist.chunks_mut(w)).enumerate() {
-            let y = y0 + r;
-            let row = y * w;
-            // Runs of one label share their centre and window row test.
-            let mut x0 = 0;
-            while x0 < w {
-                let l = lab_row[x0];
-                let x1 = x0 + lab_row[x0..].iter().take_while(|&&m| m == l).count();
-                let k = l as usize;
-                let (mut a, mut b) = (x0, x0);
-                if let (Some(c), Some(win)) = (centres.get(k), windows.get(k)) {
-                    if c.alive && (win.y0..win.y1).contains(&y) {
-                        a = x0.max(win.x0).min(x1);
-                        b = x1.min(win.x1).max(a);
-                        let dy = c.y - y as f64;
-                        let dyy = dy * dy;
-                        let [l, u, v] = self.planes.each_ref().map(|p| &p[row + a..row + b]);
-                        let pixels = dist_row[a..b]
-                            .iter_mut()
-                            .zip(&self.columns[a..b])
-                            .zip(l.iter().zip(u).zip(v));
-                        for ((d, &x), ((&l, &u), &v)) in pixels {
-                            // scikit-image's distance, same operation order.
-                            let dx = c.x - x;
-                            let mut own = (dyy + dx * dx) * self.spatial_weight;
-                            let (t0, t1, t2) = (l - c.colour[0], u - c.colour[1], v - c.colour[2]);
-                            own += t0 * t0 + t1 * t1 + t2 * t2;
-                            // Just above the seed's own distance (the next
-                            // f64 up; distances are finite and ≥ 0): the seed
-                            // centre wins again when its scan comes (strict
-                            // `<`), unless a lower index ties it first, as in
-                            // scikit-image's index-ordered scan.
-                            *d = f64::from_bits(own.to_bits() + 1);
-                        }
-                    }
-                }
-                dist_row[x0..a].fill(f64::MAX);
-                dist_row[b..x1].fill(f64::MAX);
-                x0 = x1;
-            }
-        }
-        for (row, maxes) in dist.chunks(w).zip(bmax.chunks_mut(w.div_ceil(BLOCK))) {
-            for (block, m) in row.chunks(BLOCK).zip(maxes.iter_mut()) {
-                *m = block.iter().fold(0.0, |m, &d| if d > m { d } else { m });
-            }
-        }
-    }
-
-    /// Seeds and assigns one band, with AVX2 when the CPU has it.
+    /// Assigns one band, with AVX2 when the CPU has it.
     fn band(&self, centres: &[Centre], windows: &[Window], band: Band<'_>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -583,18 +547,28 @@ impl Clustering<'_> {
             y0,
             lab,
             dist,
-            bmax,
+            limit,
         } = band;
-        self.seed_band(centres, windows, y0, lab, dist, bmax);
-        self.assign_band(centres, windows, y0, lab, dist, bmax);
+        dist.fill(f64::INFINITY);
+        self.assign_band(centres, windows, y0, lab, dist, limit);
+        for (row, maxes) in dist
+            .chunks(self.w)
+            .zip(limit.chunks_mut(self.w.div_ceil(BLOCK)))
+        {
+            for (block, m) in row.chunks(BLOCK).zip(maxes.iter_mut()) {
+                *m = block.iter().fold(0.0, |m, &d| if d > m { d } else { m });
+            }
+        }
     }
 
     /// Gives each pixel the centre with the smallest (distance, index) among
     /// those whose window holds it: the same winner as scikit-image's
-    /// "first strictly smaller" scan in index order. Blocks whose lower
-    /// bound (spatial distance to the block plus colour distance to its
-    /// colour box) exceeds their largest seeded distance are skipped; both
-    /// bounds are computed with monotone roundings, so skipping is exact.
+    /// "first strictly smaller" scan in index order. A centre skips a block
+    /// when a lower bound on its distance to the block's pixels (spatial
+    /// distance to the block plus colour distance to its colour box,
+    /// computed with monotone roundings) exceeds the block's limit, an upper
+    /// bound on each pixel's winning distance: such a centre can neither win
+    /// nor tie, so skipping is exact.
     #[inline(always)]
     fn assign_band(
         &self,
@@ -603,7 +577,7 @@ impl Clustering<'_> {
         y0: usize,
         lab: &mut [f64],
         dist: &mut [f64],
-        bmax: &[f64],
+        limit: &[f64],
     ) {
         let w = self.w;
         let rows = lab.len() / w;
@@ -646,7 +620,7 @@ impl Clustering<'_> {
                         colour += e * e;
                     }
                     bound += colour;
-                    if bound > bmax[(y - y0) * blocks_per_row + bx] {
+                    if bound > limit[(y - y0) * blocks_per_row + bx] {
                         continue;
                     }
                     let row = y * w;
@@ -706,21 +680,29 @@ fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [f64], s: 
         let t1 = a[i] - s.colour[1];
         let t2 = b[i] - s.colour[2];
         d += t0 * t0 + t1 * t1 + t2 * t2;
-        // Centres come in index order and seeds sit just above their own
-        // distance, so a strict `<` keeps the lowest index among ties.
+        // Centres come in index order, so a strict `<` keeps the lowest
+        // index among ties, as scikit-image's scan does.
         // Arithmetic, not a select: a select compiles to a masked store,
-        // which is slow on some CPUs. Exact: labels are small integers.
-        // 1.0 or 0.0 from the comparison mask, without a conversion.
-        let take = f64::from_bits(u64::from(d < dist[i]).wrapping_neg() & 1f64.to_bits());
-        lab[i] += (s.label - lab[i]) * take;
+        // which is slow on AMD. The step `label − lab` is kept or zeroed by
+        // the comparison mask; exact, since labels are small integers.
+        let mask = u64::from(d < dist[i]).wrapping_neg();
+        lab[i] += f64::from_bits((s.label - lab[i]).to_bits() & mask);
         dist[i] = if d < dist[i] { d } else { dist[i] };
     }
 }
 
 /// Moves each centre to the mean position and colour of its pixels, summing
-/// in raster order as scikit-image does. A centre left without pixels dies
-/// (scikit-image's becomes NaN and never wins a pixel again).
-fn update_centres(centres: &mut [Centre], labels: &[f64], planes: &[Vec<f64>; 3], w: usize) {
+/// in raster order as scikit-image does, and records how far it moved. A
+/// centre left without pixels dies (scikit-image's becomes NaN and never
+/// wins a pixel again). `runs` receives the label runs, row by row.
+fn update_centres(
+    centres: &mut [Centre],
+    labels: &[f64],
+    planes: &[Vec<f64>; 3],
+    w: usize,
+    spatial_weight: f64,
+    runs: &mut Vec<LabelRun>,
+) {
     let n = centres.len();
     // Counts and coordinate sums are integers, exact in any order; colour
     // sums are added pixel by pixel in raster order, as scikit-image does.
@@ -728,12 +710,13 @@ fn update_centres(centres: &mut [Centre], labels: &[f64], planes: &[Vec<f64>; 3]
     let mut sum_y = vec![0u64; n];
     let mut sum_x = vec![0u64; n];
     let mut colour = vec![[0.0f64; 3]; n];
+    runs.clear();
     for (y, row) in labels.chunks(w).enumerate() {
         let mut x0 = 0;
         while x0 < w {
-            let l = row[x0];
-            let x1 = x0 + row[x0..].iter().take_while(|&&m| m == l).count();
-            let k = l as usize;
+            let x1 = run_end(row, x0);
+            let k = row[x0] as usize;
+            runs.push(LabelRun { y, x0, x1, k });
             if k < n {
                 let len = (x1 - x0) as u64;
                 counts[k] += len;
@@ -757,9 +740,85 @@ fn update_centres(centres: &mut [Centre], labels: &[f64], planes: &[Vec<f64>; 3]
             continue;
         }
         let count = counts[k] as f64;
-        c.y = sum_y[k] as f64 / count;
-        c.x = sum_x[k] as f64 / count;
-        c.colour = colour[k].map(|v| v / count);
+        let (y, x) = (sum_y[k] as f64 / count, sum_x[k] as f64 / count);
+        let col = colour[k].map(|v| v / count);
+        let (dy, dx) = (y - c.y, x - c.x);
+        let dc = [0, 1, 2].map(|i| col[i] - c.colour[i]);
+        c.moved =
+            ((dy * dy + dx * dx) * spatial_weight + dc[0] * dc[0] + dc[1] * dc[1] + dc[2] * dc[2])
+                .sqrt();
+        (c.y, c.x, c.colour) = (y, x, col);
+    }
+}
+
+/// The end of the run of equal labels that starts at `start`. Four labels
+/// are compared at a time (as integers: labels are exact), so a run costs
+/// one hard-to-predict branch and a quarter of the easy ones.
+#[inline]
+fn run_end(row: &[f64], start: usize) -> usize {
+    let l = row[start].to_bits();
+    let mut x = start + 1;
+    while let Some(four) = row.get(x..x + 4) {
+        let differs = four
+            .iter()
+            .enumerate()
+            .fold(0u32, |m, (i, v)| m | (u32::from(v.to_bits() != l) << i));
+        if differs != 0 {
+            return x + differs.trailing_zeros() as usize;
+        }
+        x += 4;
+    }
+    x + row[x..].iter().take_while(|v| v.to_bits() == l).count()
+}
+
+/// Pixels `x0..x1` of row `y`, all labelled `k`.
+struct LabelRun {
+    y: usize,
+    x0: usize,
+    x1: usize,
+    k: usize,
+}
+
+/// Turns each block's largest winning distance of the last iteration into
+/// this iteration's limit. √D is a Euclidean distance (in position scaled by
+/// √spatial_weight and in colour), so a pixel's distance to its last winner
+/// grows by at most how far that centre moved: the limit is
+/// `(√max + largest move in the block)²`, widened by far more than the few
+/// ulps of relative rounding in any computed distance. A block where some
+/// pixel's last winner no longer reaches it (the window moved away) gets no
+/// limit: its winning distance is not bounded by that centre.
+fn carry_limits(
+    centres: &[Centre],
+    windows: &[Window],
+    runs: &[LabelRun],
+    limit: &mut [f64],
+    block_move: &mut [f64],
+    blocks_per_row: usize,
+) {
+    block_move.fill(0.0);
+    for run in runs {
+        let reach = match (centres.get(run.k), windows.get(run.k)) {
+            (Some(c), Some(win))
+                if (win.y0..win.y1).contains(&run.y) && win.x0 <= run.x0 && run.x1 <= win.x1 =>
+            {
+                c.moved
+            }
+            _ => f64::INFINITY,
+        };
+        let row = run.y * blocks_per_row;
+        for m in &mut block_move[row + run.x0 / BLOCK..=row + (run.x1 - 1) / BLOCK] {
+            *m = m.max(reach);
+        }
+    }
+    const WIDEN: f64 = 1.0 + 1e-12;
+    for (l, &m) in limit.iter_mut().zip(block_move.iter()) {
+        let r = (l.sqrt() + m) * WIDEN;
+        // Infinite or NaN inputs (a pixel no window reached) leave no limit.
+        *l = if r.is_finite() {
+            r * r * WIDEN
+        } else {
+            f64::INFINITY
+        };
     }
 }
 
@@ -806,7 +865,6 @@ mod tests {
             w,
             spatial_weight: 1.0 / 64.0,
             reach: (16.0, 16.0),
-            columns: (0..w).map(|x| x as f64).collect(),
         };
         let centres: Vec<Centre> = (0..5)
             .flat_map(|i| (0..cols).map(move |j| (4 + 8 * i, 4 + 8 * j)))
@@ -815,32 +873,37 @@ mod tests {
                 x: x as f64 - 0.2,
                 colour: [0, 1, 2].map(|c| features.planes[c][y * w + x]),
                 alive: true,
+                moved: 0.0,
             })
             .collect();
         let windows: Vec<Window> = centres.iter().map(|c| ctx.window(c)).collect();
-        let seeded: Vec<f64> = (0..h * w)
+        let start: Vec<f64> = (0..h * w)
             .map(|p| ((p / w / 8).min(4) * cols + (p % w / 8).min(cols - 1)) as f64)
             .collect();
         let run = |portable: bool| {
-            let (mut lab, mut dist) = (seeded.clone(), vec![0.0; h * w]);
-            let mut bmax = vec![0.0; h * w.div_ceil(BLOCK)];
+            let (mut lab, mut dist) = (start.clone(), vec![0.0; h * w]);
+            // Tight, loose and no limits, so some blocks are skipped.
+            let mut limit: Vec<f64> = (0..h * w.div_ceil(BLOCK))
+                .map(|i| [0.5, 2.0, 8.0, f64::INFINITY][i % 4])
+                .collect();
             let band = Band {
                 y0: 0,
                 lab: &mut lab,
                 dist: &mut dist,
-                bmax: &mut bmax,
+                limit: &mut limit,
             };
             if portable {
                 ctx.band_portable(&centres, &windows, band);
             } else {
                 ctx.band(&centres, &windows, band);
             }
-            (lab, dist.iter().map(|d| d.to_bits()).collect::<Vec<_>>())
+            let bits = |v: &[f64]| v.iter().map(|d| d.to_bits()).collect::<Vec<_>>();
+            (lab, bits(&dist), bits(&limit))
         };
         let (vector, portable) = (run(false), run(true));
         assert_eq!(vector, portable);
-        // The scan moved pixels away from their seeds, so it was exercised.
-        assert!(vector.0.iter().zip(&seeded).any(|(a, b)| a != b));
+        // The scan moved pixels away from their start, so it was exercised.
+        assert!(vector.0.iter().zip(&start).any(|(a, b)| a != b));
     }
 
     /// scikit-image's `_slic_cython` loop written out literally, with none
