@@ -722,14 +722,16 @@ fn update_centres(
                 counts[k] += len;
                 sum_y[k] += y as u64 * len;
                 sum_x[k] += (x0 + x1 - 1) as u64 * len / 2;
-                let s = &mut colour[k];
                 let span = y * w + x0..y * w + x1;
                 let [l, a, b] = planes.each_ref().map(|plane| &plane[span.clone()]);
+                // In registers for the run, not stored back per pixel.
+                let [mut s0, mut s1, mut s2] = colour[k];
                 for ((l, a), b) in l.iter().zip(a).zip(b) {
-                    s[0] += l;
-                    s[1] += a;
-                    s[2] += b;
+                    s0 += l;
+                    s1 += a;
+                    s2 += b;
                 }
+                colour[k] = [s0, s1, s2];
             }
             x0 = x1;
         }
@@ -752,23 +754,23 @@ fn update_centres(
 }
 
 /// The end of the run of equal labels that starts at `start`. Four labels
-/// are compared at a time (as integers: labels are exact), so a run costs
-/// one hard-to-predict branch and a quarter of the easy ones.
+/// are compared at a time (branch-free), so a run costs one hard-to-predict
+/// branch and a quarter of the easy ones.
 #[inline]
 fn run_end(row: &[f64], start: usize) -> usize {
-    let l = row[start].to_bits();
+    let l = row[start];
     let mut x = start + 1;
     while let Some(four) = row.get(x..x + 4) {
-        let differs = four
-            .iter()
-            .enumerate()
-            .fold(0u32, |m, (i, v)| m | (u32::from(v.to_bits() != l) << i));
+        let differs = u32::from(four[0] != l)
+            | u32::from(four[1] != l) << 1
+            | u32::from(four[2] != l) << 2
+            | u32::from(four[3] != l) << 3;
         if differs != 0 {
             return x + differs.trailing_zeros() as usize;
         }
         x += 4;
     }
-    x + row[x..].iter().take_while(|v| v.to_bits() == l).count()
+    x + row[x..].iter().take_while(|&&v| v == l).count()
 }
 
 /// Pixels `x0..x1` of row `y`, all labelled `k`.
