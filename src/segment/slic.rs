@@ -344,10 +344,8 @@ impl Slic {
             spatial_weight,
             reach: (wy, wx),
         };
-        // Labels are held as f64 (exact integers, UNSET for none) so the
-        // scan updates them with the same vector arithmetic as distances.
-        let mut labels = vec![UNSET; h * w];
-        let mut distance = vec![f64::INFINITY; h * w];
+        // Every band fills its distances before assigning.
+        let mut distance = vec![0.0f64; h * w];
         let blocks_per_row = w.div_ceil(BLOCK);
         // Per row and block: the pruning limit of an iteration (an upper
         // bound on every pixel's winning distance); the band work leaves
@@ -364,6 +362,17 @@ impl Slic {
         };
         // The nearest grid column of every x, found once, not per pixel.
         let grid_columns: Vec<usize> = (0..w).map(|x| nearest(x, xs, nx)).collect();
+        // Labels start at the nearest grid centre (what a pixel no window
+        // reaches keeps) and are held as f64, exact small integers, so the
+        // scan updates them with the same vector arithmetic as distances.
+        let mut labels: Vec<f64> = (0..h)
+            .flat_map(|y| {
+                let first = nearest(y, ys, ny) * nx;
+                grid_columns
+                    .iter()
+                    .map(move |&column| (first + column) as f64)
+            })
+            .collect();
         for iteration in 0..self.max_iter {
             if iteration > 0 {
                 // The last iteration's centres never move: its labels are final.
@@ -390,14 +399,6 @@ impl Slic {
             let band = BAND_ROWS * w;
             let work = |(b, ((lab, dist), limit)): BandSlices<'_>| {
                 let y0 = b * BAND_ROWS;
-                if iteration == 0 {
-                    for (r, row) in lab.chunks_mut(w).enumerate() {
-                        let first = nearest(y0 + r, ys, ny) * nx;
-                        for (l, &column) in row.iter_mut().zip(&grid_columns) {
-                            *l = (first + column) as f64;
-                        }
-                    }
-                }
                 ctx.band(
                     &centres,
                     &windows,
@@ -426,10 +427,7 @@ impl Slic {
             }
         }
 
-        let labels: Vec<u32> = labels
-            .into_iter()
-            .map(|l| if l == UNSET { u32::MAX } else { l as u32 })
-            .collect();
+        let labels: Vec<u32> = labels.into_iter().map(|l| l as u32).collect();
         let (labels, count) = if self.enforce_connectivity {
             let segment_size = (h * w) as f64 / n_centres as f64;
             let min_size = (self.min_size_factor * segment_size) as usize;
@@ -467,10 +465,6 @@ struct Band<'a> {
     /// In: each block's pruning limit. Out: its largest winning distance.
     limit: &'a mut [f64],
 }
-
-/// "No label yet": an integer far above any centre index whose differences
-/// with centre indices are exact in f64.
-const UNSET: f64 = (1u64 << 52) as f64;
 
 /// Pixels per block along a row: the unit of pruning. 128 costs fewer
 /// instructions than 32 or 64 on tissue and on slide background alike
