@@ -33,24 +33,38 @@ pub(crate) fn enforce_connectivity(
         let mut visited = 0;
         'bfs: while visited < queue.len() && queue.len() < max_size {
             let (p, x) = queue[visited];
-            let neighbours = [
-                (x + 1 < w).then(|| (p + 1, x + 1)),
-                (x > 0).then(|| (p - 1, x - 1)),
-                (p + w < n).then(|| (p + w, x)),
-                (p >= w).then(|| (p - w, x)),
-            ];
-            for (q, qx) in neighbours.into_iter().flatten() {
-                if labels[q] == label && out[q] == UNVISITED {
-                    out[q] = current;
-                    queue.push((q, qx));
-                    if queue.len() >= max_size {
-                        break 'bfs;
-                    }
-                } else if out[q] != UNVISITED && out[q] != current {
-                    adjacent = out[q];
-                }
-            }
             visited += 1;
+            // Written out per neighbour: a loop over an array of options
+            // cost three times the instructions.
+            macro_rules! visit {
+                ($q:expr, $qx:expr) => {
+                    let q = $q;
+                    let seen = out[q];
+                    if seen == UNVISITED {
+                        if labels[q] == label {
+                            out[q] = current;
+                            queue.push((q, $qx));
+                            if queue.len() >= max_size {
+                                break 'bfs;
+                            }
+                        }
+                    } else if seen != current {
+                        adjacent = seen;
+                    }
+                };
+            }
+            if x + 1 < w {
+                visit!(p + 1, x + 1);
+            }
+            if x > 0 {
+                visit!(p - 1, x - 1);
+            }
+            if p + w < n {
+                visit!(p + w, x);
+            }
+            if p >= w {
+                visit!(p - w, x);
+            }
         }
         if queue.len() < min_size {
             for &(q, _) in &queue {
