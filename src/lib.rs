@@ -97,6 +97,7 @@ pub mod metrics;
 pub mod onnx;
 pub mod perturb;
 pub mod render;
+mod render_order;
 mod rng;
 pub mod segment;
 pub mod surrogate;

@@ -171,7 +171,7 @@ pub(crate) struct LimeArgs {
     /// Class to explain (default: the predicted one).
     #[arg(long)]
     pub(crate) class: Option<usize>,
-    /// Images per model call (default: about 4 MiB of images, 1 to 64).
+    /// Images per model call (default: about 1 MiB of images, 1 to 64).
     #[arg(long)]
     pub(crate) batch_size: Option<usize>,
     /// Fraction of most salient pixels kept for the explanation-accuracy metric.
