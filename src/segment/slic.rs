@@ -668,21 +668,47 @@ fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut [f64], s: 
         &dxx[..n],
         &mut lab[..n],
     );
-    for i in 0..n {
-        let mut d = (s.dyy + dxx[i]) * s.spatial_weight;
-        let t0 = l[i] - s.colour[0];
-        let t1 = a[i] - s.colour[1];
-        let t2 = b[i] - s.colour[2];
-        d += t0 * t0 + t1 * t1 + t2 * t2;
-        // Centres come in index order, so a strict `<` keeps the lowest
-        // index among ties, as scikit-image's scan does.
-        // Arithmetic, not a select: a select compiles to a masked store,
-        // which is slow on AMD. The step `label − lab` is kept or zeroed by
-        // the comparison mask; exact, since labels are small integers.
-        let mask = u64::from(d < dist[i]).wrapping_neg();
-        lab[i] += f64::from_bits((s.label - lab[i]).to_bits() & mask);
-        dist[i] = if d < dist[i] { d } else { dist[i] };
+    if n < 4 {
+        (0..n).for_each(|i| scan_pixel(l[i], a[i], b[i], dxx[i], &mut dist[i], &mut lab[i], &s));
+        return;
     }
+    // Four pixels at a time; the last four overlap the ones before when `n`
+    // is not a multiple of 4. Scanning a pixel twice with one centre
+    // changes nothing (the second distance equals the first, and only a
+    // strictly smaller one wins), so no scalar tail is needed.
+    let mut i = 0;
+    while i < n {
+        let at = i.min(n - 4);
+        let quad = at..at + 4;
+        let (l, a, b, dxx) = (
+            &l[quad.clone()],
+            &a[quad.clone()],
+            &b[quad.clone()],
+            &dxx[quad.clone()],
+        );
+        let (dist, lab) = (&mut dist[quad.clone()], &mut lab[quad]);
+        for j in 0..4 {
+            scan_pixel(l[j], a[j], b[j], dxx[j], &mut dist[j], &mut lab[j], &s);
+        }
+        i += 4;
+    }
+}
+
+#[inline(always)]
+fn scan_pixel(l: f64, a: f64, b: f64, dxx: f64, dist: &mut f64, lab: &mut f64, s: &Scan) {
+    let mut d = (s.dyy + dxx) * s.spatial_weight;
+    let t0 = l - s.colour[0];
+    let t1 = a - s.colour[1];
+    let t2 = b - s.colour[2];
+    d += t0 * t0 + t1 * t1 + t2 * t2;
+    // Centres come in index order, so a strict `<` keeps the lowest
+    // index among ties, as scikit-image's scan does.
+    // Arithmetic, not a select: a select compiles to a masked store,
+    // which is slow on AMD. The step `label − lab` is kept or zeroed by
+    // the comparison mask; exact, since labels are small integers.
+    let mask = u64::from(d < *dist).wrapping_neg();
+    *lab += f64::from_bits((s.label - *lab).to_bits() & mask);
+    *dist = if d < *dist { d } else { *dist };
 }
 
 /// Moves each centre to the mean position and colour of its pixels, summing
