@@ -170,10 +170,24 @@ impl SurrogateFitter for Ridge {
                         let mut rhs = DVector::zeros(k);
                         for (i, row) in z.rows().into_iter().enumerate() {
                             let r = weights[i] * (y[i] - centre);
-                            for (acc, &zij) in rhs.iter_mut().zip(row.iter()) {
-                                if zij != 0.0 {
-                                    *acc += r;
-                                }
+                            // Branch-free (entries are 0/1 at random): the
+                            // mask keeps `r` or makes it +0.0, and adding +0.0
+                            // changes no sum that starts at +0.0 (such a sum
+                            // never becomes −0.0).
+                            let add = |acc: &mut f64, zij: f32| {
+                                let keep = u64::from(zij != 0.0).wrapping_neg();
+                                *acc += f64::from_bits(r.to_bits() & keep);
+                            };
+                            match row.as_slice() {
+                                Some(row) => rhs
+                                    .as_mut_slice()
+                                    .iter_mut()
+                                    .zip(row)
+                                    .for_each(|(acc, &zij)| add(acc, zij)),
+                                None => rhs
+                                    .iter_mut()
+                                    .zip(row.iter())
+                                    .for_each(|(acc, &zij)| add(acc, zij)),
                             }
                         }
                         rhs
@@ -233,7 +247,14 @@ impl SurrogateFitter for Ridge {
 /// varied for this to pay off.
 fn binary_gram(z: ArrayView2<'_, f32>, weights: ArrayView1<'_, f64>) -> Option<DMatrix<f64>> {
     let (n, k) = z.dim();
-    if n < 64 || z.iter().any(|&v| v != 0.0 && v != 1.0) {
+    // Every entry is tested (no early exit), which vectorises: masks are
+    // nearly always 0/1, so the full pass is what it costs anyway.
+    let binary = |v: &f32| (*v == 0.0) | (*v == 1.0);
+    let all_binary = match z.as_slice() {
+        Some(entries) => entries.iter().fold(true, |ok, v| ok & binary(v)),
+        None => z.iter().all(binary),
+    };
+    if n < 64 || !all_binary {
         return None;
     }
     let mut rows: Vec<(u64, usize)> = weights
@@ -259,10 +280,9 @@ fn binary_gram(z: ArrayView2<'_, f32>, weights: ArrayView1<'_, f64>) -> Option<D
     let mut offset = 0;
     for ((_, group), &w) in groups.iter().zip(&words) {
         for (slot, &(_, row)) in group.iter().enumerate() {
+            // Branch-free: about half the entries are set, at random.
             for (j, &v) in z.row(row).iter().enumerate() {
-                if v != 0.0 {
-                    bits[j * stride + offset + slot / 64] |= 1 << (slot % 64);
-                }
+                bits[j * stride + offset + slot / 64] |= u64::from(v != 0.0) << (slot % 64);
             }
         }
         offset += w;
