@@ -247,6 +247,9 @@ impl SurrogateFitter for Ridge {
 /// varied for this to pay off.
 fn binary_gram(z: ArrayView2<'_, f32>, weights: ArrayView1<'_, f64>) -> Option<DMatrix<f64>> {
     let (n, k) = z.dim();
+    if n < 64 {
+        return None;
+    }
     // Every entry is tested (no early exit), which vectorises: masks are
     // nearly always 0/1, so the full pass is what it costs anyway.
     let binary = |v: &f32| (*v == 0.0) | (*v == 1.0);
@@ -254,7 +257,7 @@ fn binary_gram(z: ArrayView2<'_, f32>, weights: ArrayView1<'_, f64>) -> Option<D
         Some(entries) => entries.iter().fold(true, |ok, v| ok & binary(v)),
         None => z.iter().all(binary),
     };
-    if n < 64 || !all_binary {
+    if !all_binary {
         return None;
     }
     let mut rows: Vec<(u64, usize)> = weights
