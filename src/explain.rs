@@ -730,15 +730,15 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     .map(move |start| (level, start, (start + batch).min(n)))
             })
             .collect();
-        let orders: Vec<Vec<usize>> = plans
+        // Per level: the render order and the mask rows in that order.
+        let (orders, ordered): (Vec<Vec<usize>>, Vec<Array2<u8>>) = plans
             .par_iter()
-            .map(|plan| render_order(plan.masks.view(), batch))
-            .collect();
-        let ordered: Vec<Array2<u8>> = plans
-            .iter()
-            .zip(&orders)
-            .map(|(plan, order)| plan.masks.select(Axis(0), order))
-            .collect();
+            .map(|plan| {
+                let order = render_order(plan.masks.view(), batch);
+                let masks = plan.masks.select(Axis(0), &order);
+                (order, masks)
+            })
+            .unzip();
         let largest = jobs.iter().map(|&(_, a, b)| b - a).max().unwrap_or(0);
         let pool = BufferPool {
             shape: (largest, h, w, 3),
