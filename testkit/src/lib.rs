@@ -1,0 +1,107 @@
+//! Inputs shared by multiscale-lime's tests, benches and examples (not
+//! published): the bundled images, generated test images, and near-free
+//! classifiers whose behaviour is known.
+
+use std::path::{Path, PathBuf};
+
+use multiscale_lime::{ClassifierError, FnClassifier, Image};
+use ndarray::{s, Array2, Array3, ArrayView4, Axis};
+
+/// The repository's root folder.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("testkit lives inside the repository")
+        .to_path_buf()
+}
+
+/// A file of `assets/`, e.g. `"ihc_patch96.png"`.
+pub fn asset(name: &str) -> PathBuf {
+    repo_root().join("assets").join(name)
+}
+
+/// A bundled image of `assets/`, decoded.
+///
+/// # Panics
+/// When the file is missing or not a valid image (a broken checkout).
+pub fn load_asset(name: &str) -> Image {
+    let path = asset(name);
+    let rgb = image::open(&path)
+        .unwrap_or_else(|e| panic!("bundled image {}: {e}", path.display()))
+        .to_rgb8();
+    Image::try_from(&rgb).expect("a bundled image is valid")
+}
+
+/// A deterministic, textured image (no two neighbouring 6×6 blocks alike),
+/// so SLIC has edges to follow.
+pub fn textured_image(h: usize, w: usize) -> Image {
+    let data = Array3::from_shape_fn((h, w, 3), |(y, x, c)| {
+        let block = (y / 6) * 31 + (x / 6) * 17 + c * 7;
+        0.15 + 0.7 * ((block * 2654435761usize) % 1000) as f32 / 1000.0
+    });
+    Image::new(data).expect("values in [0.15, 0.85]")
+}
+
+/// Pixel noise in `[0, 1)` from a multiplicative hash of position, channel
+/// and `seed`: every image size and seed gives a different image.
+pub fn noise_image(h: usize, w: usize, seed: u32) -> Image {
+    let data = Array3::from_shape_fn((h, w, 3), |(y, x, c)| {
+        let v = (y as u32 * 73 + x as u32 * 31 + c as u32 * 17 + seed).wrapping_mul(2_654_435_761);
+        (v >> 8) as f32 / (1u32 << 24) as f32
+    });
+    Image::new(data).expect("values in [0, 1)")
+}
+
+/// A near-free classifier: column 0 is the image's mean red value, column 1
+/// its complement.
+pub fn mean_red(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
+    let mut out = Array2::zeros((batch.dim().0, 2));
+    for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
+        let red = match img.as_slice() {
+            // Eight pixels at a time in eight lanes, so the sum vectorises.
+            Some(px) => {
+                let mut lanes = [0.0f32; 8];
+                let mut chunks = px.chunks_exact(24);
+                for c in &mut chunks {
+                    for (lane, v) in lanes.iter_mut().zip(c.iter().step_by(3)) {
+                        *lane += v;
+                    }
+                }
+                let rest: f32 = chunks.remainder().iter().step_by(3).sum();
+                (lanes.iter().sum::<f32>() + rest) / (px.len() / 3).max(1) as f32
+            }
+            None => img.index_axis(Axis(2), 0).mean().unwrap_or(0.0),
+        };
+        out[[i, 0]] = red;
+        out[[i, 1]] = 1.0 - red;
+    }
+    Ok(out)
+}
+
+/// The type of the closure classifiers below.
+pub type Closure = fn(ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError>;
+
+/// [`mean_red`] as a two-class [`FnClassifier`].
+pub fn mean_red_classifier() -> FnClassifier<Closure> {
+    FnClassifier::new(2, mean_red as Closure)
+}
+
+/// Two classes: the mean of all channels inside rows `r0..r1`, columns
+/// `c0..c1`, and its complement. Everything outside the rectangle is
+/// ignored, so a faithful explanation lights up the rectangle only.
+pub fn rectangle_classifier(
+    r0: usize,
+    r1: usize,
+    c0: usize,
+    c1: usize,
+) -> FnClassifier<impl Fn(ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> + Sync> {
+    FnClassifier::new(2, move |batch: ArrayView4<'_, f32>| {
+        let mut out = Array2::zeros((batch.dim().0, 2));
+        for (i, img) in batch.axis_iter(Axis(0)).enumerate() {
+            let m = img.slice(s![r0..r1, c0..c1, ..]).mean().unwrap_or(0.0);
+            out[[i, 0]] = m;
+            out[[i, 1]] = 1.0 - m;
+        }
+        Ok(out)
+    })
+}
