@@ -12,8 +12,6 @@
 //! `cargo bench --features onnx --bench onnx_overhead` prints both ratios
 //! after criterion's figures (`-- nomatch` skips criterion's own runs).
 
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -71,7 +69,7 @@ fn overhead(c: &mut Criterion) {
     let model = OnnxClassifier::builder(96, 96)
         .load_path(root.join("assets/models/ihc_dab_cnn.onnx"))
         .unwrap();
-    let patch = common::load("ihc_patch96.png");
+    let patch = multiscale_lime_testkit::load_asset("ihc_patch96.png");
     let lime = MultiScaleLime::builder()
         .levels([10, 25, 50, 100, 200])
         .samples_per_segment(10)

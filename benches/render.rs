@@ -6,8 +6,6 @@
 //! Random masks, black fill, as `BernoulliPerturber::default()` renders.
 //! Throughput counts the batch's bytes.
 
-mod common;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use multiscale_lime::{BatchSize, BernoulliPerturber, Image, Perturber, Segmenter, Slic};
 use ndarray::Array4;
@@ -58,8 +56,8 @@ fn case(c: &mut Criterion, image: &Image, desired: usize, batch: usize) {
 }
 
 fn render(c: &mut Criterion) {
-    let large = common::load("ihc.png");
-    let patch = common::load("ihc_patch96.png");
+    let large = multiscale_lime_testkit::load_asset("ihc.png");
+    let patch = multiscale_lime_testkit::load_asset("ihc_patch96.png");
     case(c, &large, 400, 64);
     case(c, &large, 400, BatchSize::Auto.images(512, 512));
     case(c, &patch, 100, BatchSize::Auto.images(96, 96));

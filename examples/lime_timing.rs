@@ -1,5 +1,5 @@
 //! Times whole explanations with a near-free classifier, for
-//! `scripts/bench_vs_lime.py`.
+//! `tools/bench_vs_lime.py`.
 //!
 //! ```text
 //! cargo run --release --example lime_timing -- IMAGE.png REPEATS LEVEL...
@@ -10,10 +10,6 @@
 
 use multiscale_lime::prelude::*;
 use multiscale_lime::BatchSize;
-
-// The benches' near-free classifier and image loader.
-#[path = "../benches/common.rs"]
-mod common;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map_or(BatchSize::Auto, BatchSize::Fixed),
         )
         .build()?;
-    let classifier = FnClassifier::new(2, common::mean_red);
+    let classifier = FnClassifier::new(2, multiscale_lime_testkit::mean_red);
     let mut times = Vec::new();
     let mut samples = 0;
     for _ in 0..repeats.max(1) {

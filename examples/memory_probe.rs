@@ -13,10 +13,6 @@
 use multiscale_lime::prelude::*;
 use multiscale_lime::BatchSize;
 
-// The benches' near-free classifier and image loader.
-#[path = "../benches/common.rs"]
-mod common;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [side, samples, batch, rest @ ..] = args.as_slice() else {
@@ -48,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = std::time::Instant::now();
     let e = lime.explain(
         &image,
-        &FnClassifier::new(2, common::mean_red),
+        &FnClassifier::new(2, multiscale_lime_testkit::mean_red),
         Target::Predicted,
     )?;
     let level = &e.stacks()[0].levels()[0];

@@ -1,4 +1,4 @@
-//! Times `Slic` on one thread, for `scripts/bench_slic_vs_skimage.py`.
+//! Times `Slic` on one thread, for `tools/bench_slic_vs_skimage.py`.
 //!
 //! ```text
 //! cargo run --release --example slic_timing -- IMAGE.png COMPACTNESS REPEATS N...

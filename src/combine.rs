@@ -26,7 +26,9 @@ pub struct CombinedHeatmap {
     pub uniform_fallback: bool,
 }
 
-/// Turns the actual segment counts of the levels into scale weights.
+/// Fuses the level heatmaps of one explained class into one heatmap,
+/// usually as a weighted average with scale weights computed from the
+/// levels' actual segment counts `s'`.
 pub trait Combiner: Send + Sync {
     /// Non-negative weights, one per level, in the order of `counts`.
     ///
@@ -35,57 +37,73 @@ pub trait Combiner: Send + Sync {
     /// (for [`CustomWeights`]) when its length differs.
     fn weights(&self, counts: &[usize]) -> Result<Vec<f64>>;
 
-    /// Weighted average of `heatmaps` with the weights for `counts`.
+    /// Fuses the levels of `stack` into one heatmap. The provided
+    /// implementation is the weighted average `Σ w_l E_l / Σ w_l` with the
+    /// [`weights`](Self::weights) of the stack's actual counts (the uniform
+    /// mean when they are all 0); a combiner that is not a weighted average
+    /// overrides it.
+    ///
+    /// ```
+    /// use multiscale_lime::{Combiner, MultiScaleLime, SquareGrid, Target, Trapezoid};
+    /// # use multiscale_lime::{FnClassifier, Image};
+    /// # let image = Image::new(ndarray::Array3::from_elem((8, 8, 3), 0.5))?;
+    /// # let classifier = FnClassifier::new(1, |b: ndarray::ArrayView4<'_, f32>| {
+    /// #     Ok(ndarray::Array2::from_shape_fn((b.dim().0, 1), |(i, _)| b[[i, 0, 0, 0]]))
+    /// # });
+    /// let lime = MultiScaleLime::builder().segmenter(SquareGrid).levels([4, 16]).build()?;
+    /// let explanation = lime.explain(&image, &classifier, Target::Class(0))?;
+    /// let fused = Trapezoid.combine(&explanation.stacks()[0])?;
+    /// assert_eq!(fused.weights, vec![0.5, 0.5]); // (16 − 4)/2 each, normalised
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
     ///
     /// # Errors
     /// As [`Combiner::weights`], plus [`Error::InconsistentInput`] when the
-    /// heatmaps differ in size or number from `counts`.
-    fn combine_heatmaps(&self, counts: &[usize], heatmaps: &[&Heatmap]) -> Result<CombinedHeatmap> {
-        if heatmaps.len() != counts.len() {
-            return Err(Error::inconsistent(
-                "combine",
-                format!("{} heatmaps for {} counts", heatmaps.len(), counts.len()),
-            ));
-        }
-        let raw = self.weights(counts)?;
-        if raw.len() != counts.len() || raw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
-            return Err(Error::inconsistent(
-                "combine",
-                format!("weights {raw:?} are not finite and ≥ 0"),
-            ));
-        }
-        let dim = heatmaps[0].dim();
-        if let Some(m) = heatmaps.iter().find(|m| m.dim() != dim) {
-            return Err(Error::inconsistent(
-                "combine",
-                format!("heatmaps of sizes {dim:?} and {:?}", m.dim()),
-            ));
-        }
-        let total: f64 = raw.iter().sum();
-        let uniform_fallback = total <= 0.0;
-        let weights: Vec<f64> = if uniform_fallback {
-            vec![1.0 / raw.len() as f64; raw.len()]
-        } else {
-            raw.iter().map(|w| w / total).collect()
-        };
-        let mut acc = Array2::<f64>::zeros(dim);
-        for (map, &w) in heatmaps.iter().zip(&weights) {
-            acc.zip_mut_with(map.values(), |a, &v| *a += w * f64::from(v));
-        }
-        Ok(CombinedHeatmap {
-            heatmap: Heatmap::new(acc.mapv(|v| v as f32)),
-            weights,
-            uniform_fallback,
-        })
-    }
-
-    /// Fuses the levels of `stack`.
-    ///
-    /// # Errors
-    /// As [`Combiner::combine_heatmaps`].
+    /// weights are not one finite, non-negative value per level or the
+    /// level heatmaps differ in size.
     fn combine(&self, stack: &HeatmapStack) -> Result<CombinedHeatmap> {
-        self.combine_heatmaps(&stack.counts(), &stack.heatmaps())
+        let counts = stack.counts();
+        weighted_average(&self.weights(&counts)?, &stack.heatmaps())
     }
+}
+
+/// `Σ w_l E_l / Σ w_l` (the uniform mean when every weight is 0).
+fn weighted_average(raw: &[f64], heatmaps: &[&Heatmap]) -> Result<CombinedHeatmap> {
+    if raw.len() != heatmaps.len() || raw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+        return Err(Error::inconsistent(
+            "combine",
+            format!(
+                "weights {raw:?} for {} levels are not one finite value ≥ 0 per level",
+                heatmaps.len()
+            ),
+        ));
+    }
+    let Some(first) = heatmaps.first() else {
+        return Err(Error::inconsistent("combine", "no levels"));
+    };
+    let dim = first.dim();
+    if let Some(m) = heatmaps.iter().find(|m| m.dim() != dim) {
+        return Err(Error::inconsistent(
+            "combine",
+            format!("heatmaps of sizes {dim:?} and {:?}", m.dim()),
+        ));
+    }
+    let total: f64 = raw.iter().sum();
+    let uniform_fallback = total <= 0.0;
+    let weights: Vec<f64> = if uniform_fallback {
+        vec![1.0 / raw.len() as f64; raw.len()]
+    } else {
+        raw.iter().map(|w| w / total).collect()
+    };
+    let mut acc = Array2::<f64>::zeros(dim);
+    for (map, &w) in heatmaps.iter().zip(&weights) {
+        acc.zip_mut_with(map.values(), |a, &v| *a += w * f64::from(v));
+    }
+    Ok(CombinedHeatmap {
+        heatmap: Heatmap::new(acc.mapv(|v| v as f32)),
+        weights,
+        uniform_fallback,
+    })
 }
 
 fn check_counts(counts: &[usize]) -> Result<()> {
@@ -269,6 +287,11 @@ mod tests {
     use ndarray::Array2;
     use proptest::prelude::*;
 
+    /// The provided `combine` on bare heatmaps.
+    fn fuse(c: &dyn Combiner, counts: &[usize], maps: &[&Heatmap]) -> Result<CombinedHeatmap> {
+        weighted_average(&c.weights(counts)?, maps)
+    }
+
     #[test]
     fn exact_vectors() {
         let w = Trapezoid.weights(&[10, 25, 50, 100]).unwrap();
@@ -308,20 +331,20 @@ mod tests {
         assert!(CustomWeights::new(vec![1.0, -1.0]).is_err());
         let a = Heatmap::new(Array2::zeros((2, 2)));
         let b = Heatmap::new(Array2::zeros((2, 3)));
-        assert!(Uniform.combine_heatmaps(&[1, 2], &[&a, &b]).is_err());
-        assert!(Uniform.combine_heatmaps(&[1, 2], &[&a]).is_err());
+        assert!(fuse(&Uniform, &[1, 2], &[&a, &b]).is_err());
+        assert!(fuse(&Uniform, &[1, 2], &[&a]).is_err());
     }
 
     #[test]
     fn equal_counts_fall_back_to_uniform_mean() {
         let a = Heatmap::new(Array2::from_elem((2, 2), 0.2));
         let b = Heatmap::new(Array2::from_elem((2, 2), 0.6));
-        let c = Trapezoid.combine_heatmaps(&[9, 9], &[&a, &b]).unwrap();
+        let c = fuse(&Trapezoid, &[9, 9], &[&a, &b]).unwrap();
         assert!(c.uniform_fallback);
         assert_eq!(c.weights, vec![0.5, 0.5]);
         assert!(c.heatmap.values().iter().all(|v| (v - 0.4).abs() < 1e-6));
         // One level: the combined heatmap is that level.
-        let one = Trapezoid.combine_heatmaps(&[9], &[&b]).unwrap();
+        let one = fuse(&Trapezoid, &[9], &[&b]).unwrap();
         assert_eq!(one.heatmap, b);
     }
 
@@ -384,8 +407,8 @@ mod tests {
             let refs: Vec<&Heatmap> = maps.iter().collect();
             let pc: Vec<usize> = perm.iter().map(|&i| counts[i]).collect();
             let pm: Vec<&Heatmap> = perm.iter().map(|&i| &maps[i]).collect();
-            let a = Trapezoid.combine_heatmaps(&counts, &refs).unwrap();
-            let b = Trapezoid.combine_heatmaps(&pc, &pm).unwrap();
+            let a = fuse(&Trapezoid, &counts, &refs).unwrap();
+            let b = fuse(&Trapezoid, &pc, &pm).unwrap();
             for (x, y) in a.heatmap.values().iter().zip(b.heatmap.values()) {
                 prop_assert!((x - y).abs() < 1e-6);
             }

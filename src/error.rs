@@ -6,8 +6,10 @@
 use std::error::Error as StdError;
 use std::fmt;
 
-/// Shorthand for `std::result::Result<T, multiscale_lime::Error>`.
-pub type Result<T> = std::result::Result<T, Error>;
+/// Shorthand for `std::result::Result<T, multiscale_lime::Error>`; the
+/// error type can still be named (`Result<T, MyError>`), so a glob import
+/// does not shadow the standard `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong while building or running an explanation.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 
-use crate::combine::{CombinedHeatmap, Combiner};
-use crate::error::Result;
 use crate::segment::Segmentation;
 
 /// How a level's coefficients become heatmap values.
@@ -179,13 +177,5 @@ impl HeatmapStack {
     /// The level heatmaps, in request order.
     pub fn heatmaps(&self) -> Vec<&Heatmap> {
         self.levels.iter().map(|l| &l.heatmap).collect()
-    }
-
-    /// Fuses the levels with `combiner`.
-    ///
-    /// # Errors
-    /// As [`Combiner::combine`].
-    pub fn combine<C: Combiner + ?Sized>(&self, combiner: &C) -> Result<CombinedHeatmap> {
-        combiner.combine(self)
     }
 }

@@ -24,8 +24,11 @@
 //! After the pipeline: [`metrics`] tells whether an explanation is faithful
 //! (explanation accuracy, deletion/insertion AUC, pointing game, relevance
 //! mass, stability across seeds) and [`render`] draws it (colour maps,
-//! overlays, the paper's panel figure). The user guide (`docs/guide.md` in
-//! the repository) covers choosing levels and weights.
+//! overlays, the paper's panel figure). The [`guide`] covers choosing
+//! levels, weights and hide colours, and reading the results.
+//!
+//! The crate re-exports the [`image`] and [`ndarray`] versions its API uses,
+//! so `multiscale_lime::ndarray::Array2` always matches.
 //!
 //! ## Example
 //!
@@ -60,7 +63,7 @@
 //! for level in stack.levels() {
 //!     println!("s = {:3}  s' = {:3}  R² = {:.2}", level.desired, level.actual, level.score);
 //! }
-//! let combined = stack.combine(&Trapezoid)?;
+//! let combined = Trapezoid.combine(stack)?;
 //! let map = combined.heatmap.values();
 //! assert!(map[[16, 4]] > map[[16, 28]]); // the stained half matters
 //! # Ok::<(), multiscale_lime::Error>(())
@@ -78,9 +81,7 @@
 //! zero or too many segments, invalid parameters, classifier failures, and
 //! classifier output of the wrong shape or with NaN.
 
-#![deny(missing_docs)]
-#![deny(missing_debug_implementations)]
-#![deny(unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
 mod blur;
@@ -88,8 +89,9 @@ mod classify;
 pub mod combine;
 mod error;
 mod explain;
+pub mod guide;
 mod heatmap;
-mod image;
+mod input;
 pub mod kernel;
 pub mod metrics;
 #[cfg(feature = "onnx")]
@@ -97,12 +99,19 @@ pub mod metrics;
 pub mod onnx;
 pub mod perturb;
 pub mod render;
-mod render_order;
 mod rng;
 pub mod segment;
 pub mod surrogate;
 
+/// The `image` crate this crate's API uses (decoding, [`image::RgbImage`]):
+/// use it instead of adding a dependency of a matching version yourself.
+pub use image;
+/// The `ndarray` crate this crate's API uses (batches, heatmaps, labels):
+/// use it instead of adding a dependency of a matching version yourself.
+pub use ndarray;
+
 pub use crate::classify::{Classifier, FnClassifier};
+#[doc(no_inline)]
 pub use crate::combine::{
     CombinedHeatmap, Combiner, CustomWeights, Gaussian, InverseTrapezoid, Trapezoid, Uniform,
 };
@@ -111,9 +120,12 @@ pub use crate::explain::{
     BatchSize, Explanation, MultiScaleLime, MultiScaleLimeBuilder, SampleCount, Target,
 };
 pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
-pub use crate::image::Image;
-pub use crate::perturb::{BernoulliPerturber, HideColor, Perturber};
+pub use crate::input::Image;
+#[doc(no_inline)]
+pub use crate::perturb::{BernoulliPerturber, Fill, HideColor, Perturber};
+#[doc(no_inline)]
 pub use crate::segment::{Precomputed, Segmentation, Segmenter, Slic, SlicBuilder, SquareGrid};
+#[doc(no_inline)]
 pub use crate::surrogate::{Ridge, Surrogate, SurrogateFitter};
 
 // The README's examples are compiled and run as doctests.
@@ -122,10 +134,19 @@ pub use crate::surrogate::{Ridge, Surrogate, SurrogateFitter};
 pub struct ReadmeDoctests;
 
 /// The names most programs need: `use multiscale_lime::prelude::*;`.
+///
+/// The five stage traits (so their methods are in scope), the types of the
+/// default pipeline (`MultiScaleLime` and its options, `Image`,
+/// `Explanation`, `FnClassifier`, `HideColor`, the paper's `Slic` and
+/// `Trapezoid`), and the error types. `Result<T, E = Error>` keeps working
+/// with a second parameter, so it does not shadow the standard `Result`.
+/// Other implementations (`SquareGrid`, the other combiners, `Ridge`, …)
+/// are one `use multiscale_lime::…` away.
 pub mod prelude {
+    #[doc(no_inline)]
     pub use crate::{
-        BernoulliPerturber, Classifier, ClassifierError, Combiner, Explanation, FnClassifier,
-        HideColor, Image, InverseTrapezoid, MultiScaleLime, Normalization, Segmenter, Slic,
-        SquareGrid, Target, Trapezoid,
+        BatchSize, Classifier, ClassifierError, Combiner, Error, Explanation, FnClassifier,
+        HideColor, Image, MultiScaleLime, Perturber, Result, Segmenter, Slic, SurrogateFitter,
+        Target, Trapezoid,
     };
 }

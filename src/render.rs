@@ -8,7 +8,7 @@ use image::{Rgb, RgbImage};
 use crate::combine::CombinedHeatmap;
 use crate::error::{Error, Result};
 use crate::heatmap::{Heatmap, HeatmapStack};
-use crate::image::Image;
+use crate::input::Image;
 use crate::segment::Segmentation;
 
 /// A colour map for heatmaps.
@@ -127,12 +127,12 @@ pub fn overlay(
     Ok(out)
 }
 
-/// The image with segment boundaries drawn in `colour` (a pixel is on a
+/// The image with segment boundaries drawn in `color` (a pixel is on a
 /// boundary when its right or lower neighbour has another label).
 ///
 /// # Errors
 /// [`Error::InconsistentInput`] when the segmentation does not fit the image.
-pub fn boundaries(image: &Image, segmentation: &Segmentation, colour: [u8; 3]) -> Result<RgbImage> {
+pub fn boundaries(image: &Image, segmentation: &Segmentation, color: [u8; 3]) -> Result<RgbImage> {
     check_size(image, segmentation.dim(), "segmentation")?;
     let labels = segmentation.labels();
     let (h, w) = segmentation.dim();
@@ -140,7 +140,7 @@ pub fn boundaries(image: &Image, segmentation: &Segmentation, colour: [u8; 3]) -
     for ((y, x), &l) in labels.indexed_iter() {
         let edge = (x + 1 < w && labels[[y, x + 1]] != l) || (y + 1 < h && labels[[y + 1, x]] != l);
         if edge {
-            out.put_pixel(x as u32, y as u32, Rgb(colour));
+            out.put_pixel(x as u32, y as u32, Rgb(color));
         }
     }
     Ok(out)

@@ -1,14 +1,12 @@
 //! Every error variant is reached from the public API, and bad input never
 //! panics.
 
-mod common;
-
-use common::{rectangle_classifier, textured_image};
 use multiscale_lime::prelude::*;
 use multiscale_lime::{
-    ClassifierError, CustomWeights, Error, Gaussian, Precomputed, Ridge, Segmentation,
-    SurrogateFitter, Uniform,
+    BernoulliPerturber, CustomWeights, Gaussian, HideColor, Precomputed, Ridge, Segmentation,
+    SquareGrid, Uniform,
 };
+use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 use ndarray::{array, Array1, Array2, Array3};
 
 fn lime_grid(levels: &[usize]) -> MultiScaleLime<SquareGrid> {
@@ -275,7 +273,7 @@ fn degenerate_levels_still_explain() {
     let e = lime_grid(&[9, 9, 9])
         .explain(&image, &clf, Target::Predicted)
         .unwrap();
-    let c = e.combine(&Trapezoid).unwrap();
+    let c = Trapezoid.combine(&e.stacks()[0]).unwrap();
     assert!(c.uniform_fallback);
     // One-pixel image, one segment.
     let tiny = Image::new(Array3::from_elem((1, 1, 3), 0.5)).unwrap();

@@ -5,8 +5,9 @@
 //! valid explanation does not depend on the thread count or batch size.
 
 use multiscale_lime::prelude::*;
-use multiscale_lime::{BatchSize, ClassifierError, Error};
-use ndarray::{Array2, Array3, ArrayView4};
+use multiscale_lime::{ClassifierError, Error};
+use multiscale_lime_testkit::noise_image;
+use ndarray::{Array2, ArrayView4};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone, Copy)]
@@ -34,14 +35,6 @@ fn behaviour() -> impl Strategy<Value = Behaviour> {
         1 => Just(Behaviour::Fails),
         1 => (0usize..4).prop_map(Behaviour::FailsAfter),
     ]
-}
-
-fn image(h: usize, w: usize, seed: u32) -> Image {
-    let data = Array3::from_shape_fn((h, w, 3), |(y, x, c)| {
-        let v = (y as u32 * 73 + x as u32 * 31 + c as u32 * 17 + seed).wrapping_mul(2_654_435_761);
-        (v >> 8) as f32 / (1u32 << 24) as f32
-    });
-    Image::new(data).unwrap()
 }
 
 fn scores(
@@ -120,15 +113,34 @@ proptest! {
         ],
         behaviour in behaviour(),
     ) {
-        let img = image(h, w, seed);
+        let img = noise_image(h, w, seed);
         // All levels equal is its own case.
         let levels: Vec<usize> = if equal && !levels.is_empty() {
             vec![levels[0]; levels.len()]
         } else {
             levels
         };
-        match run(&img, &levels, samples, batch, 1, behaviour) {
-            Ok(e) => {
+        // What the case must give, in the order explain meets it: the
+        // settings (build), the classifier on the original image, the
+        // levels' segment counts, then the perturbed batches. A valid case
+        // with a well-behaved classifier must explain.
+        let invalid_settings = levels.is_empty()
+            || levels.contains(&0)
+            || samples < 2
+            || batch == BatchSize::Fixed(0);
+        let expected_error = match behaviour {
+            _ if invalid_settings => Some("InvalidParameter"),
+            Behaviour::NaN | Behaviour::Infinite => Some("ClassifierNonFinite"),
+            Behaviour::WrongRows | Behaviour::WrongColumns => Some("ClassifierOutput"),
+            Behaviour::Fails | Behaviour::FailsAfter(0) => Some("Classifier"),
+            _ if levels.iter().any(|&l| l > h * w) => Some("SegmentCount"),
+            Behaviour::MeanRed | Behaviour::Constant(_) | Behaviour::Negative => None,
+            // A later call fails, if there is one.
+            Behaviour::FailsAfter(_) => Some("Classifier or none"),
+        };
+        let result = run(&img, &levels, samples, batch, 1, behaviour);
+        match (&result, expected_error) {
+            (Ok(e), None | Some("Classifier or none")) => {
                 let stack = &e.stacks()[0];
                 prop_assert_eq!(stack.levels().len(), levels.len());
                 for level in stack.levels() {
@@ -136,12 +148,25 @@ proptest! {
                     prop_assert!(level.heatmap.values().iter().all(|v| v.is_finite()));
                     prop_assert!(level.actual >= 1 && level.actual <= h * w);
                 }
-                let combined = e.combine(&Trapezoid).unwrap();
+                let combined = Trapezoid.combine(stack).unwrap();
                 prop_assert!((combined.weights.iter().sum::<f64>() - 1.0).abs() < 1e-9);
             }
-            Err(err) => {
-                // Typed, and says something.
-                prop_assert!(!err.to_string().is_empty());
+            (Err(err), Some(kind)) => {
+                let got = match err {
+                    Error::InvalidParameter { .. } => "InvalidParameter",
+                    Error::SegmentCount { .. } => "SegmentCount",
+                    Error::ClassifierNonFinite { .. } => "ClassifierNonFinite",
+                    Error::ClassifierOutput { .. } => "ClassifierOutput",
+                    Error::Classifier(_) => "Classifier",
+                    _ => "another error",
+                };
+                prop_assert!(
+                    kind == got || (kind == "Classifier or none" && got == "Classifier"),
+                    "expected {kind}, got {err}"
+                );
+            }
+            (result, expected) => {
+                prop_assert!(false, "expected {expected:?}, got {:?}", result.as_ref().map(|_| "Ok"));
             }
         }
     }
@@ -155,7 +180,7 @@ proptest! {
         samples in 2usize..30,
         batch in 1usize..9,
     ) {
-        let img = image(h, w, seed);
+        let img = noise_image(h, w, seed);
         let one = run(&img, &levels, samples, BatchSize::Auto, 1, Behaviour::MeanRed).unwrap();
         let other = run(&img, &levels, samples, batch.into(), 2, Behaviour::MeanRed).unwrap();
         prop_assert_eq!(one.stacks(), other.stacks());
@@ -166,7 +191,7 @@ proptest! {
 fn fixed_cases_give_the_expected_outcome() {
     // The property above accepts any typed error; these pin which one, and
     // that valid settings (equal levels included) give a valid result.
-    let img = image(8, 9, 3);
+    let img = noise_image(8, 9, 3);
     let e = run(&img, &[3, 3, 10], 12, 4.into(), 1, Behaviour::MeanRed).unwrap();
     assert_eq!(e.stacks()[0].levels().len(), 3);
     assert!(matches!(

@@ -1,32 +1,16 @@
 //! Metrics against hand-computed values on tiny images, and the causal
 //! sanity check: a perfect heatmap deletes better than a random one.
 
-mod common;
-
-use common::{rectangle_classifier, textured_image};
 use multiscale_lime::metrics::{
     accuracy_rate, deletion_curve, explanation_accuracy, insertion_curve, jaccard_at_k, pearson,
     pointing_game, relevance_mass, stability,
 };
 use multiscale_lime::prelude::*;
 use multiscale_lime::{Error, Heatmap};
+use multiscale_lime_testkit::{
+    mean_red_classifier as mean_red, rectangle_classifier, textured_image,
+};
 use ndarray::{array, Array2, Array3};
-
-/// One class: mean of the red channel over the image.
-fn mean_red() -> impl Classifier {
-    FnClassifier::new(1, |b| {
-        let (n, h, w, _) = b.dim();
-        Ok(Array2::from_shape_fn((n, 1), |(i, _)| {
-            let mut s = 0.0;
-            for y in 0..h {
-                for x in 0..w {
-                    s += b[[i, y, x, 0]];
-                }
-            }
-            s / (h * w) as f32
-        }))
-    })
-}
 
 #[test]
 fn deletion_by_hand() {
@@ -197,7 +181,7 @@ fn perfect_heatmap_deletes_faster_than_a_random_one() {
     let e = lime.explain(&image, &clf, Target::Class(0)).unwrap();
     let ours = deletion_curve(
         &image,
-        &e.combine(&Trapezoid).unwrap().heatmap,
+        &Trapezoid.combine(&e.stacks()[0]).unwrap().heatmap,
         &clf,
         0,
         16,

@@ -135,7 +135,7 @@ fn explains_a_patch_end_to_end() {
         "softmax output sums to {}",
         p.sum()
     );
-    let combined = e.combine(&Trapezoid).unwrap();
+    let combined = Trapezoid.combine(&e.stacks()[0]).unwrap();
     assert_eq!(combined.heatmap.dim(), (96, 96));
     assert!(combined
         .heatmap

@@ -1,10 +1,8 @@
 //! End-to-end behaviour of `MultiScaleLime::explain`.
 
-mod common;
-
-use common::{rectangle_classifier, textured_image};
 use multiscale_lime::prelude::*;
-use multiscale_lime::{BatchSize, Explanation, HideColor};
+use multiscale_lime::{Explanation, HideColor, InverseTrapezoid, Normalization, SquareGrid};
+use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 
 fn explain_with(threads: usize, batch_size: impl Into<BatchSize>, seed: u64) -> Explanation {
     let image = textured_image(48, 48);
@@ -34,7 +32,7 @@ fn planted_rectangle_gets_most_of_the_relevance() {
         .unwrap();
     let explanation = lime.explain(&image, &clf, Target::Class(0)).unwrap();
     for combiner in [&Trapezoid as &dyn Combiner, &InverseTrapezoid] {
-        let combined = explanation.combine(combiner).unwrap();
+        let combined = combiner.combine(&explanation.stacks()[0]).unwrap();
         let map = combined.heatmap.values();
         let total: f64 = map.iter().map(|&v| f64::from(v)).sum();
         let inside: f64 = map
@@ -187,7 +185,7 @@ fn levels_report_desired_and_actual_counts_and_valid_ranges() {
         let lime = MultiScaleLime::builder()
             .levels([5, 20, 60])
             .normalization(normalization)
-            .perturber(BernoulliPerturber::new(0.5, HideColor::SegmentMean).unwrap())
+            .hide_color(HideColor::SegmentMean)
             .build()
             .unwrap();
         let e = lime.explain(&image, &clf, Target::Predicted).unwrap();
@@ -210,7 +208,7 @@ fn levels_report_desired_and_actual_counts_and_valid_ranges() {
                 .all(|&v| (lo..=1.0).contains(&v)));
             assert!(level.score <= 1.0);
         }
-        let combined = stack.combine(&Trapezoid).unwrap();
+        let combined = Trapezoid.combine(stack).unwrap();
         assert!((combined.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(combined
             .heatmap

@@ -1,11 +1,9 @@
 //! Rendered figures have the promised size and colours, and survive a PNG
 //! round trip.
 
-mod common;
-
-use common::{rectangle_classifier, textured_image};
 use multiscale_lime::prelude::*;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
+use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 
 #[test]
 fn panel_and_overlay_pngs() {
@@ -17,7 +15,7 @@ fn panel_and_overlay_pngs() {
         .unwrap();
     let e = lime.explain(&image, &clf, Target::Class(0)).unwrap();
     let stack = &e.stacks()[0];
-    let combined = stack.combine(&Trapezoid).unwrap();
+    let combined = Trapezoid.combine(stack).unwrap();
 
     let scale = 2;
     let fig = panel(

@@ -1,6 +1,6 @@
 //! `Ridge` against scikit-learn's `Ridge(alpha).fit(z, y, sample_weight=w)`;
 //! the figures in `tests/data/ridge_sklearn.txt` come from
-//! `scripts/make_ridge_fixture.py`.
+//! `tools/make_ridge_fixture.py`.
 
 use approx::assert_relative_eq;
 use multiscale_lime::{Ridge, SurrogateFitter};

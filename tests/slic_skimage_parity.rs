@@ -3,162 +3,99 @@
 //! sigma=…, start_label=0)` (parameters in `tests/data/index.json`).
 
 use multiscale_lime::{Image, Segmenter, Slic};
+use multiscale_lime_testkit::load_asset;
 use ndarray::Array2;
 use ndarray_npy::read_npy;
 
+/// One reference case of `tests/data/index.json`.
 struct Case {
-    file: &'static str,
-    image: &'static str,
+    file: String,
+    image: String,
     n: usize,
     compactness: f64,
     sigma: f64,
     actual: usize,
 }
 
-const CASES: &[Case] = &[
-    Case {
-        file: "slic_ihc_patch96_n10_c5_s0.npy",
-        image: "ihc_patch96",
-        n: 10,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 3,
-    },
-    Case {
-        file: "slic_ihc_patch96_n25_c5_s0.npy",
-        image: "ihc_patch96",
-        n: 25,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 11,
-    },
-    Case {
-        file: "slic_ihc_patch96_n50_c5_s0.npy",
-        image: "ihc_patch96",
-        n: 50,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 29,
-    },
-    Case {
-        file: "slic_ihc_patch96_n100_c5_s0.npy",
-        image: "ihc_patch96",
-        n: 100,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 69,
-    },
-    Case {
-        file: "slic_ihc_patch96_n200_c5_s0.npy",
-        image: "ihc_patch96",
-        n: 200,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 170,
-    },
-    Case {
-        file: "slic_ihc512_n25_c5_s0.npy",
-        image: "ihc512",
-        n: 25,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 5,
-    },
-    Case {
-        file: "slic_ihc512_n100_c5_s0.npy",
-        image: "ihc512",
-        n: 100,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 22,
-    },
-    Case {
-        file: "slic_ihc512_n400_c5_s0.npy",
-        image: "ihc512",
-        n: 400,
-        compactness: 5.0,
-        sigma: 0.0,
-        actual: 161,
-    },
-    Case {
-        file: "slic_ihc512_n100_c10_s0.npy",
-        image: "ihc512",
-        n: 100,
-        compactness: 10.0,
-        sigma: 0.0,
-        actual: 63,
-    },
-    Case {
-        file: "slic_ihc512_n100_c5_s1.npy",
-        image: "ihc512",
-        n: 100,
-        compactness: 5.0,
-        sigma: 1.0,
-        actual: 37,
-    },
-];
-
-fn load_image(name: &str) -> Image {
-    let path = match name {
-        "ihc_patch96" => "assets/ihc_patch96.png",
-        "ihc512" => "assets/ihc.png",
-        other => panic!("unknown image {other}"),
-    };
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    let rgb = image::open(path).expect("bundled image").to_rgb8();
-    Image::try_from(&rgb).expect("valid image")
+/// The cases as `tests/data/index.json` lists them (written by
+/// `tools/make_slic_reference.py` together with the `.npy` files).
+fn cases() -> Vec<Case> {
+    let path = data_dir().join("index.json");
+    let text = std::fs::read_to_string(&path).expect("tests/data/index.json");
+    let index: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(
+        index["skimage"], "0.26.0",
+        "references from scikit-image 0.26"
+    );
+    assert_eq!(index["start_label"], 0);
+    assert_eq!(index["max_num_iter"], 10);
+    assert_eq!(index["enforce_connectivity"], true);
+    let field = |case: &serde_json::Value, name: &str| case[name].clone();
+    let cases: Vec<Case> = index["cases"]
+        .as_array()
+        .expect("a list of cases")
+        .iter()
+        .map(|case| Case {
+            file: field(case, "file").as_str().expect("file").to_owned(),
+            image: field(case, "image").as_str().expect("image").to_owned(),
+            n: field(case, "n_segments").as_u64().expect("n_segments") as usize,
+            compactness: field(case, "compactness").as_f64().expect("compactness"),
+            sigma: field(case, "sigma").as_f64().expect("sigma"),
+            actual: field(case, "actual_segments").as_u64().expect("count") as usize,
+        })
+        .collect();
+    assert_eq!(cases.len(), 10, "every reference case is listed");
+    cases
 }
 
-fn agreement(case: &Case, parallel: bool) -> (usize, f64, usize) {
-    let image = load_image(case.image);
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let reference: Array2<i32> = read_npy(dir.join(case.file)).expect("reference labels");
-    let slic = Slic::builder()
-        .compactness(case.compactness)
-        .sigma(case.sigma)
-        .parallel(parallel)
-        .build()
-        .unwrap();
-    let seg = slic.segment(&image, case.n).unwrap();
-    assert_eq!(seg.dim(), reference.dim());
-    let same = seg
-        .labels()
-        .iter()
-        .zip(reference.iter())
-        .filter(|(a, b)| i64::from(**a) == i64::from(**b))
-        .count();
-    (
-        seg.count(),
-        same as f64 / reference.len() as f64,
-        (reference.iter().copied().max().unwrap_or(-1) + 1) as usize,
-    )
+fn data_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+fn load_image(name: &str) -> Image {
+    match name {
+        "ihc_patch96" => load_asset("ihc_patch96.png"),
+        "ihc512" => load_asset("ihc.png"),
+        other => panic!("unknown image {other} in index.json"),
+    }
 }
 
 #[test]
 fn slic_matches_scikit_image_on_every_reference_case() {
-    let mut report = Vec::new();
-    for case in CASES {
-        let (count, share, ref_count) = agreement(case, true);
-        report.push(format!(
-            "{}: count {count} (skimage {ref_count}), agreement {:.4}%",
-            case.file,
-            share * 100.0
-        ));
+    for case in cases() {
+        let image = load_image(&case.image);
+        let reference: Array2<i64> = read_npy::<_, Array2<i32>>(data_dir().join(&case.file))
+            .expect("reference labels")
+            .mapv(i64::from);
+        let reference_count = (reference.iter().copied().max().unwrap_or(-1) + 1) as usize;
         assert_eq!(
-            ref_count, case.actual,
-            "index.json and the .npy disagree for {}",
+            reference_count, case.actual,
+            "index.json and {} disagree",
             case.file
         );
-        assert_eq!(count, case.actual, "{}", report.join("\n"));
-        assert!(share >= 0.995, "{}", report.join("\n"));
+        let slic = Slic::builder()
+            .compactness(case.compactness)
+            .sigma(case.sigma)
+            .build()
+            .unwrap();
+        let seg = slic.segment(&image, case.n).unwrap();
+        let ours = seg.labels().mapv(i64::from);
+        let differing = ours.iter().zip(&reference).filter(|(a, b)| a != b).count();
+        assert_eq!(
+            differing,
+            0,
+            "{}: {differing} of {} pixels differ from scikit-image",
+            case.file,
+            reference.len()
+        );
+        assert_eq!(seg.count(), case.actual, "{}", case.file);
     }
-    println!("{}", report.join("\n"));
 }
 
 #[test]
 fn sequential_and_parallel_labels_are_identical() {
-    for case in CASES.iter().filter(|c| c.image == "ihc_patch96") {
-        let image = load_image(case.image);
+    for case in cases().iter().filter(|c| c.image == "ihc_patch96") {
+        let image = load_image(&case.image);
         let seq = Slic::builder()
             .parallel(false)
             .build()

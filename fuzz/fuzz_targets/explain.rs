@@ -140,16 +140,17 @@ fuzz_target!(|case: Case| {
             assert_eq!(level.heatmap.dim(), (h, w));
         }
     }
+    let stack = &explanation.stacks()[0];
     let combined = match case.combiner % 5 {
-        0 => explanation.combine(&Trapezoid),
-        1 => explanation.combine(&InverseTrapezoid),
+        0 => Trapezoid.combine(stack),
+        1 => InverseTrapezoid.combine(stack),
         2 => match Gaussian::new(case.gaussian.0, case.gaussian.1) {
-            Ok(g) => explanation.combine(&g),
+            Ok(g) => g.combine(stack),
             Err(_) => return,
         },
-        3 => explanation.combine(&Uniform),
+        3 => Uniform.combine(stack),
         _ => match CustomWeights::new(case.custom.clone()) {
-            Ok(c) => explanation.combine(&c),
+            Ok(c) => c.combine(stack),
             Err(_) => return,
         },
     };

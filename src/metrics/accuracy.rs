@@ -6,7 +6,7 @@ use super::{check_same_size, compose, hidden_fill, saliency_order};
 use crate::classify::Classifier;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
-use crate::image::Image;
+use crate::input::Image;
 use crate::perturb::HideColor;
 
 /// What the classifier says when it sees only the salient region.

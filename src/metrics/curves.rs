@@ -6,7 +6,7 @@ use super::{check_same_size, hidden_fill, saliency_order};
 use crate::classify::Classifier;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
-use crate::image::Image;
+use crate::input::Image;
 use crate::perturb::HideColor;
 
 /// A perturbation curve: the class score after each step, and its area.

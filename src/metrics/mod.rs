@@ -29,7 +29,7 @@ use ndarray::{Array2, Array3, ArrayView2};
 
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
-use crate::image::Image;
+use crate::input::Image;
 use crate::perturb::HideColor;
 use crate::segment::Segmentation;
 
@@ -83,8 +83,9 @@ pub(crate) fn check_mask(heatmap: &Heatmap, mask: ArrayView2<'_, bool>) -> Resul
 /// hide colour over one segment covering the image (so `SegmentMean` is the
 /// image's mean colour).
 pub(crate) fn hidden_fill(image: &Image, hide: HideColor) -> Result<Image> {
-    let whole = Segmentation::new(Array2::zeros((image.height(), image.width())))?;
-    hide.fill(image, &whole)
+    let (h, w) = (image.height(), image.width());
+    let whole = Segmentation::new(Array2::zeros((h, w)))?;
+    Ok(hide.fill(image, &whole)?.into_image(h, w))
 }
 
 /// `image` with the pixels whose `keep` entry is false replaced by `fill`.

@@ -5,7 +5,7 @@ use crate::combine::Combiner;
 use crate::error::{Error, Result};
 use crate::explain::{MultiScaleLime, Target};
 use crate::heatmap::Heatmap;
-use crate::image::Image;
+use crate::input::Image;
 use crate::perturb::Perturber;
 use crate::segment::Segmenter;
 use crate::surrogate::SurrogateFitter;
@@ -105,22 +105,62 @@ pub fn jaccard_at_k(a: &[f64], b: &[f64], k: usize) -> Result<f64> {
 }
 
 /// Agreement between explanations of the same image under different seeds.
+///
+/// Pairs of seeds come in the order `(0, 1), (0, 2), …, (1, 2), …` of
+/// [`seeds`](Self::seeds).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct StabilityReport {
     /// Mean pairwise Pearson correlation of the combined heatmaps.
     pub combined_pearson: f64,
+    /// The Pearson correlation of every pair of seeds.
+    pub pairwise_pearson: Vec<f64>,
     /// Per level, mean pairwise Jaccard@k of the top-`k` segments.
     pub level_jaccard: Vec<f64>,
+    /// Per level, the Jaccard@k of every pair of seeds.
+    pub pairwise_level_jaccard: Vec<Vec<f64>>,
+    /// Per level, the `k` used: the asked `top_k`, or the level's segment
+    /// count where that is smaller (see [`capped`](Self::capped)).
+    pub level_top_k: Vec<usize>,
+    /// The combined heatmap of each seed, in seed order.
+    pub combined: Vec<Heatmap>,
     /// Seeds compared.
     pub seeds: Vec<u64>,
+}
+
+impl StabilityReport {
+    /// Smallest and largest pairwise Pearson correlation.
+    pub fn pearson_range(&self) -> (f64, f64) {
+        let lo = self
+            .pairwise_pearson
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let hi = self
+            .pairwise_pearson
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        (lo, hi)
+    }
+
+    /// The levels whose `k` was capped at their segment count (their top-`k`
+    /// sets hold every segment, so their Jaccard is 1 by construction).
+    pub fn capped(&self, top_k: usize) -> Vec<usize> {
+        (0..self.level_top_k.len())
+            .filter(|&l| self.level_top_k[l] < top_k)
+            .collect()
+    }
 }
 
 /// Explains `image` once per seed and compares the results pairwise: the
 /// Pearson correlation of the combined heatmaps (by `combiner`) and, per
 /// level, the Jaccard@k of the `top_k` segments (capped at the level's
-/// segment count). Values near 1 mean the explanation does not depend on
-/// the sampling; low values call for more samples.
+/// segment count, which the report's `level_top_k` records). The first
+/// explained class is compared (the predicted one for
+/// [`Target::Predicted`] and [`Target::TopLabels`]). Values near 1 mean the
+/// explanation does not depend on the sampling; low values call for more
+/// samples.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for fewer than 2 seeds or `top_k = 0`;
@@ -152,27 +192,36 @@ where
         .iter()
         .map(|&seed| explainer.with_seed(seed).explain(image, classifier, target))
         .collect::<Result<Vec<_>>>()?;
-    let combined = runs
+    let stacks: Vec<_> = runs.iter().map(|e| &e.stacks()[0]).collect();
+    let combined = stacks
         .iter()
-        .map(|e| e.combine(combiner).map(|c| c.heatmap))
+        .map(|stack| combiner.combine(stack).map(|c| c.heatmap))
         .collect::<Result<Vec<_>>>()?;
-    let levels = explainer.levels().len();
-    let (mut pearson_sum, mut jaccard_sum, mut pairs) = (0.0, vec![0.0; levels], 0usize);
+    let level_top_k: Vec<usize> = stacks[0]
+        .levels()
+        .iter()
+        .map(|l| top_k.min(l.actual))
+        .collect();
+    let mut pairwise_pearson = Vec::new();
+    let mut pairwise_level_jaccard = vec![Vec::new(); level_top_k.len()];
     for i in 0..runs.len() {
         for j in i + 1..runs.len() {
-            pearson_sum += pearson(&combined[i], &combined[j])?;
-            let (a, b) = (&runs[i].stacks()[0], &runs[j].stacks()[0]);
-            for (l, (la, lb)) in a.levels().iter().zip(b.levels()).enumerate() {
-                let ca = la.coefficients.as_slice().unwrap_or(&[]);
-                let cb = lb.coefficients.as_slice().unwrap_or(&[]);
-                jaccard_sum[l] += jaccard_at_k(ca, cb, top_k.min(ca.len()))?;
+            pairwise_pearson.push(pearson(&combined[i], &combined[j])?);
+            let levels = stacks[i].levels().iter().zip(stacks[j].levels());
+            for (l, (la, lb)) in levels.enumerate() {
+                let (ca, cb) = (la.coefficients.to_vec(), lb.coefficients.to_vec());
+                pairwise_level_jaccard[l].push(jaccard_at_k(&ca, &cb, level_top_k[l])?);
             }
-            pairs += 1;
         }
     }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     Ok(StabilityReport {
-        combined_pearson: pearson_sum / pairs as f64,
-        level_jaccard: jaccard_sum.into_iter().map(|s| s / pairs as f64).collect(),
+        combined_pearson: mean(&pairwise_pearson),
+        level_jaccard: pairwise_level_jaccard.iter().map(|p| mean(p)).collect(),
+        pairwise_pearson,
+        pairwise_level_jaccard,
+        level_top_k,
+        combined,
         seeds: seeds.to_vec(),
     })
 }

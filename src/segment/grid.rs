@@ -4,7 +4,7 @@ use ndarray::Array2;
 
 use super::{check_desired, Segmentation, Segmenter};
 use crate::error::Result;
-use crate::image::Image;
+use crate::input::Image;
 
 /// Cuts the image into a `g×g` grid of near-square cells, `g = round(√s)`.
 ///

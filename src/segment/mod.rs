@@ -5,9 +5,7 @@
 //! - [`SquareGrid`]: a regular grid of (near-)square cells.
 //! - [`Precomputed`]: labels the user already has.
 
-mod connectivity;
 mod grid;
-mod lab;
 mod precomputed;
 mod slic;
 
@@ -21,7 +19,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::image::Image;
+use crate::input::Image;
 
 /// Cuts an image into superpixels.
 ///

@@ -2,7 +2,7 @@
 
 use super::{check_desired, Segmentation, Segmenter};
 use crate::error::Result;
-use crate::image::Image;
+use crate::input::Image;
 
 /// Returns the same user-supplied [`Segmentation`] for every level.
 ///

@@ -144,7 +144,7 @@ pub(crate) fn explain_into(
         .first()
         .ok_or("the explanation holds no class")?;
     let class = stack.class();
-    let combined = stack.combine(plan.combiner.as_ref())?;
+    let combined = plan.combiner.combine(stack)?;
 
     std::fs::create_dir_all(out)?;
     write::sweep_temporaries(out);

@@ -1,7 +1,7 @@
 """SLIC speed, ours against scikit-image, measured in one run on the same
 images and parameters (single-threaded on both sides).
 
-usage: python3 scripts/bench_slic_vs_skimage.py [REPEATS]
+usage: python3 tools/bench_slic_vs_skimage.py [REPEATS]
 needs: numpy, pillow, scikit-image==0.26.*; builds the Rust side with cargo.
 """
 import os, subprocess, sys, time

@@ -10,7 +10,7 @@ decayed by the largest move of the centres whose windows hold the pixel.
 Prints the share settled per iteration and checks that no settled pixel
 would have changed label. Figures in docs/performance.md (SLIC section).
 
-usage: python3 scripts/slic_hamerly_model.py IMAGE N_SEGMENTS [COMPACTNESS]
+usage: python3 tools/slic_hamerly_model.py IMAGE N_SEGMENTS [COMPACTNESS]
 needs: numpy, pillow, scikit-image.
 """
 import sys

@@ -1,7 +1,7 @@
 """Writes tests/data/ridge_sklearn.txt: weighted ridge problems solved by
 scikit-learn, the independent oracle for `Ridge`.
 
-usage: python3 scripts/make_ridge_fixture.py   (needs numpy, scikit-learn)
+usage: python3 tools/make_ridge_fixture.py   (needs numpy, scikit-learn)
 
 Format, one problem after another:
   problem <n> <k> <alpha> <fit_intercept 0|1>

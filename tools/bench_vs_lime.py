@@ -6,7 +6,7 @@ colour (black) and a near-free classifier (mean red) on both sides; lime runs
 one explain_instance per level, exactly what multi-scale LIME asks of it.
 Ours runs on 1 thread and on all threads (RAYON_NUM_THREADS).
 
-usage: python3 scripts/bench_vs_lime.py [REPEATS [ONLY]]
+usage: python3 tools/bench_vs_lime.py [REPEATS [ONLY]]
 (ONLY: run just the cases whose image path contains it, e.g. "patch")
 needs: numpy, pillow, scikit-image==0.26.*, lime==0.2.0.1; builds the Rust side with cargo.
 """

@@ -5,15 +5,14 @@
 //! mask entries differ. Random masks differ in about half their entries.
 //! Walking the samples along a greedy nearest-neighbour path (Hamming
 //! distance of the masks) and giving each slot a consecutive piece of that
-//! path cuts the redrawn area by about 40 % (on the bundled patch at 10·s'
-//! samples per level: from 51 % of the image per sample to 32 %).
+//! path cuts the redrawn area by about a third (docs/performance.md has the
+//! measured figure).
 
 use ndarray::ArrayView2;
 
 /// Candidates examined per step of the path: among random masks that finds
-/// a near neighbour (on the patch, 32.1 % of the image redrawn against
-/// 30.9 % when every remaining sample is a candidate), and keeps the cost
-/// linear in the sample count.
+/// a near neighbour (nearly as near as with every remaining sample a
+/// candidate), and keeps the cost linear in the sample count.
 const CANDIDATES: usize = 128;
 
 /// A permutation of the mask rows: batch `t` of `batch` images renders rows

@@ -21,7 +21,7 @@
 //! `P(stained) = sigmoid(15 · (share − 0.15))` (hidden black pixels count as
 //! unstained). It works on images of any size.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use multiscale_lime::metrics::{
     deletion_curve, explanation_accuracy, insertion_curve, relevance_mass,
@@ -29,7 +29,8 @@ use multiscale_lime::metrics::{
 use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::prelude::*;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
-use multiscale_lime::{ClassifierError, Gaussian, Uniform};
+use multiscale_lime::{image, ndarray};
+use multiscale_lime::{ClassifierError, Gaussian, InverseTrapezoid, Uniform};
 use ndarray::{Array2, ArrayView4, Axis};
 
 /// `skimage.color.hed_from_rgb[:, 2]`: the DAB column of the inverse stain matrix.
@@ -72,7 +73,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if transparent {
         args.remove(0);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = multiscale_lime_testkit::repo_root();
+    let root = root.as_path();
     let input = args
         .first()
         .map(PathBuf::from)
@@ -105,7 +107,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         HideColor::Constant([1.0; 3])
     };
     let lime = MultiScaleLime::builder()
-        .perturber(BernoulliPerturber::new(0.5, hide)?)
+        .hide_color(hide)
         .levels([10, 25, 50, 100, 200])
         .compactness(5.0)
         .samples_per_segment(10)
@@ -128,8 +130,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         elapsed.as_secs_f64() * 1e3
     );
     let stack = &explanation.stacks()[0];
-    let trapezoid = stack.combine(&Trapezoid)?;
-    let inverse = stack.combine(&InverseTrapezoid)?;
+    let trapezoid = Trapezoid.combine(stack)?;
+    let inverse = InverseTrapezoid.combine(stack)?;
     println!("level   s    s'  samples    R²   w(trapezoid)  w(inverse)");
     for (l, level) in stack.levels().iter().enumerate() {
         println!(
@@ -155,9 +157,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("combined_inverse_trapezoid", inverse),
         (
             "combined_gaussian_fine",
-            stack.combine(&Gaussian::new(1.0, 0.5)?)?,
+            Gaussian::new(1.0, 0.5)?.combine(stack)?,
         ),
-        ("combined_uniform", stack.combine(&Uniform)?),
+        ("combined_uniform", Uniform.combine(stack)?),
     ];
     for (name, c) in &combined {
         colorize(&c.heatmap, Colormap::Viridis, (0.0, 1.0))?
@@ -199,7 +201,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dab_density(&image.pixel(y, x)) > DAB_THRESHOLD
     });
     let rich = explanation.stack(1).ok_or("DAB-rich was not explained")?;
-    let rich_map = rich.combine(&Trapezoid)?;
+    let rich_map = Trapezoid.combine(rich)?;
     if class != 1 {
         colorize(&rich_map.heatmap, Colormap::Viridis, (0.0, 1.0))?
             .save(out_dir.join("dab_rich_trapezoid.png"))?;

@@ -10,9 +10,12 @@
 //! A change that must not change results (a refactor, a speed-up) leaves
 //! this hash as it was; compare the line before and after.
 
+use multiscale_lime::image;
 use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::prelude::*;
-use multiscale_lime::{BatchSize, Explanation, Gaussian, InverseTrapezoid, Uniform};
+use multiscale_lime::{
+    BernoulliPerturber, Explanation, Gaussian, HideColor, InverseTrapezoid, SquareGrid, Uniform,
+};
 
 /// FNV-1a over bytes: small, stable across platforms and Rust versions.
 struct Fnv(u64);
@@ -71,13 +74,12 @@ fn hash_explanation(explanation: &Explanation) -> Result<u64, multiscale_lime::E
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let root = multiscale_lime_testkit::repo_root().join("assets");
     let patch = Image::try_from(&image::open(root.join("ihc_patch96.png"))?.to_rgb8())?;
     let big = image::open(root.join("ihc.png"))?.to_rgb8();
     let crop = Image::try_from(&image::imageops::crop_imm(&big, 100, 150, 160, 120).to_image())?;
     let red = multiscale_lime_testkit::mean_red_classifier();
-    let cnn = OnnxClassifier::builder(96, 96)
-        .load_path(root.join("models/ihc_dab_cnn.onnx"))?;
+    let cnn = OnnxClassifier::builder(96, 96).load_path(root.join("models/ihc_dab_cnn.onnx"))?;
 
     let hides = [
         HideColor::Constant([0.0; 3]),

@@ -7,7 +7,7 @@
 //! the clustering break the same way.
 
 use crate::blur::{correlate_line, gaussian_weights, smooth_axis};
-use crate::image::Image;
+use crate::input::Image;
 
 /// LAB planes (L, a, b), each `H·W` values, already scaled by `1/compactness`.
 pub(crate) struct LabPlanes {

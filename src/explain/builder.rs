@@ -1,0 +1,203 @@
+//! [`MultiScaleLimeBuilder`]: settings in any order, checked once by
+//! [`build`](MultiScaleLimeBuilder::build).
+
+use super::options::BatchSize;
+use super::{MultiScaleLime, SampleCount};
+use crate::error::{Error, Result};
+use crate::heatmap::Normalization;
+use crate::perturb::{BernoulliPerturber, HideColor, Perturber};
+use crate::segment::{Segmenter, Slic};
+use crate::surrogate::{Ridge, SurrogateFitter};
+
+/// Unvalidated configuration of [`MultiScaleLime`]: the explainer it will
+/// become, held unchecked until [`build`](Self::build). See
+/// [`MultiScaleLime::builder`] for the defaults.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct MultiScaleLimeBuilder<S = Slic, P = BernoulliPerturber, F = Ridge> {
+    config: MultiScaleLime<S, P, F>,
+    /// A setter that validates on the spot (e.g. the compactness of
+    /// [`Slic`]) leaves its error here; `build` returns it.
+    pending: Option<Error>,
+}
+
+impl Default for MultiScaleLimeBuilder {
+    fn default() -> Self {
+        MultiScaleLimeBuilder {
+            config: MultiScaleLime {
+                settings: Default::default(),
+                segmenter: Slic::default(),
+                perturber: BernoulliPerturber::default(),
+                surrogate: Ridge::default(),
+            },
+            pending: None,
+        }
+    }
+}
+
+impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
+    fn defer(mut self, result: Result<()>) -> Self {
+        if let Err(e) = result {
+            self.pending.get_or_insert(e);
+        }
+        self
+    }
+}
+
+impl<P, F> MultiScaleLimeBuilder<Slic, P, F> {
+    /// SLIC compactness for every level (default 5, the paper's `c`).
+    /// Available while the segmenter is [`Slic`]; checked by `build`.
+    pub fn compactness(mut self, compactness: f64) -> Self {
+        let checked = self.config.segmenter.with_compactness(compactness);
+        let result = checked.map(|slic| self.config.segmenter = slic);
+        self.defer(result)
+    }
+}
+
+impl<S, F> MultiScaleLimeBuilder<S, BernoulliPerturber, F> {
+    /// What hidden segments show (default black, the paper's). Available
+    /// while the perturber is [`BernoulliPerturber`]; its keep probability
+    /// stays. Checked by `build`.
+    ///
+    /// ```
+    /// use multiscale_lime::{HideColor, MultiScaleLime};
+    ///
+    /// let lime = MultiScaleLime::builder()
+    ///     .hide_color(HideColor::Constant([1.0; 3])) // white, a slide's background
+    ///     .build()?;
+    /// assert_eq!(lime.perturber().hide_color(), HideColor::Constant([1.0; 3]));
+    /// assert!(MultiScaleLime::builder().hide_color(HideColor::Constant([2.0; 3])).build().is_err());
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn hide_color(mut self, hide_color: HideColor) -> Self {
+        let keep = self.config.perturber.keep_probability();
+        let checked = BernoulliPerturber::new(keep, hide_color);
+        let result = checked.map(|p| self.config.perturber = p);
+        self.defer(result)
+    }
+}
+
+impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
+    /// Desired segment counts `s_1..s_L`, coarse to fine by convention
+    /// (default `[10, 25, 50, 100, 200]`, for 96×96 patches).
+    pub fn levels(mut self, levels: impl IntoIterator<Item = usize>) -> Self {
+        self.config.settings.levels = levels.into_iter().collect();
+        self
+    }
+
+    /// `n = per_segment · s'` samples per level (default 10, the paper's).
+    pub fn samples_per_segment(mut self, per_segment: usize) -> Self {
+        self.config.settings.samples = SampleCount::PerSegment(per_segment);
+        self
+    }
+
+    /// The same number of samples `n` at every level (as `lime`'s `num_samples`).
+    pub fn samples(mut self, n: usize) -> Self {
+        self.config.settings.samples = SampleCount::Fixed(n);
+        self
+    }
+
+    /// Width of LIME's exponential kernel on cosine distance (default 0.25).
+    pub fn kernel_width(mut self, width: f64) -> Self {
+        self.config.settings.kernel_width = width;
+        self
+    }
+
+    /// Images per classifier call: a number, or [`BatchSize::Auto`] (the
+    /// default: about 1 MiB of images, 1 to 64). Perturbed images exist only
+    /// batch by batch: memory use is bounded by `images × H × W × 3 × 4`
+    /// bytes per worker thread, whatever the sample count.
+    pub fn batch_size(mut self, batch_size: impl Into<BatchSize>) -> Self {
+        self.config.settings.batch_size = batch_size.into();
+        self
+    }
+
+    /// The seed every random choice flows from (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.settings.seed = seed;
+        self
+    }
+
+    /// How coefficients become heatmap values (default [`Normalization::MinMax`]).
+    pub fn normalization(mut self, normalization: Normalization) -> Self {
+        self.config.settings.normalization = normalization;
+        self
+    }
+
+    /// Replaces the segmenter (default [`Slic`] with compactness 5).
+    pub fn segmenter<S2: Segmenter>(self, segmenter: S2) -> MultiScaleLimeBuilder<S2, P, F> {
+        let MultiScaleLime {
+            settings,
+            perturber,
+            surrogate,
+            ..
+        } = self.config;
+        MultiScaleLimeBuilder {
+            config: MultiScaleLime {
+                settings,
+                segmenter,
+                perturber,
+                surrogate,
+            },
+            pending: self.pending,
+        }
+    }
+
+    /// Replaces the perturber (default [`BernoulliPerturber`]: keep 0.5, black).
+    pub fn perturber<P2: Perturber>(self, perturber: P2) -> MultiScaleLimeBuilder<S, P2, F> {
+        let MultiScaleLime {
+            settings,
+            segmenter,
+            surrogate,
+            ..
+        } = self.config;
+        MultiScaleLimeBuilder {
+            config: MultiScaleLime {
+                settings,
+                segmenter,
+                perturber,
+                surrogate,
+            },
+            pending: self.pending,
+        }
+    }
+
+    /// Replaces the surrogate (default [`Ridge`] with `alpha = 1`).
+    pub fn surrogate<F2: SurrogateFitter>(self, surrogate: F2) -> MultiScaleLimeBuilder<S, P, F2> {
+        let MultiScaleLime {
+            settings,
+            segmenter,
+            perturber,
+            ..
+        } = self.config;
+        MultiScaleLimeBuilder {
+            config: MultiScaleLime {
+                settings,
+                segmenter,
+                perturber,
+                surrogate,
+            },
+            pending: self.pending,
+        }
+    }
+
+    /// Validates every parameter.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for: no levels or a level of 0; fewer
+    /// than 2 samples (per segment or fixed); a kernel width that is not
+    /// finite and > 0; a batch size of 0; an invalid compactness or hide
+    /// colour (the first such setter's error).
+    pub fn build(self) -> Result<MultiScaleLime<S, P, F>>
+    where
+        S: Segmenter,
+        P: Perturber,
+        F: SurrogateFitter,
+    {
+        if let Some(e) = self.pending {
+            return Err(e);
+        }
+        self.config.settings.validate()?;
+        Ok(self.config)
+    }
+}

@@ -1,0 +1,150 @@
+//! What an explainer is asked to do: which classes, how many samples, how
+//! many images per classifier call, and the plain settings they form.
+
+use crate::error::{Error, Result};
+use crate::heatmap::Normalization;
+
+/// Which classes to explain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Target {
+    /// The class with the highest score on the original image.
+    #[default]
+    Predicted,
+    /// One given class.
+    Class(usize),
+    /// The `k` highest-scoring classes, explained from one set of forward
+    /// passes (ties: lower class index first).
+    TopLabels(usize),
+}
+
+/// How many perturbed samples each level draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SampleCount {
+    /// `n = per_segment · s'` (the paper: 10 · s').
+    PerSegment(usize),
+    /// The same `n` at every level.
+    Fixed(usize),
+}
+
+impl SampleCount {
+    /// Samples for a level of `segments` segments.
+    pub(crate) fn for_segments(self, segments: usize) -> usize {
+        match self {
+            SampleCount::PerSegment(m) => m.saturating_mul(segments),
+            SampleCount::Fixed(n) => n,
+        }
+    }
+}
+
+/// How many perturbed images go to the classifier per call.
+///
+/// The explainer renders a batch, hands it to the classifier, and reuses the
+/// buffer for the next batch. With a cheap classifier, an explanation costs
+/// mostly memory traffic, which is lowest when a batch (plus the image)
+/// stays in the CPU cache; [`Auto`](BatchSize::Auto) sizes batches for that.
+/// A model on an accelerator usually wants [`Fixed`](BatchSize::Fixed)
+/// batches as large as its memory allows.
+///
+/// ```
+/// use multiscale_lime::BatchSize;
+///
+/// assert_eq!(BatchSize::Auto.images(96, 96), 9); // 108 KiB per image
+/// assert_eq!(BatchSize::Auto.images(512, 512), 1); // 3 MiB per image
+/// assert_eq!(BatchSize::Auto.images(8, 8), 64);
+/// assert_eq!(BatchSize::Fixed(10).images(512, 512), 10);
+/// assert_eq!(BatchSize::from(10), BatchSize::Fixed(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BatchSize {
+    /// As many `H×W×3` `f32` images as fit in [`BatchSize::AUTO_BYTES`],
+    /// at least 1 and at most [`BatchSize::AUTO_MAX`] (the default).
+    #[default]
+    Auto,
+    /// Exactly this many images per call (a level's last batch may be
+    /// smaller); must be ≥ 1.
+    Fixed(usize),
+}
+
+impl BatchSize {
+    /// Bytes of images per automatic batch: 1 MiB, which with the image
+    /// itself stays within a core's share of a typical L2/L3 cache.
+    pub const AUTO_BYTES: usize = 1 << 20;
+    /// Most images per automatic batch.
+    pub const AUTO_MAX: usize = 64;
+
+    /// Images per classifier call for an image of `height × width` pixels.
+    pub fn images(self, height: usize, width: usize) -> usize {
+        match self {
+            BatchSize::Fixed(n) => n,
+            BatchSize::Auto => {
+                let bytes = height
+                    .saturating_mul(width)
+                    .saturating_mul(3 * std::mem::size_of::<f32>());
+                (Self::AUTO_BYTES / bytes.max(1)).clamp(1, Self::AUTO_MAX)
+            }
+        }
+    }
+}
+
+impl From<usize> for BatchSize {
+    fn from(n: usize) -> Self {
+        BatchSize::Fixed(n)
+    }
+}
+
+/// The explainer's plain settings (everything but its three components).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    pub(crate) levels: Vec<usize>,
+    pub(crate) samples: SampleCount,
+    pub(crate) kernel_width: f64,
+    pub(crate) batch_size: BatchSize,
+    pub(crate) seed: u64,
+    pub(crate) normalization: Normalization,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            levels: vec![10, 25, 50, 100, 200],
+            samples: SampleCount::PerSegment(10),
+            kernel_width: 0.25,
+            batch_size: BatchSize::Auto,
+            seed: 0,
+            normalization: Normalization::MinMax,
+        }
+    }
+}
+
+impl Settings {
+    /// The checks of [`MultiScaleLimeBuilder::build`](crate::MultiScaleLimeBuilder::build).
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.levels.is_empty() || self.levels.contains(&0) {
+            return Err(Error::invalid(
+                "levels",
+                format!("{:?}", self.levels),
+                "at least one level, each asking for ≥ 1 segment",
+            ));
+        }
+        let n = match self.samples {
+            SampleCount::PerSegment(m) | SampleCount::Fixed(m) => m,
+        };
+        if n < 2 {
+            return Err(Error::invalid("samples", n, "at least 2"));
+        }
+        if !(self.kernel_width.is_finite() && self.kernel_width > 0.0) {
+            return Err(Error::invalid(
+                "kernel_width",
+                self.kernel_width,
+                "a finite value > 0",
+            ));
+        }
+        if self.batch_size == BatchSize::Fixed(0) {
+            return Err(Error::invalid("batch_size", 0, "at least 1"));
+        }
+        Ok(())
+    }
+}
