@@ -209,6 +209,35 @@ fn stability_across_seeds_is_high_for_a_simple_model() {
     .unwrap();
     assert_eq!(report.level_jaccard.len(), 2);
     assert!(report.combined_pearson > 0.9, "{report:?}");
+    // Three seeds: three pairs, one combined map per seed; the mean is the
+    // mean of the pairs, and the range brackets it.
+    assert_eq!(report.pairwise_pearson.len(), 3);
+    assert_eq!(report.combined.len(), 3);
+    let mean = report.pairwise_pearson.iter().sum::<f64>() / 3.0;
+    assert!((report.combined_pearson - mean).abs() < 1e-12);
+    let (lo, hi) = report.pearson_range();
+    assert!(lo <= report.combined_pearson && report.combined_pearson <= hi);
+    let again = pearson(&report.combined[0], &report.combined[1]).unwrap();
+    assert_eq!(again, report.pairwise_pearson[0]);
+    assert!(report.pairwise_level_jaccard.iter().all(|p| p.len() == 3));
+    // k = 3 fits both levels; k = 1000 is capped at each level's count.
+    assert_eq!(report.level_top_k, vec![3, 3]);
+    assert!(report.capped(3).is_empty());
+    let capped = stability(
+        &lime,
+        &image,
+        &clf,
+        Target::Class(0),
+        &[1, 2],
+        &Trapezoid,
+        1000,
+    )
+    .unwrap();
+    let explanation = lime.explain(&image, &clf, Target::Class(0)).unwrap();
+    let counts = explanation.stacks()[0].counts();
+    assert_eq!(capped.level_top_k, counts);
+    assert_eq!(capped.capped(1000), vec![0, 1]);
+    assert!(capped.level_jaccard.iter().all(|&j| j == 1.0));
     assert!(report
         .level_jaccard
         .iter()

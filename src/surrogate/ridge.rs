@@ -365,19 +365,38 @@ mod tests {
         (sol[0], sol[1..].to_vec())
     }
 
+    /// LIME's weights: a function of how many segments a row keeps.
+    fn kernel_weights(z: &Array2<f32>) -> Array1<f64> {
+        let k = z.ncols();
+        Array1::from_iter(z.rows().into_iter().map(|r| {
+            let kept = r.iter().filter(|&&v| v == 1.0).count();
+            crate::kernel::exponential_kernel(crate::kernel::cosine_distance(kept, k), 0.25)
+        }))
+    }
+
     proptest! {
+        /// Both Gram paths: small problems and arbitrary weights take the
+        /// dense one; 80 or more rows with LIME's kernel weights (at most
+        /// k + 1 distinct values) take the bitset one.
         #[test]
         fn matches_naive_normal_equations(
-            n in 3usize..40,
-            k in 1usize..8,
+            n in prop_oneof![3usize..40, 80usize..400],
+            k in 1usize..9,
             alpha in 0.1f64..5.0,
+            lime_weights in any::<bool>(),
             seed in any::<u64>(),
         ) {
             use rand::{RngExt, SeedableRng};
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let z = Array2::from_shape_fn((n, k), |_| f32::from(u8::from(rng.random_bool(0.5))));
             let y = Array1::from_shape_fn(n, |_| rng.random_range(-2.0..2.0));
-            let w = Array1::from_shape_fn(n, |_| rng.random_range(0.01..1.0));
+            let w = if lime_weights {
+                kernel_weights(&z)
+            } else {
+                Array1::from_shape_fn(n, |_| rng.random_range(0.01..1.0))
+            };
+            let bitset = binary_gram(z.view(), w.view()).is_some();
+            prop_assert_eq!(bitset, lime_weights && n >= 80);
             let fit = Ridge::new(alpha).unwrap().fit(z.view(), y.view(), w.view()).unwrap();
             let (b, beta) = naive_ridge(&z, &y, &w, alpha);
             prop_assert!((fit.intercept - b).abs() < 1e-8, "{} vs {}", fit.intercept, b);
@@ -443,22 +462,38 @@ mod tests {
     }
 
     #[test]
-    fn fit_many_equals_separate_fits() {
-        let z = ndarray::array![
-            [1.0f32, 0.0],
-            [0.0, 1.0],
-            [1.0, 1.0],
-            [0.0, 0.0],
-            [1.0, 0.0]
-        ];
-        let ys = ndarray::array![[0.1, 1.0], [0.5, 2.0], [0.9, -1.0], [0.0, 0.3], [0.2, 0.2]];
-        let w = ndarray::array![1.0, 0.5, 0.25, 1.0, 0.7];
-        let r = Ridge::default();
-        let many = r.fit_many(z.view(), ys.view(), w.view()).unwrap();
-        for (t, fit) in many.iter().enumerate() {
-            let one = r.fit(z.view(), ys.column(t), w.view()).unwrap();
-            assert_relative_eq!(fit.intercept, one.intercept, epsilon = 1e-14);
-            assert_relative_eq!(fit.local_prediction, one.local_prediction, epsilon = 1e-14);
+    fn fit_many_equals_separate_fits_and_the_oracle() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(17);
+        // 5 rows (dense path) and 300 rows with LIME's weights (bitset path).
+        for (n, k) in [(5, 2), (300, 7)] {
+            let z = Array2::from_shape_fn((n, k), |_| f32::from(u8::from(rng.random_bool(0.5))));
+            let w = if n < 64 {
+                Array1::from_shape_fn(n, |_| rng.random_range(0.1..1.0))
+            } else {
+                kernel_weights(&z)
+            };
+            assert_eq!(binary_gram(z.view(), w.view()).is_some(), n >= 64);
+            let ys = Array2::from_shape_fn((n, 3), |_| rng.random_range(-1.0..2.0));
+            let r = Ridge::new(0.7).unwrap();
+            let many = r.fit_many(z.view(), ys.view(), w.view()).unwrap();
+            assert_eq!(many.len(), 3);
+            for (t, fit) in many.iter().enumerate() {
+                let y = ys.column(t).to_owned();
+                let (b, beta) = naive_ridge(&z, &y, &w, 0.7);
+                assert_relative_eq!(fit.intercept, b, epsilon = 1e-9);
+                for (got, want) in fit.coefficients.iter().zip(&beta) {
+                    assert_relative_eq!(*got, *want, epsilon = 1e-9);
+                }
+                let one = r.fit(z.view(), y.view(), w.view()).unwrap();
+                assert_eq!(fit.coefficients, one.coefficients);
+                assert_eq!(fit.intercept.to_bits(), one.intercept.to_bits());
+                assert_eq!(fit.score.to_bits(), one.score.to_bits());
+                assert_eq!(
+                    fit.local_prediction.to_bits(),
+                    one.local_prediction.to_bits()
+                );
+            }
         }
     }
 
