@@ -4,7 +4,7 @@
 use multiscale_lime::prelude::*;
 use multiscale_lime::{
     BernoulliPerturber, CustomWeights, Gaussian, HideColor, Precomputed, Ridge, Segmentation,
-    SquareGrid, Uniform,
+    SquareGrid, Surrogate, Uniform,
 };
 use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 use ndarray::{array, Array1, Array2, Array3};
@@ -249,6 +249,69 @@ fn inconsistent_surrogate_and_combiner_input() {
         Uniform.weights(&[]),
         Err(Error::InconsistentInput { .. })
     ));
+}
+
+/// A surrogate whose coefficients come back in a strided array, or with a
+/// NaN: the first must paint like contiguous ones, the second is an error.
+#[derive(Debug, Clone, Copy)]
+struct Strided {
+    nan: bool,
+}
+
+impl SurrogateFitter for Strided {
+    fn fit(
+        &self,
+        z: ndarray::ArrayView2<'_, f32>,
+        _y: ndarray::ArrayView1<'_, f64>,
+        _weights: ndarray::ArrayView1<'_, f64>,
+    ) -> Result<Surrogate, Error> {
+        let k = z.ncols();
+        // Every other entry of a 2k array: an owned, non-contiguous Array1.
+        let mut doubled = Array1::from_shape_fn(2 * k, |j| (j / 2) as f64);
+        if self.nan {
+            doubled[0] = f64::NAN;
+        }
+        let coefficients = doubled.slice_move(ndarray::s![..;2]);
+        assert!(coefficients.as_slice().is_none());
+        Ok(Surrogate {
+            coefficients,
+            intercept: 0.0,
+            score: 1.0,
+            local_prediction: 0.0,
+        })
+    }
+}
+
+#[test]
+fn strided_or_non_finite_surrogate_coefficients() {
+    let image = textured_image(12, 12);
+    let clf = rectangle_classifier(0, 6, 0, 6);
+    let lime = MultiScaleLime::builder()
+        .segmenter(SquareGrid)
+        .levels([4])
+        .samples(8)
+        .surrogate(Strided { nan: false })
+        .build()
+        .unwrap();
+    let e = lime.explain(&image, &clf, Target::Class(0)).unwrap();
+    let level = &e.stacks()[0].levels()[0];
+    assert_eq!(level.coefficients.to_vec(), vec![0.0, 1.0, 2.0, 3.0]);
+    // MinMax of 0, 1, 2, 3 painted on the 2×2 grid.
+    let map = level.heatmap.values();
+    assert_eq!(
+        [map[[0, 0]], map[[0, 11]], map[[11, 0]], map[[11, 11]]],
+        [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]
+    );
+    let nan = MultiScaleLime::builder()
+        .segmenter(SquareGrid)
+        .levels([4])
+        .samples(8)
+        .surrogate(Strided { nan: true })
+        .build()
+        .unwrap();
+    let err = nan.explain(&image, &clf, Target::Class(0)).unwrap_err();
+    assert!(matches!(err, Error::InconsistentInput { .. }), "{err}");
+    assert!(err.to_string().contains("NaN"), "{err}");
 }
 
 #[test]

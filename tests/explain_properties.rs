@@ -45,18 +45,7 @@ fn scores(
     let n = batch.dim().0;
     let fill = |v: f32| Ok(Array2::from_elem((n, 2), v));
     match behaviour {
-        Behaviour::MeanRed => Ok(Array2::from_shape_fn((n, 2), |(i, c)| {
-            let red = batch
-                .index_axis(ndarray::Axis(0), i)
-                .index_axis(ndarray::Axis(2), 0)
-                .mean()
-                .unwrap_or(0.0);
-            if c == 0 {
-                red
-            } else {
-                1.0 - red
-            }
-        })),
+        Behaviour::MeanRed => multiscale_lime_testkit::mean_red(batch),
         Behaviour::Constant(v) => fill(v),
         Behaviour::NaN => fill(f32::NAN),
         Behaviour::Infinite => fill(f32::INFINITY),
