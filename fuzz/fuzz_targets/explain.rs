@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy};
 use multiscale_lime::prelude::*;
 use multiscale_lime::{
-    BatchSize, ClassifierError, CustomWeights, Gaussian, Normalization, Uniform,
+    BernoulliPerturber, CustomWeights, Gaussian, InverseTrapezoid, Normalization, Uniform,
 };
 use ndarray::{Array2, Array3};
 

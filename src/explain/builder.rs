@@ -126,50 +126,31 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
 
     /// Replaces the segmenter (default [`Slic`] with compactness 5).
     pub fn segmenter<S2: Segmenter>(self, segmenter: S2) -> MultiScaleLimeBuilder<S2, P, F> {
-        let MultiScaleLime {
-            settings,
-            perturber,
-            surrogate,
-            ..
-        } = self.config;
-        MultiScaleLimeBuilder {
-            config: MultiScaleLime {
-                settings,
-                segmenter,
-                perturber,
-                surrogate,
-            },
-            pending: self.pending,
-        }
+        self.replace_parts(|_, p, f| (segmenter, p, f))
     }
 
     /// Replaces the perturber (default [`BernoulliPerturber`]: keep 0.5, black).
     pub fn perturber<P2: Perturber>(self, perturber: P2) -> MultiScaleLimeBuilder<S, P2, F> {
-        let MultiScaleLime {
-            settings,
-            segmenter,
-            surrogate,
-            ..
-        } = self.config;
-        MultiScaleLimeBuilder {
-            config: MultiScaleLime {
-                settings,
-                segmenter,
-                perturber,
-                surrogate,
-            },
-            pending: self.pending,
-        }
+        self.replace_parts(|s, _, f| (s, perturber, f))
     }
 
     /// Replaces the surrogate (default [`Ridge`] with `alpha = 1`).
     pub fn surrogate<F2: SurrogateFitter>(self, surrogate: F2) -> MultiScaleLimeBuilder<S, P, F2> {
+        self.replace_parts(|s, p, _| (s, p, surrogate))
+    }
+
+    /// The same settings with other components (the type-changing setters).
+    fn replace_parts<S2, P2, F2>(
+        self,
+        parts: impl FnOnce(S, P, F) -> (S2, P2, F2),
+    ) -> MultiScaleLimeBuilder<S2, P2, F2> {
         let MultiScaleLime {
             settings,
             segmenter,
             perturber,
-            ..
+            surrogate,
         } = self.config;
+        let (segmenter, perturber, surrogate) = parts(segmenter, perturber, surrogate);
         MultiScaleLimeBuilder {
             config: MultiScaleLime {
                 settings,
