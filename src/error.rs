@@ -129,6 +129,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// An input would need more memory than the explainer's
+    /// [`Limits`](crate::Limits) allow; nothing was allocated for it.
+    #[error("{what}: {value} exceeds the limit of {limit} (raise `Limits::{setting}` deliberately for larger work)")]
+    LimitExceeded {
+        /// What was measured, in words.
+        what: &'static str,
+        /// Its value (saturated at `usize::MAX` where it overflowed).
+        value: usize,
+        /// The bound in force.
+        limit: usize,
+        /// The [`Limits`](crate::Limits) setter that raises the bound.
+        setting: &'static str,
+    },
+
     /// The weighted normal equations of the surrogate could not be solved
     /// (only possible with `alpha = 0` and collinear or constant masks).
     #[error("the surrogate's normal equations are singular ({features} features, alpha = {alpha}); use alpha > 0")]

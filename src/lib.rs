@@ -117,7 +117,7 @@ pub use crate::combine::{
 };
 pub use crate::error::{ClassifierError, Error, Result};
 pub use crate::explain::{
-    BatchSize, Explanation, MultiScaleLime, MultiScaleLimeBuilder, SampleCount, Target,
+    BatchSize, Explanation, Limits, MultiScaleLime, MultiScaleLimeBuilder, SampleCount, Target,
 };
 pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 pub use crate::input::Image;

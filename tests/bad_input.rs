@@ -3,8 +3,8 @@
 
 use multiscale_lime::prelude::*;
 use multiscale_lime::{
-    BernoulliPerturber, CustomWeights, Gaussian, HideColor, Precomputed, Ridge, Segmentation,
-    SquareGrid, Surrogate, Uniform,
+    BernoulliPerturber, CustomWeights, Gaussian, HideColor, Limits, Precomputed, Ridge,
+    Segmentation, SquareGrid, Surrogate, Uniform,
 };
 use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 use ndarray::{array, Array1, Array2, Array3};
@@ -312,6 +312,94 @@ fn strided_or_non_finite_surrogate_coefficients() {
     let err = nan.explain(&image, &clf, Target::Class(0)).unwrap_err();
     assert!(matches!(err, Error::InconsistentInput { .. }), "{err}");
     assert!(err.to_string().contains("NaN"), "{err}");
+}
+
+#[test]
+fn limits_refuse_before_allocating() {
+    let image = textured_image(40, 30);
+    let clf = rectangle_classifier(0, 6, 0, 6);
+    let explain = |builder: multiscale_lime::MultiScaleLimeBuilder<SquareGrid>| {
+        builder.build()?.explain(&image, &clf, Target::Class(0))
+    };
+    let grid = || {
+        MultiScaleLime::builder()
+            .segmenter(SquareGrid)
+            .levels([4, 16])
+    };
+    assert!(explain(grid()).is_ok());
+    // 1200 pixels against a bound of 1000.
+    let err = explain(grid().limits(Limits::default().max_pixels(1000))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                value: 1200,
+                limit: 1000,
+                setting: "max_pixels",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // 10¹¹ samples per segment would be 9·10¹² mask bytes at 9 segments: refused
+    // at once, whatever the limit, instead of aborting on the allocation.
+    let err = explain(grid().samples_per_segment(100_000_000_000)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                setting: "max_mask_entries",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // Segments: refused at build for a desired count, at explain for an actual one.
+    assert!(matches!(
+        grid().limits(Limits::default().max_segments(9)).build(),
+        Err(Error::LimitExceeded {
+            value: 16,
+            limit: 9,
+            ..
+        })
+    ));
+    let seg = Segmentation::new(ndarray::Array2::from_shape_fn((40, 30), |(y, x)| {
+        (y / 4 * 10 + x / 3) as u32
+    }))
+    .unwrap();
+    let precomputed = MultiScaleLime::builder()
+        .segmenter(Precomputed::new(seg))
+        .levels([1])
+        .limits(Limits::default().max_segments(50))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        precomputed.explain(&image, &clf, Target::Class(0)),
+        Err(Error::LimitExceeded {
+            value: 100,
+            limit: 50,
+            ..
+        })
+    ));
+    // A batch buffer of 64 images of 40×30 pixels is 921,600 bytes.
+    let big_batches = grid().batch_size(64).samples(200);
+    let err = explain(big_batches.limits(Limits::default().max_batch_bytes(900_000))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitExceeded {
+                value: 921_600,
+                setting: "max_batch_bytes",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(explain(grid().batch_size(64).samples(200)).is_ok());
+    assert!(grid()
+        .limits(Limits::default().max_pixels(0))
+        .build()
+        .is_err());
 }
 
 #[test]

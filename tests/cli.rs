@@ -380,3 +380,79 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
     assert!(!missing_model.status.success());
     assert!(text(&missing_model.stderr).contains("cannot read the model"));
 }
+
+#[test]
+fn oversized_images_and_thread_counts_are_refused_up_front() {
+    let dir = scratch("oversized");
+    // A 54 KB file that declares 4097×4096 pixels, one more row than the
+    // default --max-pixels (4096²) allows.
+    let big = dir.join("big.png");
+    image::GrayImage::new(4097, 4096).save(&big).unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() < 1 << 20);
+    let out = dir.join("out");
+    let explain = |extra: &[&str]| {
+        let mut args = vec![
+            "explain".to_string(),
+            big.display().to_string(),
+            "--model".into(),
+            model(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        args.extend(QUICK.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let start = Instant::now();
+        let output = run(&args);
+        (output, start.elapsed())
+    };
+    let (output, elapsed) = explain(&[]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("4097×4096") && stderr.contains("--max-pixels"),
+        "{stderr}"
+    );
+    // Refused from the header, not after decoding and segmenting.
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    // The bound is inclusive and can be raised: a 200×100 image against
+    // 19,999 and 20,000 pixels.
+    let small = dir.join("small.png");
+    image::RgbImage::from_pixel(200, 100, image::Rgb([200, 150, 120]))
+        .save(&small)
+        .unwrap();
+    let with_limit = |limit: &str| {
+        let mut args = vec![
+            "explain".to_string(),
+            small.display().to_string(),
+            "--model".into(),
+            model(),
+            "--out".into(),
+            dir.join(format!("small-{limit}")).display().to_string(),
+            "--max-pixels".into(),
+            limit.into(),
+        ];
+        args.extend(QUICK.iter().map(|s| s.to_string()));
+        run(&args)
+    };
+    let refused = with_limit("19999");
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("200×100 = 20000 pixels"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let explained = with_limit("20000");
+    assert!(explained.status.success(), "{}", text(&explained.stderr));
+
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 1);
+    let output = run(&batch_args(
+        &input,
+        &dir.join("batch"),
+        &["--jobs", "100000"],
+    ));
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--jobs 100000"), "{stderr}");
+}

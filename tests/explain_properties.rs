@@ -5,7 +5,7 @@
 //! valid explanation does not depend on the thread count or batch size.
 
 use multiscale_lime::prelude::*;
-use multiscale_lime::{ClassifierError, Error};
+use multiscale_lime::{ClassifierError, Error, Limits};
 use multiscale_lime_testkit::noise_image;
 use ndarray::{Array2, ArrayView4};
 use proptest::prelude::*;
@@ -117,8 +117,10 @@ proptest! {
             || levels.contains(&0)
             || samples < 2
             || batch == BatchSize::Fixed(0);
+        let over_limit = levels.iter().any(|&l| l > Limits::default().segments());
         let expected_error = match behaviour {
             _ if invalid_settings => Some("InvalidParameter"),
+            _ if over_limit => Some("LimitExceeded"),
             Behaviour::NaN | Behaviour::Infinite => Some("ClassifierNonFinite"),
             Behaviour::WrongRows | Behaviour::WrongColumns => Some("ClassifierOutput"),
             Behaviour::Fails | Behaviour::FailsAfter(0) => Some("Classifier"),
@@ -144,6 +146,7 @@ proptest! {
                 let got = match err {
                     Error::InvalidParameter { .. } => "InvalidParameter",
                     Error::SegmentCount { .. } => "SegmentCount",
+                    Error::LimitExceeded { .. } => "LimitExceeded",
                     Error::ClassifierNonFinite { .. } => "ClassifierNonFinite",
                     Error::ClassifierOutput { .. } => "ClassifierOutput",
                     Error::Classifier(_) => "Classifier",
@@ -196,7 +199,15 @@ fn fixed_cases_give_the_expected_outcome() {
         Err(Error::Classifier(_))
     ));
     assert!(matches!(
-        run(&img, &[100_000], 12, 4.into(), 1, Behaviour::MeanRed),
+        run(&img, &[1000], 12, 4.into(), 1, Behaviour::MeanRed),
         Err(Error::SegmentCount { .. })
+    ));
+    assert!(matches!(
+        run(&img, &[100_000], 12, 4.into(), 1, Behaviour::MeanRed),
+        Err(Error::LimitExceeded {
+            value: 100_000,
+            limit: 4096,
+            ..
+        })
     ));
 }

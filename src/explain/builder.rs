@@ -2,6 +2,7 @@
 //! [`build`](MultiScaleLimeBuilder::build).
 
 use super::options::BatchSize;
+use super::Limits;
 use super::{MultiScaleLime, SampleCount};
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
@@ -124,6 +125,13 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
+    /// Bounds on what one explanation may allocate (default
+    /// [`Limits::default`]: a 4096² image with the paper's settings).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.config.settings.limits = limits;
+        self
+    }
+
     /// Replaces the segmenter (default [`Slic`] with compactness 5).
     pub fn segmenter<S2: Segmenter>(self, segmenter: S2) -> MultiScaleLimeBuilder<S2, P, F> {
         self.replace_parts(|_, p, f| (segmenter, p, f))
@@ -168,7 +176,9 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
     /// [`Error::InvalidParameter`] for: no levels or a level of 0; fewer
     /// than 2 samples (per segment or fixed); a kernel width that is not
     /// finite and > 0; a batch size of 0; an invalid compactness or hide
-    /// colour (the first such setter's error).
+    /// colour (the first such setter's error); a limit of 0.
+    /// [`Error::LimitExceeded`] for a level asking for more segments than
+    /// [`Limits::max_segments`].
     pub fn build(self) -> Result<MultiScaleLime<S, P, F>>
     where
         S: Segmenter,

@@ -9,12 +9,14 @@
 
 mod builder;
 mod explanation;
+mod limits;
 mod options;
 mod render_order;
 mod scoring;
 
 pub use builder::MultiScaleLimeBuilder;
 pub use explanation::Explanation;
+pub use limits::Limits;
 pub use options::{BatchSize, SampleCount, Target};
 
 use std::sync::Arc;
@@ -49,6 +51,7 @@ use scoring::{check_scores, score_levels, LevelPlan};
 /// | `seed` | 0 | any | all randomness |
 /// | `normalization` | `MinMax` | | coefficient → heatmap |
 /// | `hide_color` | black | RGB in `[0, 1]`, mean, blur | what hidden segments show |
+/// | `limits` | [`Limits::default`] | each ≥ 1 | memory bounds, checked before allocating |
 /// | `segmenter` | `Slic` | | superpixels per level |
 /// | `perturber` | `BernoulliPerturber` (0.5, black) | | masks and hide colour |
 /// | `surrogate` | `Ridge` (α = 1) | | local linear model |
@@ -141,6 +144,10 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     pub fn normalization(&self) -> Normalization {
         self.settings.normalization
     }
+    /// The bounds on what one explanation may allocate.
+    pub fn limits(&self) -> Limits {
+        self.settings.limits
+    }
     /// The segmenter.
     pub fn segmenter(&self) -> &S {
         &self.segmenter
@@ -170,6 +177,9 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// # Errors
     /// - [`Error::SegmentCount`] when a level asks for more segments than the
     ///   image has pixels;
+    /// - [`Error::LimitExceeded`] when the image, a level's segments, its
+    ///   mask entries or a batch buffer would exceed the [`Limits`] (checked
+    ///   before allocating for them);
     /// - [`Error::Target`] for a class or `k` the classifier does not have;
     /// - [`Error::InvalidParameter`] when the classifier reports 0 classes;
     /// - [`Error::Classifier`], [`Error::ClassifierOutput`],
@@ -207,6 +217,8 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             _ => {}
         }
 
+        let limits = self.settings.limits;
+        limits.check_pixels(image.pixels())?;
         let original = image.view().insert_axis(Axis(0));
         let scores = classifier.predict(original)?;
         check_scores(&scores, 1, classes)?;
@@ -257,6 +269,8 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 .map(|(i, seg)| self.plan_level(image, first + i, desired[i], seg?))
                 .collect();
             let plans: Vec<LevelPlan> = plans.into_iter().collect::<Result<_>>()?;
+            let rows = plans.iter().map(|p| p.masks.nrows()).max().unwrap_or(0);
+            limits.check_batch(batch.min(rows), image.height(), image.width())?;
             let scores = score_levels(&self.perturber, image, classifier, &plans, batch)?;
             let fits: Vec<Result<Vec<LevelExplanation>>> = plans
                 .par_iter()
@@ -294,6 +308,10 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         seg.check_fits(image)?;
         let k = seg.count();
         let n = self.settings.samples.for_segments(k);
+        // Before the masks, the fill and the fits allocate for n and k.
+        let limits = self.settings.limits;
+        limits.check_segments(k)?;
+        limits.check_masks(n, k)?;
         let mut rng = level_rng(self.settings.seed, level);
         let masks = self.perturber.masks(k, n, &mut rng)?;
         if masks.dim() != (n, k) || masks.row(0).iter().any(|&v| v == 0) {

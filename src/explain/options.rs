@@ -1,6 +1,7 @@
 //! What an explainer is asked to do: which classes, how many samples, how
 //! many images per classifier call, and the plain settings they form.
 
+use super::Limits;
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 
@@ -104,6 +105,7 @@ pub(crate) struct Settings {
     pub(crate) batch_size: BatchSize,
     pub(crate) seed: u64,
     pub(crate) normalization: Normalization,
+    pub(crate) limits: Limits,
 }
 
 impl Default for Settings {
@@ -115,6 +117,7 @@ impl Default for Settings {
             batch_size: BatchSize::Auto,
             seed: 0,
             normalization: Normalization::MinMax,
+            limits: Limits::default(),
         }
     }
 }
@@ -145,6 +148,9 @@ impl Settings {
         if self.batch_size == BatchSize::Fixed(0) {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
         }
-        Ok(())
+        if let Some(&level) = self.levels.iter().find(|&&l| l > self.limits.segments()) {
+            self.limits.check_segments(level)?;
+        }
+        self.limits.validate()
     }
 }

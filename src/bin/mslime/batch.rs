@@ -183,7 +183,16 @@ pub(crate) fn run(
         done.len()
     );
 
+    // A thread per job beyond a few per core only costs memory (each holds
+    // a batch buffer) and, in the thousands, can exhaust the process.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = jobs.unwrap_or(0);
+    if threads > 4 * cores {
+        return Err(format!(
+            "--jobs {threads} is more than 4 threads per core ({cores} cores here, at most {})",
+            4 * cores
+        ));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

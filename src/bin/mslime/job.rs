@@ -9,7 +9,7 @@ use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_c
 use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
-    BatchSize, BernoulliPerturber, Combiner, Gaussian, HideColor, Image, InverseTrapezoid,
+    BatchSize, BernoulliPerturber, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits,
     MultiScaleLime, Target, Trapezoid, Uniform,
 };
 use serde_json::json;
@@ -85,6 +85,7 @@ impl Plan {
             .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
             .seed(args.seed)
             .perturber(perturber)
+            .limits(Limits::default().max_pixels(args.max_pixels))
             .build()
             .map_err(|e| e.to_string())?;
         let combiner: Box<dyn Combiner> = match args.combiner {
@@ -134,8 +135,7 @@ pub(crate) fn explain_into(
     plan: &Plan,
 ) -> Result<Outcome, BoxError> {
     let start = Instant::now();
-    let picture = image::open(path).map_err(|e| format!("not a readable image: {e}"))?;
-    let image = Image::try_from(&picture.to_rgb8())?;
+    let image = crate::read_image(path, plan.args.max_pixels)?;
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
     let explanation = plan.lime.explain(&image, &model, target)?;

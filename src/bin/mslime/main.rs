@@ -180,6 +180,36 @@ pub(crate) struct LimeArgs {
     /// Skip the evaluation metrics (saves about 100 model calls per image).
     #[arg(long)]
     pub(crate) no_metrics: bool,
+    /// Largest image explained, in pixels (width × height), checked from
+    /// the file's header before decoding. Raise it deliberately for larger
+    /// images (SLIC needs about 50 bytes per pixel).
+    #[arg(long, default_value_t = multiscale_lime::Limits::default().pixels())]
+    pub(crate) max_pixels: usize,
+}
+
+/// Decodes `path` as RGB, after checking from its header that it has at
+/// most `max_pixels` pixels (a small file can declare a huge image).
+pub(crate) fn read_image(path: &Path, max_pixels: usize) -> Result<Image, String> {
+    let open = || {
+        image::ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let (w, h) = open()?
+        .into_dimensions()
+        .map_err(|e| format!("not a readable image: {}: {e}", path.display()))?;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > max_pixels as u64 {
+        return Err(format!(
+            "{} is {w}×{h} = {pixels} pixels, above --max-pixels {max_pixels}; \
+             raise --max-pixels deliberately to explain it",
+            path.display()
+        ));
+    }
+    let picture = open()?
+        .decode()
+        .map_err(|e| format!("not a readable image: {}: {e}", path.display()))?;
+    Image::try_from(&picture.to_rgb8()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Combiners selectable from the command line.
@@ -243,9 +273,7 @@ fn parse_hide_color(s: &str) -> Result<HideColor, String> {
 }
 
 fn segment(image: &Path, n: usize, compactness: f64, sigma: f64, out: &Path) -> Result<(), String> {
-    let picture =
-        image::open(image).map_err(|e| format!("cannot read {}: {e}", image.display()))?;
-    let img = Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string())?;
+    let img = read_image(image, multiscale_lime::Limits::default().pixels())?;
     let slic = Slic::builder()
         .compactness(compactness)
         .sigma(sigma)
