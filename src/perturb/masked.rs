@@ -159,7 +159,7 @@ fn render_runs(
             .iter()
             .zip(&changed)
             .enumerate()
-            .filter(|(_, (_, &c))| c)
+            .filter(|&(_, (_, &c))| c)
         {
             let spans = runs.of(l).iter().map(|&(a, b)| (a * 3, b * 3));
             match &hidden {
