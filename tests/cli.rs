@@ -50,8 +50,13 @@ const QUICK: [&str; 5] = [
 
 /// `mslime batch INPUT --model M --out OUT EXTRA...`.
 fn batch_args(input: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    command_args("batch", input, out, extra)
+}
+
+/// `mslime COMMAND INPUT --model M --out OUT EXTRA...`.
+fn command_args(command: &str, input: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
     let mut args = vec![
-        "batch".to_string(),
+        command.to_string(),
         input.display().to_string(),
         "--model".into(),
         model(),
@@ -384,28 +389,14 @@ fn bad_files_are_reported_and_the_batch_goes_on() {
 #[test]
 fn oversized_images_and_thread_counts_are_refused_up_front() {
     let dir = scratch("oversized");
-    // A 54 KB file that declares 4097×4096 pixels, one more row than the
+    // A small file (under 1 MiB) that declares 4097×4096 pixels, one more row than the
     // default --max-pixels (4096²) allows.
     let big = dir.join("big.png");
     image::GrayImage::new(4097, 4096).save(&big).unwrap();
     assert!(std::fs::metadata(&big).unwrap().len() < 1 << 20);
-    let out = dir.join("out");
-    let explain = |extra: &[&str]| {
-        let mut args = vec![
-            "explain".to_string(),
-            big.display().to_string(),
-            "--model".into(),
-            model(),
-            "--out".into(),
-            out.display().to_string(),
-        ];
-        args.extend(QUICK.iter().map(|s| s.to_string()));
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let start = Instant::now();
-        let output = run(&args);
-        (output, start.elapsed())
-    };
-    let (output, elapsed) = explain(&[]);
+    let start = Instant::now();
+    let output = run(&command_args("explain", &big, &dir.join("out"), &QUICK));
+    let elapsed = start.elapsed();
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
     assert!(
@@ -421,18 +412,9 @@ fn oversized_images_and_thread_counts_are_refused_up_front() {
         .save(&small)
         .unwrap();
     let with_limit = |limit: &str| {
-        let mut args = vec![
-            "explain".to_string(),
-            small.display().to_string(),
-            "--model".into(),
-            model(),
-            "--out".into(),
-            dir.join(format!("small-{limit}")).display().to_string(),
-            "--max-pixels".into(),
-            limit.into(),
-        ];
-        args.extend(QUICK.iter().map(|s| s.to_string()));
-        run(&args)
+        let out = dir.join(format!("small-{limit}"));
+        let extra = [&QUICK[..], &["--max-pixels", limit]].concat();
+        run(&command_args("explain", &small, &out, &extra))
     };
     let refused = with_limit("19999");
     assert!(!refused.status.success());
