@@ -2,9 +2,10 @@
 //! [`MultiScaleLime::explain`] → [`Explanation`].
 //!
 //! - `options`: what to explain and how many samples and images per call;
+//! - `limits`: the memory bounds, checked before allocating;
 //! - `builder`: the unchecked settings and `build`;
 //! - `scoring`: perturbed images rendered in reused batches and scored, in
-//!   the render order of `render_order`;
+//!   the order `render_order` finds;
 //! - `explanation`: the result.
 
 mod builder;

@@ -148,9 +148,10 @@ impl Settings {
         if self.batch_size == BatchSize::Fixed(0) {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
         }
-        if let Some(&level) = self.levels.iter().find(|&&l| l > self.limits.segments()) {
+        self.limits.validate()?;
+        for &level in &self.levels {
             self.limits.check_segments(level)?;
         }
-        self.limits.validate()
+        Ok(())
     }
 }

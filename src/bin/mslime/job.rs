@@ -9,8 +9,8 @@ use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_c
 use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
-    BatchSize, BernoulliPerturber, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits,
-    MultiScaleLime, Target, Trapezoid, Uniform,
+    BatchSize, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits, MultiScaleLime, Target,
+    Trapezoid, Uniform,
 };
 use serde_json::json;
 
@@ -77,14 +77,13 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn new(args: &LimeArgs) -> Result<Plan, String> {
-        let perturber = BernoulliPerturber::new(0.5, args.hide_color).map_err(|e| e.to_string())?;
         let lime = MultiScaleLime::builder()
             .levels(args.levels.iter().copied())
             .compactness(args.compactness)
             .samples_per_segment(args.samples_per_segment)
             .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
             .seed(args.seed)
-            .perturber(perturber)
+            .hide_color(args.hide_color)
             .limits(Limits::default().max_pixels(args.max_pixels))
             .build()
             .map_err(|e| e.to_string())?;

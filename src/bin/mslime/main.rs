@@ -188,28 +188,28 @@ pub(crate) struct LimeArgs {
 }
 
 /// Decodes `path` as RGB, after checking from its header that it has at
-/// most `max_pixels` pixels (a small file can declare a huge image).
+/// most `max_pixels` pixels (a small file can declare a huge image). The
+/// messages leave the path to the caller, which names it once.
 pub(crate) fn read_image(path: &Path, max_pixels: usize) -> Result<Image, String> {
     let open = || {
         image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .map_err(|e| format!("cannot read the file: {e}"))
     };
     let (w, h) = open()?
         .into_dimensions()
-        .map_err(|e| format!("not a readable image: {}: {e}", path.display()))?;
+        .map_err(|e| format!("not a readable image: {e}"))?;
     let pixels = u64::from(w) * u64::from(h);
     if pixels > max_pixels as u64 {
         return Err(format!(
-            "{} is {w}×{h} = {pixels} pixels, above --max-pixels {max_pixels}; \
-             raise --max-pixels deliberately to explain it",
-            path.display()
+            "the image is {w}×{h} = {pixels} pixels, above --max-pixels {max_pixels}; \
+             raise --max-pixels deliberately to explain it"
         ));
     }
     let picture = open()?
         .decode()
-        .map_err(|e| format!("not a readable image: {}: {e}", path.display()))?;
-    Image::try_from(&picture.to_rgb8()).map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| format!("not a readable image: {e}"))?;
+    Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string())
 }
 
 /// Combiners selectable from the command line.
@@ -273,7 +273,8 @@ fn parse_hide_color(s: &str) -> Result<HideColor, String> {
 }
 
 fn segment(image: &Path, n: usize, compactness: f64, sigma: f64, out: &Path) -> Result<(), String> {
-    let img = read_image(image, multiscale_lime::Limits::default().pixels())?;
+    let img = read_image(image, multiscale_lime::Limits::default().pixels())
+        .map_err(|e| format!("{}: {e}", image.display()))?;
     let slic = Slic::builder()
         .compactness(compactness)
         .sigma(sigma)
