@@ -44,6 +44,15 @@ pub trait Classifier: Sync {
     /// # Errors
     /// Any failure of the model, wrapped in a [`ClassifierError`].
     fn predict(&self, batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError>;
+
+    /// The number of images this classifier runs fastest in, if it has one
+    /// (default: none). With [`BatchSize::Auto`](crate::BatchSize::Auto),
+    /// the explainer hands it batches of a multiple of this size (the
+    /// fewest that still fill about [`BatchSize::AUTO_BYTES`](crate::BatchSize::AUTO_BYTES)),
+    /// only a level's last batch being shorter. Scores must not depend on it.
+    fn preferred_batch_size(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<C: Classifier + ?Sized> Classifier for &C {
@@ -53,6 +62,9 @@ impl<C: Classifier + ?Sized> Classifier for &C {
     fn predict(&self, batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
         (**self).predict(batch)
     }
+    fn preferred_batch_size(&self) -> Option<usize> {
+        (**self).preferred_batch_size()
+    }
 }
 
 impl<C: Classifier + ?Sized> Classifier for Box<C> {
@@ -61,6 +73,9 @@ impl<C: Classifier + ?Sized> Classifier for Box<C> {
     }
     fn predict(&self, batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
         (**self).predict(batch)
+    }
+    fn preferred_batch_size(&self) -> Option<usize> {
+        (**self).preferred_batch_size()
     }
 }
 

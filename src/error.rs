@@ -129,6 +129,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// ONNX Runtime's shared library could not be opened or used.
+    #[error("ONNX Runtime ({library}): {reason}")]
+    OnnxRuntime {
+        /// The library's path, as asked for.
+        library: String,
+        /// What went wrong, in words.
+        reason: String,
+    },
+
     /// An input would need more memory than the explainer's
     /// [`Limits`](crate::Limits) allow; nothing was allocated for it.
     #[error("{what}: {value} exceeds the limit of {limit} (raise `Limits::{setting}` deliberately for larger work)")]

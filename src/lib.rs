@@ -94,8 +94,8 @@ mod heatmap;
 mod input;
 pub mod kernel;
 pub mod metrics;
-#[cfg(feature = "onnx")]
-#[cfg_attr(docsrs, doc(cfg(feature = "onnx")))]
+#[cfg(any(feature = "onnx", feature = "ort"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "onnx", feature = "ort"))))]
 pub mod onnx;
 pub mod perturb;
 pub mod render;

@@ -4,7 +4,7 @@
 
 use multiscale_lime::onnx::{InputLayout, OnnxClassifier};
 use multiscale_lime::prelude::*;
-use multiscale_lime::Error;
+use multiscale_lime::{BatchSize, Error};
 use ndarray::{s, Array3, Array4};
 
 fn root() -> std::path::PathBuf {
@@ -142,4 +142,56 @@ fn explains_a_patch_end_to_end() {
         .values()
         .iter()
         .all(|v| (0.0..=1.0).contains(v)));
+}
+
+#[test]
+fn explanations_are_bit_identical_whatever_the_batching() {
+    // tract's plan has a fixed batch; short batches are padded, so the
+    // explainer's grouping of images reaches no score.
+    let patch = Image::try_from(
+        &image::open(root().join("assets/ihc_patch96.png"))
+            .unwrap()
+            .to_rgb8(),
+    )
+    .unwrap();
+    for clf in [
+        model(),
+        OnnxClassifier::builder(96, 96)
+            .batch_size(4)
+            .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
+            .unwrap(),
+    ] {
+        let explain = |batch: BatchSize, threads: usize| -> Vec<Vec<u32>> {
+            let lime = MultiScaleLime::builder()
+                .levels([10, 25])
+                .samples_per_segment(3)
+                .batch_size(batch)
+                .seed(3)
+                .build()
+                .unwrap();
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let e = pool.install(|| lime.explain(&patch, &clf, Target::Predicted).unwrap());
+            e.stacks()[0]
+                .levels()
+                .iter()
+                .map(|l| l.heatmap.values().iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        let reference = explain(BatchSize::Auto, 1);
+        for (batch, threads) in [
+            (BatchSize::Fixed(1), 2),
+            (BatchSize::Fixed(7), 1),
+            (BatchSize::Auto, 2),
+        ] {
+            assert_eq!(
+                explain(batch, threads),
+                reference,
+                "{batch:?}, {threads} threads"
+            );
+        }
+    }
+    assert_eq!(model().preferred_batch_size(), Some(1));
 }

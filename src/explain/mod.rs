@@ -244,10 +244,11 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         } else {
             1
         };
-        let batch = self
-            .settings
-            .batch_size
-            .images(image.height(), image.width());
+        let batch = self.settings.batch_size.images_for(
+            image.height(),
+            image.width(),
+            classifier.preferred_batch_size(),
+        );
         let mut per_class: Vec<Vec<LevelExplanation>> = vec![Vec::new(); targets.len()];
         let mut segmentations = Vec::with_capacity(levels.len());
         for first in (0..levels.len()).step_by(group) {

@@ -45,8 +45,11 @@ impl SampleCount {
 /// buffer for the next batch. With a cheap classifier, an explanation costs
 /// mostly memory traffic, which is lowest when a batch (plus the image)
 /// stays in the CPU cache; [`Auto`](BatchSize::Auto) sizes batches for that.
-/// A model on an accelerator usually wants [`Fixed`](BatchSize::Fixed)
-/// batches as large as its memory allows.
+/// A classifier that runs fastest in batches of its own size says so with
+/// [`Classifier::preferred_batch_size`](crate::Classifier::preferred_batch_size),
+/// and `Auto` rounds to a multiple of it (the ONNX classifiers do). A model
+/// on an accelerator usually wants [`Fixed`](BatchSize::Fixed) batches as
+/// large as its memory allows.
 ///
 /// ```
 /// use multiscale_lime::BatchSize;
@@ -86,6 +89,20 @@ impl BatchSize {
                     .saturating_mul(3 * std::mem::size_of::<f32>());
                 (Self::AUTO_BYTES / bytes.max(1)).clamp(1, Self::AUTO_MAX)
             }
+        }
+    }
+}
+
+impl BatchSize {
+    /// Images per call for a classifier that prefers `preferred` images per
+    /// run: `Auto` becomes the largest multiple of `preferred` within
+    /// [`AUTO_BYTES`](Self::AUTO_BYTES) (at least `preferred`); `Fixed`
+    /// stays as asked.
+    pub(crate) fn images_for(self, height: usize, width: usize, preferred: Option<usize>) -> usize {
+        let auto = self.images(height, width);
+        match (self, preferred) {
+            (BatchSize::Auto, Some(p)) if p > 0 => p.saturating_mul((auto / p).max(1)),
+            _ => auto,
         }
     }
 }
@@ -153,5 +170,23 @@ impl Settings {
             self.limits.check_segments(level)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchSize;
+
+    #[test]
+    fn auto_batches_round_to_the_classifier_preference() {
+        // 96² images: 9 fit in AUTO_BYTES.
+        assert_eq!(BatchSize::Auto.images_for(96, 96, None), 9);
+        assert_eq!(BatchSize::Auto.images_for(96, 96, Some(1)), 9);
+        assert_eq!(BatchSize::Auto.images_for(96, 96, Some(4)), 8);
+        assert_eq!(BatchSize::Auto.images_for(96, 96, Some(16)), 16);
+        assert_eq!(BatchSize::Auto.images_for(512, 512, Some(4)), 4);
+        // A size asked for is kept, and a nonsense preference is ignored.
+        assert_eq!(BatchSize::Fixed(5).images_for(96, 96, Some(16)), 5);
+        assert_eq!(BatchSize::Auto.images_for(96, 96, Some(0)), 9);
     }
 }

@@ -20,6 +20,39 @@ pub fn asset(name: &str) -> PathBuf {
     repo_root().join("assets").join(name)
 }
 
+/// ONNX Runtime's shared library for the tests of the `ort` feature:
+/// `ORT_DYLIB_PATH` when set, else the one `tools/fetch_onnxruntime.py`
+/// extracts from the `onnxruntime` wheel on PyPI into `target/onnxruntime/`
+/// (run here on first use, so a fresh clone needs no manual step).
+///
+/// # Panics
+/// When the variable names a missing file, or the script fails (no
+/// `python3`, or PyPI unreachable); the message says how to fix it.
+pub fn onnxruntime_library() -> PathBuf {
+    static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FETCHED
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
+                let path = PathBuf::from(path);
+                assert!(path.exists(), "ORT_DYLIB_PATH={} does not exist", path.display());
+                return path;
+            }
+            let script = repo_root().join("tools/fetch_onnxruntime.py");
+            let out = std::process::Command::new("python3")
+                .arg(&script)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+            assert!(
+                out.status.success(),
+                "{} failed (it downloads the onnxruntime wheel from PyPI; or set ORT_DYLIB_PATH):\n{}",
+                script.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        })
+        .clone()
+}
+
 /// A bundled image of `assets/`, decoded.
 ///
 /// # Panics

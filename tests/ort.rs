@@ -1,0 +1,223 @@
+//! The committed CNN through ONNX Runtime: parity with torch and with
+//! tract, scores that do not depend on batching or threads, and clear
+//! errors. The library comes from `testkit::onnxruntime_library` (the
+//! `onnxruntime` wheel on PyPI, fetched on first use).
+#![cfg(feature = "ort")]
+
+use multiscale_lime::onnx::{
+    ExecutionProvider, OnnxClassifier, OrtClassifier, OrtClassifierBuilder,
+};
+use multiscale_lime::prelude::*;
+use multiscale_lime::{BatchSize, Error};
+use multiscale_lime_testkit::{asset, load_asset, onnxruntime_library, repo_root};
+use ndarray::{s, Array4};
+
+fn builder() -> OrtClassifierBuilder {
+    OrtClassifier::builder(96, 96).library(onnxruntime_library())
+}
+
+fn model_bytes() -> Vec<u8> {
+    std::fs::read(asset("models/ihc_dab_cnn.onnx")).unwrap()
+}
+
+/// The 16 fixture patches of `tests/data/onnx_fixture.txt` and torch's
+/// probabilities for them.
+fn fixture() -> (Array4<f32>, Vec<[f64; 2]>) {
+    let text = std::fs::read_to_string(repo_root().join("tests/data/onnx_fixture.txt")).unwrap();
+    let full = load_asset("ihc.png");
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .collect();
+    let mut batch = Array4::<f32>::zeros((rows.len(), 96, 96, 3));
+    for (i, r) in rows.iter().enumerate() {
+        let (y, x) = (r[0] as usize, r[1] as usize);
+        batch
+            .slice_mut(s![i, .., .., ..])
+            .assign(&full.view().slice(s![y..y + 96, x..x + 96, ..]));
+    }
+    (batch, rows.iter().map(|r| [r[3], r[4]]).collect())
+}
+
+#[test]
+fn reproduces_torch_and_tract() {
+    let (batch, torch) = fixture();
+    assert_eq!(torch.len(), 16);
+    let clf = builder().load_bytes(&model_bytes()).unwrap();
+    assert_eq!(clf.num_classes(), 2);
+    assert_eq!(clf.execution_provider(), ExecutionProvider::Cpu);
+    let out = clf.predict(batch.view()).unwrap();
+    let tract = OnnxClassifier::builder(96, 96)
+        .load_bytes(&model_bytes())
+        .unwrap()
+        .predict(batch.view())
+        .unwrap();
+    for (i, want) in torch.iter().enumerate() {
+        for (c, &want) in want.iter().enumerate() {
+            let got = f64::from(out[[i, c]]);
+            assert!(
+                (got - want).abs() < 1e-5,
+                "patch {i} class {c}: {got} vs torch {want}"
+            );
+            let other = f64::from(tract[[i, c]]);
+            assert!(
+                (got - other).abs() < 1e-5,
+                "patch {i} class {c}: {got} vs tract {other}"
+            );
+        }
+    }
+}
+
+#[test]
+fn scores_do_not_depend_on_batches_threads_or_sessions() {
+    let (batch, _) = fixture();
+    let bytes = model_bytes();
+    let reference = builder()
+        .batch_size(1)
+        .sessions(1)
+        .load_bytes(&bytes)
+        .unwrap()
+        .predict(batch.view())
+        .unwrap();
+    for (size, threads, sessions) in [(3, 1, 1), (16, 1, 2), (5, 2, 1), (64, 2, 3)] {
+        let clf = builder()
+            .batch_size(size)
+            .intra_threads(threads)
+            .sessions(sessions)
+            .load_bytes(&bytes)
+            .unwrap();
+        // Row by row and all at once: the same bits.
+        assert_eq!(
+            clf.predict(batch.view()).unwrap(),
+            reference,
+            "batch {size}, {threads} threads"
+        );
+        let row = clf.predict(batch.slice(s![7..8, .., .., ..])).unwrap();
+        assert_eq!(row.row(0), reference.row(7));
+    }
+}
+
+#[test]
+fn explanations_are_bit_identical_whatever_the_batching() {
+    let patch = load_asset("ihc_patch96.png");
+    let clf = builder().load_bytes(&model_bytes()).unwrap();
+    assert_eq!(clf.preferred_batch_size(), Some(16));
+    let explain = |batch: BatchSize, threads: usize| {
+        let lime = MultiScaleLime::builder()
+            .levels([10, 25])
+            .samples_per_segment(4)
+            .hide_color(HideColor::Constant([1.0; 3]))
+            .batch_size(batch)
+            .seed(11)
+            .build()
+            .unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| lime.explain(&patch, &clf, Target::TopLabels(2)).unwrap())
+    };
+    let reference = explain(BatchSize::Auto, 1);
+    let heatmaps = |e: &multiscale_lime::Explanation| -> Vec<Vec<u32>> {
+        e.stacks()
+            .iter()
+            .flat_map(|s| {
+                s.levels()
+                    .iter()
+                    .map(|l| l.heatmap.values().iter().map(|v| v.to_bits()).collect())
+            })
+            .collect()
+    };
+    for (batch, threads) in [
+        (BatchSize::Fixed(1), 2),
+        (BatchSize::Fixed(7), 1),
+        (BatchSize::Auto, 2),
+    ] {
+        assert_eq!(
+            heatmaps(&explain(batch, threads)),
+            heatmaps(&reference),
+            "{batch:?}, {threads} threads"
+        );
+    }
+}
+
+#[test]
+fn clear_errors() {
+    let bytes = model_bytes();
+    // The CPU wheel has no CUDA: an error naming the provider, no fallback.
+    let cuda = builder()
+        .execution_provider(ExecutionProvider::Cuda { device_id: 0 })
+        .load_bytes(&bytes);
+    match cuda {
+        Err(e @ Error::OnnxRuntime { .. }) => {
+            assert!(e.to_string().contains("CUDAExecutionProvider"), "{e}")
+        }
+        other => panic!("expected an ONNX Runtime error, got {other:?}"),
+    }
+    // Another library than the one this process opened.
+    let other = OrtClassifier::builder(96, 96)
+        .library("/nonexistent/libonnxruntime.so")
+        .load_bytes(&bytes);
+    // (Loading `builder()` first makes the outcome the same in any test order.)
+    let _ = builder().load_bytes(&bytes).unwrap();
+    let other = other.and(
+        OrtClassifier::builder(96, 96)
+            .library("/nonexistent/libonnxruntime.so")
+            .load_bytes(&bytes),
+    );
+    match other {
+        Err(e @ Error::OnnxRuntime { .. }) => {
+            assert!(
+                e.to_string().contains("/nonexistent/libonnxruntime.so"),
+                "{e}"
+            )
+        }
+        other => panic!("expected an ONNX Runtime error, got {other:?}"),
+    }
+    // The model's declared input is checked before any run.
+    match builder()
+        .layout(multiscale_lime::onnx::InputLayout::Nhwc)
+        .load_bytes(&bytes)
+    {
+        Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("N×H×W×3"), "{e}"),
+        other => panic!("expected a model error, got {other:?}"),
+    }
+    match OrtClassifier::builder(64, 64)
+        .library(onnxruntime_library())
+        .load_bytes(&bytes)
+    {
+        Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("64×64"), "{e}"),
+        other => panic!("expected a model error, got {other:?}"),
+    }
+    assert!(matches!(
+        builder().load_bytes(b"definitely not protobuf"),
+        Err(Error::Model { .. })
+    ));
+    match builder().load_path(asset("models/nope.onnx")) {
+        Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("nope.onnx"), "{e}"),
+        other => panic!("expected a model error, got {other:?}"),
+    }
+    for (bad, name) in [
+        (builder().sessions(0), "sessions"),
+        (builder().intra_threads(0), "intra_threads"),
+        (builder().batch_size(0), "batch_size"),
+        (builder().batch_size(1 << 20), "batch_size"),
+        (builder().scale(f32::NAN), "scale"),
+    ] {
+        match bad.load_bytes(&bytes) {
+            Err(Error::InvalidParameter { name: got, .. }) => assert_eq!(got, name),
+            other => panic!("expected {name} to be rejected, got {other:?}"),
+        }
+    }
+    // An image of another size: a typed classifier error, not a panic.
+    let clf = builder().load_bytes(&bytes).unwrap();
+    let wrong = Image::new(ndarray::Array3::from_elem((64, 64, 3), 0.5)).unwrap();
+    let lime = MultiScaleLime::builder()
+        .levels([4])
+        .samples(4)
+        .build()
+        .unwrap();
+    let err = lime.explain(&wrong, &clf, Target::Predicted).unwrap_err();
+    assert!(matches!(err, Error::Classifier(_)));
+}
