@@ -32,9 +32,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The binary with `args`, where ONNX Runtime is not found (so
+/// `--backend auto` is tract) unless the arguments name it.
 fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(BIN)
         .args(args)
+        .env_remove("ORT_DYLIB_PATH")
         .output()
         .expect("the binary runs")
 }
@@ -423,8 +426,15 @@ fn oversized_images_and_thread_counts_are_refused_up_front() {
         "{}",
         text(&refused.stderr)
     );
-    let explained = with_limit("20000");
-    assert!(explained.status.success(), "{}", text(&explained.stderr));
+    // Within the limit, the image reaches the model, which declares 96×96
+    // inputs: a clear error instead of a 96×96 CNN run on 200×100 images.
+    let admitted = with_limit("20000");
+    assert!(!admitted.status.success());
+    let stderr = text(&admitted.stderr);
+    assert!(
+        stderr.contains("cannot take 100×200 images") && !stderr.contains("--max-pixels"),
+        "{stderr}"
+    );
 
     let input = dir.join("in");
     std::fs::create_dir_all(&input).unwrap();
@@ -437,4 +447,100 @@ fn oversized_images_and_thread_counts_are_refused_up_front() {
     assert!(!output.status.success());
     let stderr = text(&output.stderr);
     assert!(stderr.contains("--jobs 100000"), "{stderr}");
+}
+
+#[test]
+fn backends_agree_and_are_reported() {
+    let dir = scratch("backends");
+    let patch = root().join("assets/ihc_patch96.png");
+    let library = multiscale_lime_testkit::onnxruntime_library();
+    let library = library.to_str().unwrap();
+    let explain = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let result = run(&command_args(
+            "explain",
+            &patch,
+            &out,
+            &[&QUICK[..], extra].concat(),
+        ));
+        (out, result)
+    };
+    let (ort_out, ort) = explain("ort", &["--backend", "ort", "--ort-library", library]);
+    assert!(ort.status.success(), "{}", text(&ort.stderr));
+    let (tract_out, tract) = explain("tract", &["--backend", "tract"]);
+    assert!(tract.status.success(), "{}", text(&tract.stderr));
+    assert!(text(&tract.stderr).is_empty(), "{}", text(&tract.stderr));
+    let report = |out: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
+            .unwrap()
+    };
+    assert_eq!(report(&ort_out)["backend"]["runtime"], "onnxruntime");
+    assert_eq!(
+        report(&ort_out)["backend"]["execution_provider"],
+        "CPUExecutionProvider"
+    );
+    assert_eq!(report(&tract_out)["backend"]["runtime"], "tract");
+    // The runtimes' scores differ in the last bits only.
+    let a: Array2<f32> = read_npy(ort_out.join("combined.npy")).unwrap();
+    let b: Array2<f32> = read_npy(tract_out.join("combined.npy")).unwrap();
+    let most = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
+    assert!(most < 1e-3, "largest difference {most}");
+
+    // auto: ONNX Runtime when it opens, else tract with a one-line hint.
+    let (auto_out, auto) = explain("auto", &[]);
+    assert!(auto.status.success(), "{}", text(&auto.stderr));
+    assert_eq!(report(&auto_out)["backend"]["runtime"], "tract");
+    let hint = text(&auto.stderr);
+    assert!(
+        hint.contains("using tract") && hint.contains("ORT_DYLIB_PATH"),
+        "{hint}"
+    );
+    assert_eq!(hint.lines().count(), 1, "{hint}");
+    let (auto_out, auto) = explain("auto-ort", &["--ort-library", library]);
+    assert!(auto.status.success(), "{}", text(&auto.stderr));
+    assert_eq!(report(&auto_out)["backend"]["runtime"], "onnxruntime");
+
+    // Clear errors: a missing library when ort is asked for, a GPU the
+    // wheel lacks, a provider without ONNX Runtime, a bad provider name.
+    for (extra, expected) in [
+        (
+            &[
+                "--backend",
+                "ort",
+                "--ort-library",
+                "/nonexistent/libonnxruntime.so",
+            ][..],
+            "/nonexistent/libonnxruntime.so",
+        ),
+        (
+            &[
+                "--backend",
+                "ort",
+                "--ort-library",
+                library,
+                "--execution-provider",
+                "cuda:0",
+            ][..],
+            "CUDAExecutionProvider",
+        ),
+        (
+            &["--backend", "tract", "--execution-provider", "cuda"][..],
+            "needs ONNX Runtime",
+        ),
+        (&["--execution-provider", "gpu"][..], "`gpu` is not cpu"),
+        (
+            &["--backend", "tract", "--model-batch", "0"][..],
+            "batch_size",
+        ),
+    ] {
+        let (out, result) = explain("error", extra);
+        assert!(!result.status.success(), "{extra:?}");
+        let stderr = text(&result.stderr);
+        assert!(stderr.contains(expected), "{extra:?}: {stderr}");
+        assert!(!out.join("explanation.json").exists());
+    }
 }

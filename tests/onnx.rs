@@ -92,6 +92,11 @@ fn clear_errors() {
             .load_bytes(&bytes),
         Err(Error::Model { .. })
     ));
+    // The model declares 96×96 inputs: another size is refused at load.
+    match OnnxClassifier::builder(64, 64).load_bytes(&bytes) {
+        Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("64×64"), "{e}"),
+        other => panic!("expected a model error, got {other:?}"),
+    }
     assert!(matches!(
         OnnxClassifier::builder(96, 96)
             .normalization([0.0; 3], [0.0; 3])

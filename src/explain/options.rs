@@ -95,10 +95,19 @@ impl BatchSize {
 
 impl BatchSize {
     /// Images per call for a classifier that prefers `preferred` images per
-    /// run: `Auto` becomes the largest multiple of `preferred` within
+    /// run ([`Classifier::preferred_batch_size`](crate::Classifier::preferred_batch_size)):
+    /// `Auto` becomes the largest multiple of `preferred` within
     /// [`AUTO_BYTES`](Self::AUTO_BYTES) (at least `preferred`); `Fixed`
     /// stays as asked.
-    pub(crate) fn images_for(self, height: usize, width: usize, preferred: Option<usize>) -> usize {
+    ///
+    /// ```
+    /// use multiscale_lime::BatchSize;
+    ///
+    /// assert_eq!(BatchSize::Auto.images_for(96, 96, Some(4)), 8);
+    /// assert_eq!(BatchSize::Auto.images_for(96, 96, Some(16)), 16);
+    /// assert_eq!(BatchSize::Fixed(5).images_for(96, 96, Some(16)), 5);
+    /// ```
+    pub fn images_for(self, height: usize, width: usize, preferred: Option<usize>) -> usize {
         let auto = self.images(height, width);
         match (self, preferred) {
             (BatchSize::Auto, Some(p)) if p > 0 => p.saturating_mul((auto / p).max(1)),

@@ -240,6 +240,45 @@ impl InputSpec {
     }
 }
 
+/// Checks a model's declared input shape (`None` = a free side) against
+/// the configured input: rank 4, the batch free or equal to the batch
+/// size, every other side free or equal.
+pub(crate) fn check_declared_shape(
+    declared: &[Option<usize>],
+    input: &InputSpec,
+) -> std::result::Result<(), String> {
+    let show: Vec<String> = declared
+        .iter()
+        .map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string()))
+        .collect();
+    let show = show.join("×");
+    if let Some(&Some(n)) = declared.first() {
+        if n != input.batch_size {
+            return Err(format!(
+                "the model's input ({show}) has a batch dimension fixed at {n}; set its batch size to {n}"
+            ));
+        }
+    }
+    let wanted = input.shape(input.batch_size);
+    let fits = declared.len() == 4
+        && declared
+            .iter()
+            .zip(wanted)
+            .skip(1)
+            .all(|(d, w)| d.is_none_or(|d| d == w));
+    if !fits {
+        let layout = match input.layout {
+            InputLayout::Nchw => "N×3×H×W",
+            InputLayout::Nhwc => "N×H×W×3",
+        };
+        return Err(format!(
+            "the model's input is {show} (? = free); a {layout} tensor of {}×{} images was configured",
+            input.height, input.width
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `run` on every `batch_size` images of `batch` (each run gets
 /// exactly `batch_size`, the last padded) and stacks the scores.
 pub(crate) fn predict_in_batches(

@@ -38,7 +38,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::{predict_in_batches, probe_classes, InputLayout, InputSpec, ModelBuilder};
+use super::{check_declared_shape, predict_in_batches, probe_classes, InputSpec, ModelBuilder};
 use crate::classify::Classifier;
 use crate::error::{ClassifierError, Error, Result};
 
@@ -249,6 +249,18 @@ impl ModelBuilder<OrtSettings> {
     }
 }
 
+/// Opens ONNX Runtime's library (unless this process already has) and
+/// returns its path: `library`, else `ORT_DYLIB_PATH`, else the system's
+/// (see the [module docs](self)). Loading a model does this itself; call it
+/// to learn early whether ONNX Runtime is there.
+///
+/// # Errors
+/// [`Error::OnnxRuntime`] when the library cannot be opened, is older than
+/// 1.31, or another library is already open.
+pub fn open_library(library: Option<&Path>) -> Result<PathBuf> {
+    open_runtime(library).map(|(path, _)| path)
+}
+
 /// Opens ONNX Runtime once per process; later calls must name the same
 /// library (or none). A failed attempt leaves nothing open, so a later call
 /// may name another path.
@@ -299,33 +311,11 @@ fn check_signature(session: &Session, input: &InputSpec) -> std::result::Result<
             first.name()
         ));
     }
-    let declared: Vec<i64> = ty.tensor_shape().map(|s| s.to_vec()).unwrap_or_default();
-    let wanted = input.shape(input.batch_size);
-    if let Some(&n) = declared.first() {
-        if n >= 0 && usize::try_from(n).ok() != Some(input.batch_size) {
-            return Err(format!(
-                "the model's batch dimension is fixed at {n}; set batch_size({n})"
-            ));
-        }
-    }
-    let fits = declared.len() == 4
-        && declared
-            .iter()
-            .zip(wanted)
-            .skip(1)
-            .all(|(&d, w)| d < 0 || usize::try_from(d).is_ok_and(|d| d == w));
-    if !fits {
-        let layout = match input.layout {
-            InputLayout::Nchw => "N×3×H×W",
-            InputLayout::Nhwc => "N×H×W×3",
-        };
-        return Err(format!(
-            "the model's input `{}` has shape {declared:?} (-1 = free); a {layout} tensor of {}×{} images expected",
-            first.name(),
-            input.height,
-            input.width
-        ));
-    }
+    let declared: Vec<Option<usize>> = ty
+        .tensor_shape()
+        .map(|shape| shape.iter().map(|&d| usize::try_from(d).ok()).collect())
+        .unwrap_or_default();
+    check_declared_shape(&declared, input)?;
     Ok(())
 }
 

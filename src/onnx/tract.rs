@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView4};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::Factoid;
 
-use super::{predict_in_batches, probe_classes, InputLayout, InputSpec, ModelBuilder};
+use super::{
+    check_declared_shape, predict_in_batches, probe_classes, InputLayout, InputSpec, ModelBuilder,
+};
 use crate::classify::Classifier;
 use crate::error::{ClassifierError, Error, Result};
 
@@ -58,6 +61,23 @@ impl ModelBuilder<TractSettings> {
         let model = tract_onnx::onnx()
             .model_for_read(&mut reader)
             .map_err(model_error)?;
+        // The declared input, before it is overridden with the configured one.
+        let fact = model.input_fact(0).map_err(model_error)?;
+        if !fact.shape.is_open() {
+            let declared: Vec<Option<usize>> = fact
+                .shape
+                .dims()
+                .map(|d| {
+                    d.concretize()
+                        .and_then(|d| d.as_i64())
+                        .and_then(|d| usize::try_from(d).ok())
+                })
+                .collect();
+            check_declared_shape(&declared, &self.input).map_err(|reason| Error::Model {
+                source_name: name.clone(),
+                reason,
+            })?;
+        }
         // A plan for the one batch size it will see: tract optimises
         // concrete shapes far better than a symbolic batch dimension.
         let shape = self.input.shape(self.input.batch_size);

@@ -1,61 +1,125 @@
 //! One image explained into one folder.
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_curve};
-use multiscale_lime::onnx::OnnxClassifier;
+use multiscale_lime::onnx::ort::open_library;
+use multiscale_lime::onnx::{ExecutionProvider, OnnxClassifier, OrtClassifier};
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
-    BatchSize, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits, MultiScaleLime, Target,
-    Trapezoid, Uniform,
+    BatchSize, Classifier, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits, MultiScaleLime,
+    Target, Trapezoid, Uniform,
 };
 use serde_json::json;
 
 use crate::write::{self, BoxError};
-use crate::{CombinerKind, LimeArgs, ModelArgs};
+use crate::{Backend, CombinerKind, LimeArgs, ModelArgs};
 
-/// The model, prepared once per input size (tract plans have fixed shapes).
+/// A prepared model, whichever runtime runs it.
+pub(crate) type Model = Arc<dyn Classifier + Send + Sync>;
+
+/// The model, prepared once per input size (plans have fixed shapes; a
+/// model that declares its input size refuses other sizes).
 pub(crate) struct Models {
     bytes: Vec<u8>,
     args: ModelArgs,
-    prepared: Mutex<HashMap<(usize, usize), OnnxClassifier>>,
+    /// `Some(library)` when ONNX Runtime runs the model.
+    ort: Option<PathBuf>,
+    prepared: Mutex<HashMap<(usize, usize), Model>>,
 }
 
 impl Models {
     pub(crate) fn open(args: &ModelArgs) -> Result<Models, String> {
         let bytes = std::fs::read(&args.model)
             .map_err(|e| format!("cannot read the model {}: {e}", args.model.display()))?;
+        let library = args.ort_library.as_deref();
+        let ort = match args.backend {
+            Backend::Tract => None,
+            Backend::Ort => Some(open_library(library).map_err(|e| e.to_string())?),
+            Backend::Auto => match open_library(library) {
+                Ok(path) => Some(path),
+                Err(e) => {
+                    eprintln!(
+                        "note: using tract ({e}); ONNX Runtime is several times faster: \
+                         set ORT_DYLIB_PATH or --ort-library (docs/onnx-runtime.md)"
+                    );
+                    None
+                }
+            },
+        };
+        if ort.is_none() && args.execution_provider != ExecutionProvider::Cpu {
+            return Err(format!(
+                "--execution-provider {} needs ONNX Runtime (--backend ort)",
+                args.execution_provider.name()
+            ));
+        }
         Ok(Models {
             bytes,
             args: args.clone(),
+            ort,
             prepared: Mutex::new(HashMap::new()),
         })
     }
 
-    pub(crate) fn for_size(&self, height: usize, width: usize) -> Result<OnnxClassifier, BoxError> {
+    /// What runs the model, for the report.
+    pub(crate) fn backend(&self) -> serde_json::Value {
+        match &self.ort {
+            Some(library) => json!({
+                "runtime": "onnxruntime",
+                "library": library.display().to_string(),
+                "execution_provider": self.args.execution_provider.name(),
+            }),
+            None => json!({"runtime": "tract"}),
+        }
+    }
+
+    pub(crate) fn for_size(&self, height: usize, width: usize) -> Result<Model, BoxError> {
         let mut prepared = self.prepared.lock().map_err(|_| "a worker panicked")?;
         if let Some(model) = prepared.get(&(height, width)) {
-            return Ok(model.clone());
+            return Ok(Arc::clone(model));
         }
-        let model = OnnxClassifier::builder(height, width)
-            .layout(self.args.layout.into())
-            .scale(self.args.scale)
-            .normalization(self.args.mean, self.args.std)
-            .softmax(self.args.softmax)
-            .load_bytes(&self.bytes)
-            .map_err(|e| match e {
-                multiscale_lime::Error::Model { reason, .. } => {
-                    format!(
-                        "the model {} cannot take {height}×{width} images: {reason}",
-                        self.args.model.display()
-                    )
+        let a = &self.args;
+        let loaded: multiscale_lime::Result<Model> = match &self.ort {
+            Some(library) => {
+                let mut builder = OrtClassifier::builder(height, width)
+                    .library(library)
+                    .execution_provider(a.execution_provider)
+                    .layout(a.layout.into())
+                    .scale(a.scale)
+                    .normalization(a.mean, a.std)
+                    .softmax(a.softmax);
+                if let Some(n) = a.model_batch {
+                    builder = builder.batch_size(n);
                 }
-                other => other.to_string(),
-            })?;
-        prepared.insert((height, width), model.clone());
+                builder
+                    .load_bytes(&self.bytes)
+                    .map(|m| Arc::new(m) as Model)
+            }
+            None => {
+                let mut builder = OnnxClassifier::builder(height, width)
+                    .layout(a.layout.into())
+                    .scale(a.scale)
+                    .normalization(a.mean, a.std)
+                    .softmax(a.softmax);
+                if let Some(n) = a.model_batch {
+                    builder = builder.batch_size(n);
+                }
+                builder
+                    .load_bytes(&self.bytes)
+                    .map(|m| Arc::new(m) as Model)
+            }
+        };
+        let model = loaded.map_err(|e| match e {
+            multiscale_lime::Error::Model { reason, .. } => format!(
+                "the model {} cannot take {height}×{width} images: {reason}",
+                a.model.display()
+            ),
+            other => other.to_string(),
+        })?;
+        prepared.insert((height, width), Arc::clone(&model));
         Ok(model)
     }
 
@@ -137,7 +201,7 @@ pub(crate) fn explain_into(
     let image = crate::read_image(path, plan.args.max_pixels)?;
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
-    let explanation = plan.lime.explain(&image, &model, target)?;
+    let explanation = plan.lime.explain(&image, &*model, target)?;
     let stack = explanation
         .stacks()
         .first()
@@ -194,9 +258,9 @@ pub(crate) fn explain_into(
     } else {
         // "Removed" means what it meant to the explanation.
         let hide = plan.args.hide_color;
-        let acc = explanation_accuracy(&image, map, &model, class, plan.args.keep_fraction, hide)?;
-        let deletion = deletion_curve(&image, map, &model, class, 50, hide)?;
-        let insertion = insertion_curve(&image, map, &model, class, 50, 5.0)?;
+        let acc = explanation_accuracy(&image, map, &*model, class, plan.args.keep_fraction, hide)?;
+        let deletion = deletion_curve(&image, map, &*model, class, 50, hide)?;
+        let insertion = insertion_curve(&image, map, &*model, class, 50, 5.0)?;
         json!({
             "explanation_accuracy": {
                 "keep_fraction": acc.fraction,
@@ -215,6 +279,7 @@ pub(crate) fn explain_into(
         "image": path.display().to_string(),
         "size": [image.height(), image.width()],
         "model": models.args.model.display().to_string(),
+        "backend": models.backend(),
         "parameters": {
             "levels": plan.args.levels,
             "combiner": plan.args.combiner.name(),
@@ -228,7 +293,11 @@ pub(crate) fn explain_into(
             "hide_color": hide_color_name(plan.args.hide_color),
             "compactness": plan.args.compactness,
             "kernel_width": plan.lime.kernel_width(),
-            "batch_size": plan.lime.batch_size().images(image.height(), image.width()),
+            "batch_size": plan.lime.batch_size().images_for(
+                image.height(),
+                image.width(),
+                model.preferred_batch_size(),
+            ),
         },
         "prediction": {
             "class": explanation.predicted_class(),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use multiscale_lime::onnx::InputLayout;
+use multiscale_lime::onnx::{ExecutionProvider, InputLayout};
 use multiscale_lime::{HideColor, Image, Segmenter, Slic};
 
 use crate::batch::Shard;
@@ -94,7 +94,7 @@ enum Command {
 /// The model and how images reach it.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ModelArgs {
-    /// ONNX model with one f32 image input (batch dimension free) and N×C scores out.
+    /// ONNX model with one f32 image input (N×3×H×W or N×H×W×3) and N×C scores out.
     #[arg(long)]
     pub(crate) model: PathBuf,
     /// Input tensor layout.
@@ -112,9 +112,58 @@ pub(crate) struct ModelArgs {
     /// Apply a softmax to the model's output (for models that return logits).
     #[arg(long)]
     pub(crate) softmax: bool,
+    /// Model runtime: ONNX Runtime (ort), tract (pure Rust), or auto (ort
+    /// when its library opens, else tract).
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub(crate) backend: Backend,
+    /// ONNX Runtime's shared library (default: $ORT_DYLIB_PATH, else
+    /// libonnxruntime on the library search path).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) ort_library: Option<PathBuf>,
+    /// Where ONNX Runtime runs the model: cpu, cuda[:GPU], tensorrt[:GPU]
+    /// or coreml.
+    #[arg(long, default_value = "cpu", value_parser = parse_provider)]
+    pub(crate) execution_provider: ExecutionProvider,
+    /// Images per model run (default: the runtime's fastest, 1 for tract
+    /// and 16 for ONNX Runtime).
+    #[arg(long, value_name = "N")]
+    pub(crate) model_batch: Option<usize>,
     /// Class names for the report, comma-separated.
     #[arg(long, value_delimiter = ',', num_args = 1)]
     pub(crate) class_names: Option<Vec<String>>,
+}
+
+/// Model runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Backend {
+    /// ONNX Runtime when its library opens, else tract (with a hint).
+    Auto,
+    /// ONNX Runtime (its shared library must be found).
+    Ort,
+    /// tract, pure Rust.
+    Tract,
+}
+
+fn parse_provider(s: &str) -> Result<ExecutionProvider, String> {
+    let (name, device) = match s.split_once(':') {
+        Some((name, id)) => {
+            let id = id
+                .parse::<i32>()
+                .map_err(|e| format!("`{id}` is not a GPU index: {e}"))?;
+            (name, Some(id))
+        }
+        None => (s, None),
+    };
+    let device_id = device.unwrap_or(0);
+    match (name.to_ascii_lowercase().as_str(), device) {
+        ("cpu", None) => Ok(ExecutionProvider::Cpu),
+        ("cuda", _) => Ok(ExecutionProvider::Cuda { device_id }),
+        ("tensorrt", _) => Ok(ExecutionProvider::TensorRt { device_id }),
+        ("coreml", None) => Ok(ExecutionProvider::CoreMl),
+        _ => Err(format!(
+            "`{s}` is not cpu, cuda[:GPU], tensorrt[:GPU] or coreml"
+        )),
+    }
 }
 
 /// Tensor layouts.
