@@ -102,7 +102,7 @@ fn scores_do_not_depend_on_batches_threads_or_sessions() {
 fn explanations_are_bit_identical_whatever_the_batching() {
     let patch = load_asset("ihc_patch96.png");
     let clf = builder().load_bytes(&model_bytes()).unwrap();
-    assert_eq!(clf.preferred_batch_size(), Some(16));
+    assert_eq!(clf.preferred_batch_size(), Some(8));
     let explain = |batch: BatchSize, threads: usize| {
         let lime = MultiScaleLime::builder()
             .levels([10, 25])

@@ -7,7 +7,9 @@
 //!
 //! The default model is `assets/models/ihc_dab_cnn.onnx`, a small CNN
 //! (about 60k parameters, `tools/train_model.py`) trained to call 96×96 IHC
-//! patches DAB-rich (brown stain) or DAB-poor, run through tract. Hidden
+//! patches DAB-rich (brown stain) or DAB-poor, run through tract, or through
+//! ONNX Runtime when `ORT_DYLIB_PATH` names its library (several times
+//! faster; `export ORT_DYLIB_PATH=$(python3 tools/fetch_onnxruntime.py)`). Hidden
 //! superpixels are painted white, the empty background of a brightfield
 //! slide: black would read as dense stain to a stain detector. Both classes
 //! are explained from one set of model calls; the explanation of DAB-rich
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 use multiscale_lime::metrics::{
     deletion_curve, explanation_accuracy, insertion_curve, relevance_mass,
 };
-use multiscale_lime::onnx::OnnxClassifier;
+use multiscale_lime::onnx::{OnnxClassifier, OrtClassifier};
 use multiscale_lime::prelude::*;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{image, ndarray};
@@ -86,18 +88,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out_dir)?;
 
     let image = Image::try_from(&image::open(&input)?.to_rgb8())?;
-    let classifier: Box<dyn Classifier> = if transparent {
-        Box::new(FnClassifier::new(2, stain_classifier))
-    } else {
-        Box::new(
-            OnnxClassifier::builder(96, 96)
-                .load_path(root.join("assets/models/ihc_dab_cnn.onnx"))?,
+    let cnn = root.join("assets/models/ihc_dab_cnn.onnx");
+    let (classifier, model_name): (Box<dyn Classifier>, &str) = if transparent {
+        (
+            Box::new(FnClassifier::new(2, stain_classifier)),
+            "transparent DAB classifier",
         )
-    };
-    let model_name = if transparent {
-        "transparent DAB classifier"
+    } else if std::env::var_os("ORT_DYLIB_PATH").is_some() {
+        (
+            Box::new(OrtClassifier::builder(96, 96).load_path(&cnn)?),
+            "CNN ihc_dab_cnn.onnx (ONNX Runtime)",
+        )
     } else {
-        "CNN ihc_dab_cnn.onnx"
+        (
+            Box::new(OnnxClassifier::builder(96, 96).load_path(&cnn)?),
+            "CNN ihc_dab_cnn.onnx (tract)",
+        )
     };
     // White is "no tissue, no stain" in brightfield; the transparent
     // classifier keeps the paper's black (it counts black as unstained).

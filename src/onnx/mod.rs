@@ -184,17 +184,36 @@ impl InputSpec {
             )));
         }
         let prep = |v: f32, ch: usize| (v * self.scale - self.mean[ch]) / self.std[ch];
-        let mut data = Vec::with_capacity(padded * h * w * 3);
-        // Hot path: one pass, no index tuples.
+        let plane = h * w;
+        let mut data = Vec::with_capacity(padded * plane * 3);
         for image in batch.outer_iter() {
-            match self.layout {
-                InputLayout::Nhwc => {
-                    data.extend(image.iter().zip((0..3).cycle()).map(|(&v, ch)| prep(v, ch)))
+            match (self.layout, image.as_slice()) {
+                // Hot path (the explainer's batches are contiguous): one
+                // pass over the pixels, each channel written to its plane.
+                (InputLayout::Nchw, Some(pixels)) => {
+                    let start = data.len();
+                    data.resize(start + 3 * plane, 0.0);
+                    let (red, rest) = data[start..].split_at_mut(plane);
+                    let (green, blue) = rest.split_at_mut(plane);
+                    let planes = red.iter_mut().zip(green.iter_mut()).zip(blue.iter_mut());
+                    for (((r, g), b), px) in planes.zip(pixels.chunks_exact(3)) {
+                        *r = prep(px[0], 0);
+                        *g = prep(px[1], 1);
+                        *b = prep(px[2], 2);
+                    }
                 }
-                InputLayout::Nchw => {
+                (InputLayout::Nhwc, Some(pixels)) => data.extend(
+                    pixels
+                        .chunks_exact(3)
+                        .flat_map(|px| [prep(px[0], 0), prep(px[1], 1), prep(px[2], 2)]),
+                ),
+                (InputLayout::Nchw, None) => {
                     for ch in 0..3 {
                         data.extend(image.index_axis(Axis(2), ch).iter().map(|&v| prep(v, ch)));
                     }
+                }
+                (InputLayout::Nhwc, None) => {
+                    data.extend(image.iter().zip((0..3).cycle()).map(|(&v, ch)| prep(v, ch)))
                 }
             }
         }
@@ -323,4 +342,107 @@ pub(crate) fn probe_classes(
         });
     }
     Ok(out.ncols())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array4;
+
+    fn spec(layout: InputLayout) -> InputSpec {
+        InputSpec {
+            height: 3,
+            width: 4,
+            layout,
+            scale: 255.0,
+            mean: [0.5, 1.5, 2.5],
+            std: [2.0, 0.25, 3.0],
+            softmax: false,
+            batch_size: 4,
+        }
+    }
+
+    #[test]
+    fn tensor_data_matches_the_formula_for_any_memory_layout() {
+        // Two images, stored contiguously and as a strided view of a wider array.
+        let value = |n: usize, y: usize, x: usize, c: usize| {
+            ((n * 31 + y * 7 + x * 3 + c) % 11) as f32 / 10.0
+        };
+        let batch = Array4::from_shape_fn((2, 3, 4, 3), |(n, y, x, c)| value(n, y, x, c));
+        let wide =
+            Array4::from_shape_fn(
+                (2, 3, 6, 3),
+                |(n, y, x, c)| if x < 4 { value(n, y, x, c) } else { -1.0 },
+            );
+        let strided = wide.slice(s![.., .., 0..4, ..]);
+        assert!(strided.index_axis(Axis(0), 0).as_slice().is_none());
+        for layout in [InputLayout::Nchw, InputLayout::Nhwc] {
+            let spec = spec(layout);
+            let data = spec.tensor_data(batch.view(), 3).unwrap();
+            assert_eq!(data, spec.tensor_data(strided, 3).unwrap(), "{layout:?}");
+            let shape = spec.shape(3);
+            assert_eq!(data.len(), shape.iter().product::<usize>());
+            for n in 0..3 {
+                // The padding repeats the last image.
+                let m = n.min(1);
+                for y in 0..3 {
+                    for x in 0..4 {
+                        for c in 0..3 {
+                            let at = match layout {
+                                InputLayout::Nchw => ((n * 3 + c) * 3 + y) * 4 + x,
+                                InputLayout::Nhwc => ((n * 3 + y) * 4 + x) * 3 + c,
+                            };
+                            let want =
+                                (value(m, y, x, c) * spec.scale - spec.mean[c]) / spec.std[c];
+                            assert_eq!(
+                                data[at].to_bits(),
+                                want.to_bits(),
+                                "{layout:?} {n} {y} {x} {c}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // An image of another size is an error, not a panic.
+        let wrong = Array4::<f32>::zeros((1, 4, 4, 3));
+        assert!(spec(InputLayout::Nchw)
+            .tensor_data(wrong.view(), 1)
+            .is_err());
+    }
+
+    #[test]
+    fn scores_keep_the_real_rows_and_softmax() {
+        let mut spec = spec(InputLayout::Nchw);
+        let values = [1.0f32, 2.0, 3.0, 4.0, 9.0, 9.0];
+        let out = spec.scores(&[3, 2], values.iter().copied(), 2, 3).unwrap();
+        assert_eq!(out, ndarray::array![[1.0, 2.0], [3.0, 4.0]]);
+        assert!(spec.scores(&[2, 2], values.iter().copied(), 2, 3).is_err());
+        spec.softmax = true;
+        let out = spec
+            .scores(&[3, 2, 1, 1], values.iter().copied(), 1, 3)
+            .unwrap();
+        let e = 1.0f32.exp();
+        assert!((out[[0, 1]] - e / (1.0 + e)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn declared_shapes_are_checked() {
+        let spec = spec(InputLayout::Nchw);
+        assert!(check_declared_shape(&[None, Some(3), Some(3), Some(4)], &spec).is_ok());
+        assert!(check_declared_shape(&[Some(4), None, None, None], &spec).is_ok());
+        let fixed = check_declared_shape(&[Some(1), Some(3), Some(3), Some(4)], &spec).unwrap_err();
+        assert!(fixed.contains("fixed at 1"), "{fixed}");
+        let other = check_declared_shape(&[None, Some(3), Some(96), Some(96)], &spec).unwrap_err();
+        assert!(
+            other.contains("?×3×96×96") && other.contains("3×4 images"),
+            "{other}"
+        );
+        assert!(check_declared_shape(&[None, Some(3), Some(3)], &spec).is_err());
+        let nhwc = InputSpec {
+            layout: InputLayout::Nhwc,
+            ..spec
+        };
+        assert!(check_declared_shape(&[None, Some(3), Some(4), Some(3)], &nhwc).is_ok());
+    }
 }

@@ -347,14 +347,14 @@ impl std::fmt::Debug for OrtClassifier {
 
 impl OrtClassifier {
     /// Settings for a model taking `height × width` RGB images, NCHW, no
-    /// scaling or normalisation, no softmax, on the CPU, 16 images per run
+    /// scaling or normalisation, no softmax, on the CPU, 8 images per run
     /// (ONNX Runtime's fastest for the bundled CNN: see
     /// `docs/performance.md`).
     pub fn builder(height: usize, width: usize) -> OrtClassifierBuilder {
         ModelBuilder::with_runtime(
             height,
             width,
-            16,
+            8,
             OrtSettings {
                 library: None,
                 provider: ExecutionProvider::Cpu,

@@ -125,7 +125,7 @@ pub(crate) struct ModelArgs {
     #[arg(long, default_value = "cpu", value_parser = parse_provider)]
     pub(crate) execution_provider: ExecutionProvider,
     /// Images per model run (default: the runtime's fastest, 1 for tract
-    /// and 16 for ONNX Runtime).
+    /// and 8 for ONNX Runtime).
     #[arg(long, value_name = "N")]
     pub(crate) model_batch: Option<usize>,
     /// Class names for the report, comma-separated.
