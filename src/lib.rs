@@ -16,7 +16,7 @@
 //! | Stage | Trait | Provided |
 //! |---|---|---|
 //! | superpixels | [`Segmenter`] | [`Slic`] (scikit-image compatible), [`SquareGrid`], [`Precomputed`] |
-//! | black box | [`Classifier`] | [`FnClassifier`] for closures |
+//! | black box | [`Classifier`] | [`FnClassifier`] for closures; ONNX models through ONNX Runtime (`ort` feature) or tract (`onnx` feature) in `onnx` |
 //! | perturbations | [`Perturber`] | [`BernoulliPerturber`] with [`HideColor`] |
 //! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact) |
 //! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`] |

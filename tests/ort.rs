@@ -2,7 +2,7 @@
 //! tract, scores that do not depend on batching or threads, and clear
 //! errors. The library comes from `testkit::onnxruntime_library` (the
 //! `onnxruntime` wheel on PyPI, fetched on first use).
-#![cfg(feature = "ort")]
+#![cfg(all(feature = "ort", feature = "onnx"))]
 
 use multiscale_lime::onnx::{
     ExecutionProvider, OnnxClassifier, OrtClassifier, OrtClassifierBuilder,

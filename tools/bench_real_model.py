@@ -9,10 +9,11 @@ runs one explain_instance per level (batch_size 10, its default), exactly
 what multi-scale LIME asks of it. One thread: ONNX Runtime's intra-op
 threads = 1 and RAYON_NUM_THREADS = 1; two threads: 2 and 2.
 
-Also measured: pure inference per image, each runtime on the same batches
-(Python onnxruntime at lime's batch of 10; ours: time inside the classifier
-during the explanation, divided by the images it scored), so the library's
-own share is visible.
+Also measured: pure inference per image (Python onnxruntime at lime's batch
+of 10; ours: time inside the classifier during the explanation, and the very
+batches of an explanation scored again alone, in parallel as the explainer
+runs them), so the library's own share is visible: the explanation's time
+over the time of its batches alone.
 
 usage: python3 tools/bench_real_model.py [ROUNDS]      (default 3)
 needs: numpy, pillow, scikit-image==0.26.*, lime==0.2.0.1, onnxruntime==1.32.0
@@ -98,7 +99,7 @@ def ours(backend, threads):
                           capture_output=True, text=True, check=True, env=env).stdout
     fields = dict(f.split("=") for f in line.split())
     assert int(fields["samples"]) == samples, (fields, samples)
-    return float(fields["median_ms"]) / 1e3, float(fields["model_ms"]) / 1e3
+    return float(fields["median_ms"]) / 1e3, float(fields["model_ms"]) / 1e3, float(fields["replay_ms"]) / 1e3
 
 
 times = {}
@@ -106,9 +107,10 @@ for r in range(ROUNDS):
     for t in THREADS:
         times.setdefault(("lime", t), []).append(lime_multiscale(t))
         for backend in ["ort", "tract"]:
-            total, model = ours(backend, t)
+            total, model, replay = ours(backend, t)
             times.setdefault((backend, t), []).append(total)
             times.setdefault((backend + " model", t), []).append(model)
+            times.setdefault((backend + " replay", t), []).append(replay)
 inference = {t: python_inference(t) for t in THREADS}
 
 med = {k: statistics.median(v) for k, v in times.items()}
@@ -127,6 +129,12 @@ for backend, name in [("ort", "ONNX Runtime"), ("tract", "tract")]:
     # Inside the classifier, summed over threads: per image per thread.
     print(f"{'  ours, ' + name + ' (in explain)':34} "
           + " ".join(f"{med[(backend + ' model', t)] / samples * 1e3:>10.3f}" for t in THREADS))
+for backend, name in [("ort", "ONNX Runtime"), ("tract", "tract")]:
+    print(f"{'  ' + name + ', same batches alone':34} "
+          + " ".join(f"{med[(backend + ' replay', t)] / samples * 1e3:>10.3f}" for t in THREADS))
+print("explanation / the same batches scored alone:")
+for backend in ["ort", "tract"]:
+    print(f"{'  ' + backend:34} " + " ".join(f"{med[(backend, t)] / med[(backend + ' replay', t)]:>10.3f}" for t in THREADS))
 for backend in ["ort", "tract"]:
     print(f"{'  library share, ' + backend:34} "
           + " ".join(f"{1 - med[(backend + ' model', t)] / t / med[(backend, t)]:>10.1%}" for t in THREADS))

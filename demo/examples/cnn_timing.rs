@@ -12,8 +12,9 @@
 //! over threads) and `replay_ms` the time the classifier alone takes to
 //! score the same batches again, in parallel as the explainer does. Set
 //! `RAYON_NUM_THREADS` for the thread count; ONNX Runtime's library comes
-//! from `ORT_DYLIB_PATH` or `tools/fetch_onnxruntime.py`; `ORT_SESSIONS`
-//! and `ORT_INTRA` override its sessions and intra-op threads.
+//! from `ORT_DYLIB_PATH` or `tools/fetch_onnxruntime.py`; `ORT_SESSIONS`,
+//! `ORT_INTRA` and `ORT_BATCH` override its sessions, intra-op threads and
+//! images per run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -74,6 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             if let Some(n) = env_usize("ORT_INTRA") {
                 builder = builder.intra_threads(n);
+            }
+            if let Some(n) = env_usize("ORT_BATCH") {
+                builder = builder.batch_size(n);
             }
             Box::new(builder.load_path(&model)?)
         }

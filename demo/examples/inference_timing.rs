@@ -78,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Each runtime's scores must not depend on the batch they came in.
     for (group, name) in scores.chunks(BATCHES.len()).zip(["tract", "onnxruntime"]) {
-        let same = group.iter().all(|s| s == &group[0]);
+        let same = group.iter().all(|s| *s == group[0]);
         let most = group
             .iter()
             .flat_map(|s| s.iter().zip(group[0].iter()).map(|(a, b)| (a - b).abs()))

@@ -9,7 +9,7 @@
 //! scaling, normalisation, softmax, batch size); the runtime adds its own
 //! settings. ONNX Runtime is several times faster on CPU and can use GPUs;
 //! tract needs no library. Where to get ONNX Runtime's library is told in
-//! [`ort`](crate::onnx::ort)'s docs and in `docs/onnx-runtime.md`.
+//! [`ort`]'s docs and in `docs/onnx-runtime.md`.
 //!
 //! Both run a model in batches of exactly [`ModelBuilder::batch_size`]
 //! images (a short last batch is padded with copies of its last image), so
@@ -271,12 +271,12 @@ pub(crate) fn check_declared_shape(
         .map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string()))
         .collect();
     let show = show.join("×");
-    if let Some(&Some(n)) = declared.first() {
-        if n != input.batch_size {
-            return Err(format!(
-                "the model's input ({show}) has a batch dimension fixed at {n}; set its batch size to {n}"
-            ));
-        }
+    if let Some(&Some(n)) = declared.first()
+        && n != input.batch_size
+    {
+        return Err(format!(
+            "the model's input ({show}) has a batch dimension fixed at {n}; set its batch size to {n}"
+        ));
     }
     let wanted = input.shape(input.batch_size);
     let fits = declared.len() == 4

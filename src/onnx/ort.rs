@@ -219,8 +219,10 @@ impl ModelBuilder<OrtSettings> {
             let mut builder = Session::builder(&env)
                 .map_err(|e| runtime_error(e.to_string()))?
                 .with_optimization_level(GraphOptimizationLevel::All)
-                .and_then(|b| b.with_intra_threads(settings.intra_threads))
-                .and_then(|b| b.with_inter_threads(1))
+                .map_err(|e| runtime_error(e.to_string()))?
+                .with_intra_threads(settings.intra_threads)
+                .map_err(|e| runtime_error(e.to_string()))?
+                .with_inter_threads(1)
                 .map_err(|e| runtime_error(e.to_string()))?
                 .with_execution_providers([settings.provider.dispatch()])
                 .map_err(|e| {

@@ -120,7 +120,7 @@ pub(crate) struct ModelArgs {
     /// libonnxruntime on the library search path).
     #[arg(long, value_name = "PATH")]
     pub(crate) ort_library: Option<PathBuf>,
-    /// Where ONNX Runtime runs the model: cpu, cuda[:GPU], tensorrt[:GPU]
+    /// Where ONNX Runtime runs the model: cpu, cuda or cuda:GPU, tensorrt or tensorrt:GPU,
     /// or coreml.
     #[arg(long, default_value = "cpu", value_parser = parse_provider)]
     pub(crate) execution_provider: ExecutionProvider,
