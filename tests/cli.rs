@@ -504,9 +504,21 @@ fn backends_agree_and_are_reported() {
     assert!(auto.status.success(), "{}", text(&auto.stderr));
     assert_eq!(report(&auto_out)["backend"]["runtime"], "onnxruntime");
 
-    // Clear errors: a missing library when ort is asked for, a GPU the
-    // wheel lacks, a provider without ONNX Runtime, a bad provider name.
+    // Clear errors: a missing or too old library when ort is asked for, a
+    // GPU the wheel lacks, a provider without ONNX Runtime, a bad provider.
+    let old = std::process::Command::new("python3")
+        .arg(root().join("tools/fetch_onnxruntime.py"))
+        .args(["--version", "1.20.1", "--dest"])
+        .arg(Path::new(env!("CARGO_TARGET_TMPDIR")).join("onnxruntime-1.20.1"))
+        .output()
+        .unwrap();
+    assert!(old.status.success(), "{}", text(&old.stderr));
+    let old = text(&old.stdout);
     for (extra, expected) in [
+        (
+            &["--backend", "ort", "--ort-library", old.trim()][..],
+            "1.20.1",
+        ),
         (
             &[
                 "--backend",

@@ -221,3 +221,40 @@ fn clear_errors() {
     let err = lime.explain(&wrong, &clf, Target::Predicted).unwrap_err();
     assert!(matches!(err, Error::Classifier(_)));
 }
+
+#[test]
+fn both_runtimes_give_the_same_heatmaps_to_1e_5() {
+    // Not to the bit: the runtimes' scores differ by ~1e-7.
+    let patch = load_asset("ihc_patch96.png");
+    let lime = MultiScaleLime::builder()
+        .levels([10, 25, 50])
+        .samples_per_segment(10)
+        .hide_color(HideColor::Constant([1.0; 3]))
+        .seed(2)
+        .build()
+        .unwrap();
+    let ort = builder().load_bytes(&model_bytes()).unwrap();
+    let tract = OnnxClassifier::builder(96, 96)
+        .load_bytes(&model_bytes())
+        .unwrap();
+    let a = lime.explain(&patch, &ort, Target::TopLabels(2)).unwrap();
+    let b = lime.explain(&patch, &tract, Target::TopLabels(2)).unwrap();
+    for (sa, sb) in a.stacks().iter().zip(b.stacks()) {
+        assert_eq!(sa.class(), sb.class());
+        for (la, lb) in sa.levels().iter().zip(sb.levels()) {
+            let most = la
+                .heatmap
+                .values()
+                .iter()
+                .zip(lb.heatmap.values())
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                most < 1e-5,
+                "class {} level {}: {most}",
+                sa.class(),
+                la.desired
+            );
+        }
+    }
+}
