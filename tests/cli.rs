@@ -556,3 +556,129 @@ fn backends_agree_and_are_reported() {
         assert!(!out.join("explanation.json").exists());
     }
 }
+
+#[test]
+fn resume_redoes_work_done_with_other_settings_and_leaves_no_stale_files() {
+    let dir = scratch("stale");
+    let (input, out) = (dir.join("in"), dir.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 2);
+    let first = batch_args(&input, &out, &["--levels", "10,25", "--no-metrics"]);
+    assert_eq!(summary(&text(&run(&first).stdout)), (2, 0, 0));
+    assert!(out.join("patch_00/level2_s25.npy").is_file());
+    // Another seed, other levels: both images are redone, and the level
+    // files of the first run are gone.
+    let second = batch_args(
+        &input,
+        &out,
+        &["--levels", "10", "--seed", "9", "--no-metrics"],
+    );
+    let result = run(&second);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert!(text(&result.stderr).contains("2 explained before with another model or settings"));
+    assert_eq!(summary(&text(&result.stdout)), (2, 0, 0));
+    assert!(out.join("patch_00/level1_s10.npy").is_file());
+    assert!(!out.join("patch_00/level2_s25.npy").exists());
+    assert!(!out.join("patch_00/level2_s25.png").exists());
+    // Same settings again: nothing to do. Another model (the same network
+    // with one byte of its metadata changed): redone.
+    assert_eq!(summary(&text(&run(&second).stdout)), (0, 2, 0));
+    let mut bytes = std::fs::read(model()).unwrap();
+    let at = bytes
+        .windows(7)
+        .position(|w| w == b"pytorch")
+        .expect("producer name");
+    bytes[at] = b'P';
+    let other = dir.join("other.onnx");
+    std::fs::write(&other, bytes).unwrap();
+    let mut third = second.clone();
+    let m = third.iter().position(|a| a == "--model").unwrap();
+    third[m + 1] = other.display().to_string();
+    let result = run(&third);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert_eq!(summary(&text(&result.stdout)), (2, 0, 0));
+}
+
+#[test]
+fn outputs_are_checked_before_any_work() {
+    let dir = scratch("outputs");
+    let patch = root().join("assets/ihc_patch96.png");
+    // `--out` naming a file: refused at once, naming the path.
+    let file = dir.join("taken");
+    std::fs::write(&file, b"keep me").unwrap();
+    let result = run(&command_args("explain", &patch, &file, &QUICK));
+    assert!(!result.status.success());
+    let stderr = text(&result.stderr);
+    assert!(
+        stderr.contains("taken") && stderr.contains("not a folder"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    // A symbolic link where an output goes is refused, not replaced.
+    #[cfg(unix)]
+    {
+        let out = dir.join("linked");
+        std::fs::create_dir_all(&out).unwrap();
+        let target = dir.join("elsewhere.png");
+        std::fs::write(&target, b"not yours").unwrap();
+        std::os::unix::fs::symlink(&target, out.join("combined.png")).unwrap();
+        let result = run(&command_args("explain", &patch, &out, &QUICK));
+        assert!(!result.status.success());
+        let stderr = text(&result.stderr);
+        assert!(
+            stderr.contains("combined.png") && stderr.contains("not a regular file"),
+            "{stderr}"
+        );
+        assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
+        let segment = run(&[
+            "segment",
+            patch.to_str().unwrap(),
+            "--n",
+            "10",
+            "--out",
+            out.join("combined.png").to_str().unwrap(),
+        ]);
+        assert!(!segment.status.success());
+        assert_eq!(std::fs::read(&target).unwrap(), b"not yours");
+    }
+    // A file that is not ONNX fails once, before any image.
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 3);
+    let junk = dir.join("junk.onnx");
+    std::fs::write(&junk, b"definitely not protobuf").unwrap();
+    let mut args = batch_args(&input, &dir.join("batch"), &QUICK);
+    let m = args.iter().position(|a| a == "--model").unwrap();
+    args[m + 1] = junk.display().to_string();
+    let result = run(&args);
+    assert!(!result.status.success());
+    let stderr = text(&result.stderr);
+    assert!(
+        stderr.contains("junk.onnx is not an ONNX model"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("patch_0"), "{stderr}");
+}
+
+#[test]
+fn a_live_run_keeps_its_temporary_files() {
+    // Another process's temporary file survives a sweep while that process
+    // lives; a dead process's is removed.
+    let dir = scratch("temps");
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut live = Command::new("sleep").arg("30").spawn().unwrap();
+    let theirs = out.join(format!(".combined.png.{}.mslime-tmp", live.id()));
+    let dead = out.join(".overlay.png.4294967294.mslime-tmp");
+    std::fs::write(&theirs, b"in progress").unwrap();
+    std::fs::write(&dead, b"left by a kill").unwrap();
+    let patch = root().join("assets/ihc_patch96.png");
+    let result = run(&command_args("explain", &patch, &out, &QUICK));
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    if Path::new("/proc/self").exists() {
+        assert!(theirs.exists(), "a live run's temporary file was swept");
+        assert!(!dead.exists(), "a dead run's temporary file was left");
+    }
+    live.kill().unwrap();
+    live.wait().unwrap();
+}

@@ -63,6 +63,16 @@ impl ModelBuilder<TractSettings> {
             .map_err(model_error)?;
         // The declared input, before it is overridden with the configured one.
         let fact = model.input_fact(0).map_err(model_error)?;
+        if let Some(datum) = fact.datum_type.concretize()
+            && datum != f32::datum_type()
+        {
+            return Err(Error::Model {
+                source_name: name,
+                reason: format!(
+                    "the model's input is {datum:?}; f32 expected (export the model with a float input)"
+                ),
+            });
+        }
         if !fact.shape.is_open() {
             let declared: Vec<Option<usize>> = fact
                 .shape

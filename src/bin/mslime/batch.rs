@@ -140,6 +140,19 @@ fn list(input: &Path, out: &Path) -> Result<(Vec<Item>, Vec<PathBuf>), String> {
     Ok((items, ignored))
 }
 
+/// The settings digest an earlier run recorded in `report`, `Some("")`
+/// for a report without one (older versions), `None` without a report.
+fn recorded_digest(report: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(report).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Some(
+        value["settings_digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
 /// `mslime batch`.
 pub(crate) fn run(
     input: &Path,
@@ -171,14 +184,31 @@ pub(crate) fn run(
             .collect(),
         None => all,
     };
-    let (todo, done): (Vec<Item>, Vec<Item>) = mine
-        .into_iter()
-        .partition(|it| !out.join(&it.key).join("explanation.json").is_file());
+    // Done means: explained with this model and these settings. Folders
+    // explained otherwise are redone, not reported as done.
+    let digest = models.settings_digest(&plan);
+    let mut stale = 0;
+    let (todo, done): (Vec<Item>, Vec<Item>) =
+        mine.into_iter().partition(|it| {
+            match recorded_digest(&out.join(&it.key).join("explanation.json")) {
+                None => true,
+                Some(d) if d == digest => false,
+                Some(_) => {
+                    stale += 1;
+                    true
+                }
+            }
+        });
     let shard_text = shard.map_or(String::new(), |s| {
         format!(" (shard {}/{} of {total})", s.index, s.count)
     });
+    let stale_text = if stale > 0 {
+        format!(" ({stale} explained before with another model or settings: redone)")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "{} image(s) to explain{shard_text}, {} already done",
+        "{} image(s) to explain{shard_text}{stale_text}, {} already done",
         todo.len(),
         done.len()
     );

@@ -28,13 +28,23 @@ pub(crate) struct Models {
     args: ModelArgs,
     /// `Some(library)` when ONNX Runtime runs the model.
     ort: Option<PathBuf>,
-    prepared: Mutex<HashMap<(usize, usize), Model>>,
+    /// Per input size: the prepared model, or why it cannot be (so a bad
+    /// model is loaded and reported once per size, not once per image).
+    prepared: Mutex<HashMap<(usize, usize), Result<Model, String>>>,
+    /// Fingerprint of the model's bytes.
+    digest: u64,
 }
 
 impl Models {
     pub(crate) fn open(args: &ModelArgs) -> Result<Models, String> {
         let bytes = std::fs::read(&args.model)
             .map_err(|e| format!("cannot read the model {}: {e}", args.model.display()))?;
+        // Not ONNX at all: one error before any image, not one per image.
+        use tract_onnx::prelude::Framework;
+        tract_onnx::onnx()
+            .proto_model_for_read(&mut bytes.as_slice())
+            .map_err(|e| format!("{} is not an ONNX model: {e}", args.model.display()))?;
+        let digest = write::fingerprint(&[&bytes]);
         let library = args.ort_library.as_deref();
         let ort = match args.backend {
             Backend::Tract => None,
@@ -61,6 +71,7 @@ impl Models {
             args: args.clone(),
             ort,
             prepared: Mutex::new(HashMap::new()),
+            digest,
         })
     }
 
@@ -78,8 +89,8 @@ impl Models {
 
     pub(crate) fn for_size(&self, height: usize, width: usize) -> Result<Model, BoxError> {
         let mut prepared = self.prepared.lock().map_err(|_| "a worker panicked")?;
-        if let Some(model) = prepared.get(&(height, width)) {
-            return Ok(Arc::clone(model));
+        if let Some(known) = prepared.get(&(height, width)) {
+            return known.clone().map_err(BoxError::from);
         }
         let a = &self.args;
         let loaded: multiscale_lime::Result<Model> = match &self.ort {
@@ -118,9 +129,35 @@ impl Models {
                 a.model.display()
             ),
             other => other.to_string(),
-        })?;
-        prepared.insert((height, width), Arc::clone(&model));
-        Ok(model)
+        });
+        prepared.insert((height, width), model.clone());
+        model.map_err(BoxError::from)
+    }
+
+    /// Fingerprint of everything an explanation's outputs depend on: the
+    /// model's bytes, how images reach it, the runtime and the settings.
+    pub(crate) fn settings_digest(&self, plan: &Plan) -> String {
+        let a = &self.args;
+        let model = format!(
+            "{:?} {} {:?} {:?} {} {:?} {:?} {:?}",
+            a.layout,
+            a.scale,
+            a.mean,
+            a.std,
+            a.softmax,
+            self.ort.is_some(),
+            a.execution_provider,
+            a.model_batch
+        );
+        let lime = format!("{:?}", plan.args);
+        format!(
+            "{:016x}",
+            write::fingerprint(&[
+                &self.digest.to_le_bytes(),
+                model.as_bytes(),
+                lime.as_bytes()
+            ])
+        )
     }
 
     pub(crate) fn class_name(&self, class: usize) -> String {
@@ -198,6 +235,12 @@ pub(crate) fn explain_into(
     plan: &Plan,
 ) -> Result<Outcome, BoxError> {
     let start = Instant::now();
+    // Before any work: the output folder must be one (or be creatable).
+    if out.exists() && !out.is_dir() {
+        return Err(format!("the output {} exists and is not a folder", out.display()).into());
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("cannot create the output folder {}: {e}", out.display()))?;
     let image = crate::read_image(path, plan.args.max_pixels)?;
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
@@ -209,12 +252,13 @@ pub(crate) fn explain_into(
     let class = stack.class();
     let combined = plan.combiner.combine(stack)?;
 
-    std::fs::create_dir_all(out)?;
     write::sweep_temporaries(out);
     let range = (0.0, 1.0);
     let mut levels = Vec::new();
+    let mut stems = Vec::new();
     for (l, level) in stack.levels().iter().enumerate() {
         let stem = format!("level{}_s{}", l + 1, level.desired);
+        stems.push(stem.clone());
         write::atomically(&out.join(format!("{stem}.png")), |w| {
             write::png(w, &colorize(&level.heatmap, Colormap::Viridis, range)?)
         })?;
@@ -280,6 +324,7 @@ pub(crate) fn explain_into(
         "size": [image.height(), image.width()],
         "model": models.args.model.display().to_string(),
         "backend": models.backend(),
+        "settings_digest": models.settings_digest(plan),
         "parameters": {
             "levels": plan.args.levels,
             "combiner": plan.args.combiner.name(),
@@ -314,6 +359,8 @@ pub(crate) fn explain_into(
         "metrics": metrics,
         "elapsed_ms": millis,
     });
+    // An earlier explanation with other levels leaves no files behind.
+    write::remove_stale_levels(out, &stems);
     write::atomically(&out.join("explanation.json"), |w| write::json(w, &report))?;
     Ok(Outcome {
         class,
