@@ -682,3 +682,53 @@ fn a_live_run_keeps_its_temporary_files() {
     live.kill().unwrap();
     live.wait().unwrap();
 }
+
+#[test]
+fn transparent_pixels_are_noted_or_composited() {
+    let dir = scratch("alpha");
+    let patch = image::open(root().join("assets/ihc_patch96.png"))
+        .unwrap()
+        .to_rgba8();
+    let mut clear = patch.clone();
+    for (x, _, p) in clear.enumerate_pixels_mut() {
+        if x < 48 {
+            p[3] = 0;
+        }
+    }
+    let opaque_path = dir.join("opaque.png");
+    let clear_path = dir.join("clear.png");
+    patch.save(&opaque_path).unwrap();
+    clear.save(&clear_path).unwrap();
+    let explain = |input: &Path, name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let result = run(&command_args(
+            "explain",
+            input,
+            &out,
+            &[&QUICK[..], extra].concat(),
+        ));
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        let p: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
+                .unwrap();
+        (
+            text(&result.stderr),
+            p["prediction"]["probabilities"].clone(),
+        )
+    };
+    let (rgb_note, rgb) = explain(&root().join("assets/ihc_patch96.png"), "rgb", &[]);
+    let (opaque_note, opaque) = explain(&opaque_path, "opaque", &[]);
+    // An opaque RGBA file reads as its RGB self, without a note.
+    assert_eq!(opaque, rgb);
+    assert!(!opaque_note.contains("alpha") && !rgb_note.contains("alpha"));
+    let (note, ignored) = explain(&clear_path, "ignored", &[]);
+    assert!(
+        note.contains("transparent pixels") && note.contains("--alpha"),
+        "{note}"
+    );
+    assert_eq!(ignored, rgb, "ignoring alpha keeps the stored colours");
+    let (_, white) = explain(&clear_path, "white", &["--alpha", "white"]);
+    let (_, black) = explain(&clear_path, "black", &["--alpha", "black"]);
+    assert_ne!(white, rgb);
+    assert_ne!(white, black);
+}

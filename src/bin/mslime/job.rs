@@ -241,7 +241,7 @@ pub(crate) fn explain_into(
     }
     std::fs::create_dir_all(out)
         .map_err(|e| format!("cannot create the output folder {}: {e}", out.display()))?;
-    let image = crate::read_image(path, plan.args.max_pixels)?;
+    let image = crate::read_image(path, plan.args.max_pixels, plan.args.alpha)?;
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
     let explanation = plan.lime.explain(&image, &*model, target)?;

@@ -234,12 +234,28 @@ pub(crate) struct LimeArgs {
     /// images (SLIC needs about 50 bytes per pixel).
     #[arg(long, default_value_t = multiscale_lime::Limits::default().pixels())]
     pub(crate) max_pixels: usize,
+    /// What a transparent pixel of an image with alpha shows: its colour as
+    /// stored (ignore, with a note), or the colour composited over white or
+    /// black.
+    #[arg(long, value_enum, default_value_t = Alpha::Ignore)]
+    pub(crate) alpha: Alpha,
+}
+
+/// How images with an alpha channel are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Alpha {
+    /// Drop the alpha channel (a note says so when a pixel is not opaque).
+    Ignore,
+    /// Composite over white.
+    White,
+    /// Composite over black.
+    Black,
 }
 
 /// Decodes `path` as RGB, after checking from its header that it has at
 /// most `max_pixels` pixels (a small file can declare a huge image). The
 /// messages leave the path to the caller, which names it once.
-pub(crate) fn read_image(path: &Path, max_pixels: usize) -> Result<Image, String> {
+pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result<Image, String> {
     let open = || {
         image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
@@ -258,7 +274,40 @@ pub(crate) fn read_image(path: &Path, max_pixels: usize) -> Result<Image, String
     let picture = open()?
         .decode()
         .map_err(|e| format!("not a readable image: {e}"))?;
-    Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string())
+    if !picture.color().has_alpha() {
+        return Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string());
+    }
+    let rgba = picture.to_rgba32f();
+    let opaque = rgba.pixels().all(|p| p[3] >= 1.0);
+    let background = match alpha {
+        _ if opaque => None,
+        Alpha::Ignore => {
+            eprintln!(
+                "note: {} has transparent pixels; its alpha channel is ignored \
+                 (--alpha white|black composites instead)",
+                path.display()
+            );
+            None
+        }
+        Alpha::White => Some(1.0),
+        Alpha::Black => Some(0.0),
+    };
+    // Dropping alpha reads the colours exactly as an RGB file would.
+    let Some(background) = background else {
+        return Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string());
+    };
+    let (w, h) = (rgba.width() as usize, rgba.height() as usize);
+    let mut values = Vec::with_capacity(w * h * 3);
+    for p in rgba.pixels() {
+        let a = p[3].clamp(0.0, 1.0);
+        for &c in &p.0[..3] {
+            let c = c.clamp(0.0, 1.0);
+            values.push(a * c + (1.0 - a) * background);
+        }
+    }
+    let array = multiscale_lime::ndarray::Array3::from_shape_vec((h, w, 3), values)
+        .map_err(|e| e.to_string())?;
+    Image::new(array).map_err(|e| e.to_string())
 }
 
 /// Combiners selectable from the command line.
@@ -322,8 +371,12 @@ fn parse_hide_color(s: &str) -> Result<HideColor, String> {
 }
 
 fn segment(image: &Path, n: usize, compactness: f64, sigma: f64, out: &Path) -> Result<(), String> {
-    let img = read_image(image, multiscale_lime::Limits::default().pixels())
-        .map_err(|e| format!("{}: {e}", image.display()))?;
+    let img = read_image(
+        image,
+        multiscale_lime::Limits::default().pixels(),
+        Alpha::Ignore,
+    )
+    .map_err(|e| format!("{}: {e}", image.display()))?;
     let slic = Slic::builder()
         .compactness(compactness)
         .sigma(sigma)
