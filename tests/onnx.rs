@@ -92,6 +92,11 @@ fn clear_errors() {
             .load_bytes(&bytes),
         Err(Error::Model { .. })
     ));
+    // A uint8-input model is refused, not fed f32 values.
+    match OnnxClassifier::builder(96, 96).load_path(root().join("tests/data/uint8_input.onnx")) {
+        Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("f32 expected"), "{e}"),
+        other => panic!("expected a model error, got {other:?}"),
+    }
     // The model declares 96×96 inputs: another size is refused at load.
     match OnnxClassifier::builder(64, 64).load_bytes(&bytes) {
         Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("64×64"), "{e}"),
