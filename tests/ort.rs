@@ -201,6 +201,8 @@ fn clear_errors() {
     for (bad, name) in [
         (builder().sessions(0), "sessions"),
         (builder().intra_threads(0), "intra_threads"),
+        (builder().intra_threads(100_000), "intra_threads"),
+        (builder().sessions(100_000), "sessions"),
         (builder().batch_size(0), "batch_size"),
         (builder().batch_size(1 << 20), "batch_size"),
         (builder().scale(f32::NAN), "scale"),

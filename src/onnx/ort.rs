@@ -138,16 +138,17 @@ impl ModelBuilder<OrtSettings> {
         self
     }
 
-    /// Threads ONNX Runtime uses inside one model run (default 1: the
-    /// explainer already scores batches on every core, one session each).
+    /// Threads ONNX Runtime uses inside one model run, 1 to 1024 (default
+    /// 1: the explainer already scores batches on every core, one session
+    /// each).
     pub fn intra_threads(mut self, threads: usize) -> Self {
         self.runtime.intra_threads = threads;
         self
     }
 
-    /// Sessions that run side by side, each with its own copy of the
-    /// model's weights (default: one per rayon thread on the CPU, one on
-    /// an accelerator).
+    /// Sessions that run side by side, 1 to 256, each with its own copy of
+    /// the model's weights (default: one per thread of the rayon pool the
+    /// model is loaded in on the CPU, one on an accelerator).
     pub fn sessions(mut self, sessions: usize) -> Self {
         self.runtime.sessions = Some(sessions);
         self
@@ -184,8 +185,12 @@ impl ModelBuilder<OrtSettings> {
     fn prepare(self, bytes: &[u8], name: Option<String>) -> Result<OrtClassifier> {
         self.input.validate()?;
         let settings = &self.runtime;
-        if settings.intra_threads == 0 {
-            return Err(Error::invalid("intra_threads", 0, "at least 1"));
+        if !(1..=1024).contains(&settings.intra_threads) {
+            return Err(Error::invalid(
+                "intra_threads",
+                settings.intra_threads,
+                "1 to 1024",
+            ));
         }
         let sessions = match (settings.sessions, settings.provider) {
             (Some(0), _) => return Err(Error::invalid("sessions", 0, "at least 1")),
