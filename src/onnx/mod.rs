@@ -298,6 +298,18 @@ pub(crate) fn check_declared_shape(
     Ok(())
 }
 
+/// A model file's bytes and its name for errors.
+pub(crate) fn read_model(path: &std::path::Path) -> Result<(Vec<u8>, Option<String>)> {
+    let name = Some(path.display().to_string());
+    match std::fs::read(path) {
+        Ok(bytes) => Ok((bytes, name)),
+        Err(e) => Err(Error::Model {
+            source_name: name,
+            reason: e.to_string(),
+        }),
+    }
+}
+
 /// Runs `run` on every `batch_size` images of `batch` (each run gets
 /// exactly `batch_size`, the last padded) and stacks the scores.
 pub(crate) fn predict_in_batches(

@@ -38,7 +38,9 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use super::{check_declared_shape, predict_in_batches, probe_classes, InputSpec, ModelBuilder};
+use super::{
+    check_declared_shape, predict_in_batches, probe_classes, read_model, InputSpec, ModelBuilder,
+};
 use crate::classify::Classifier;
 use crate::error::{ClassifierError, Error, Result};
 
@@ -165,12 +167,7 @@ impl ModelBuilder<OrtSettings> {
     /// image tensor of the configured size and layout, or does not return
     /// one row of scores per image.
     pub fn load_path(self, path: impl AsRef<Path>) -> Result<OrtClassifier> {
-        let path = path.as_ref();
-        let name = Some(path.display().to_string());
-        let bytes = std::fs::read(path).map_err(|e| Error::Model {
-            source_name: name.clone(),
-            reason: e.to_string(),
-        })?;
+        let (bytes, name) = read_model(path.as_ref())?;
         self.prepare(&bytes, name)
     }
 

@@ -9,7 +9,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use super::{
-    check_declared_shape, predict_in_batches, probe_classes, InputLayout, InputSpec, ModelBuilder,
+    check_declared_shape, predict_in_batches, probe_classes, read_model, InputLayout, InputSpec,
+    ModelBuilder,
 };
 use crate::classify::Classifier;
 use crate::error::{ClassifierError, Error, Result};
@@ -34,12 +35,7 @@ impl ModelBuilder<TractSettings> {
     /// return one row of scores per image.
     pub fn load_path(self, path: impl AsRef<Path>) -> Result<OnnxClassifier> {
         self.input.validate()?;
-        let path = path.as_ref();
-        let name = Some(path.display().to_string());
-        let bytes = std::fs::read(path).map_err(|e| Error::Model {
-            source_name: name.clone(),
-            reason: e.to_string(),
-        })?;
+        let (bytes, name) = read_model(path.as_ref())?;
         self.prepare(&bytes, name)
     }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_curve};
 use multiscale_lime::onnx::ort::open_library;
-use multiscale_lime::onnx::{ExecutionProvider, OnnxClassifier, OrtClassifier};
+use multiscale_lime::onnx::{ExecutionProvider, ModelBuilder, OnnxClassifier, OrtClassifier};
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
     BatchSize, Classifier, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits, MultiScaleLime,
@@ -93,35 +93,27 @@ impl Models {
             return known.clone().map_err(BoxError::from);
         }
         let a = &self.args;
+        // What both runtimes share, set once.
+        fn shared<R>(builder: ModelBuilder<R>, a: &ModelArgs) -> ModelBuilder<R> {
+            let builder = builder
+                .layout(a.layout.into())
+                .scale(a.scale)
+                .normalization(a.mean, a.std)
+                .softmax(a.softmax);
+            match a.model_batch {
+                Some(n) => builder.batch_size(n),
+                None => builder,
+            }
+        }
         let loaded: multiscale_lime::Result<Model> = match &self.ort {
-            Some(library) => {
-                let mut builder = OrtClassifier::builder(height, width)
-                    .library(library)
-                    .execution_provider(a.execution_provider)
-                    .layout(a.layout.into())
-                    .scale(a.scale)
-                    .normalization(a.mean, a.std)
-                    .softmax(a.softmax);
-                if let Some(n) = a.model_batch {
-                    builder = builder.batch_size(n);
-                }
-                builder
-                    .load_bytes(&self.bytes)
-                    .map(|m| Arc::new(m) as Model)
-            }
-            None => {
-                let mut builder = OnnxClassifier::builder(height, width)
-                    .layout(a.layout.into())
-                    .scale(a.scale)
-                    .normalization(a.mean, a.std)
-                    .softmax(a.softmax);
-                if let Some(n) = a.model_batch {
-                    builder = builder.batch_size(n);
-                }
-                builder
-                    .load_bytes(&self.bytes)
-                    .map(|m| Arc::new(m) as Model)
-            }
+            Some(library) => shared(OrtClassifier::builder(height, width), a)
+                .library(library)
+                .execution_provider(a.execution_provider)
+                .load_bytes(&self.bytes)
+                .map(|m| Arc::new(m) as Model),
+            None => shared(OnnxClassifier::builder(height, width), a)
+                .load_bytes(&self.bytes)
+                .map(|m| Arc::new(m) as Model),
         };
         let model = loaded.map_err(|e| match e {
             multiscale_lime::Error::Model { reason, .. } => format!(
