@@ -732,3 +732,29 @@ fn transparent_pixels_are_noted_or_composited() {
     assert_ne!(white, rgb);
     assert_ne!(white, black);
 }
+
+#[test]
+fn a_multi_page_tiff_is_noted() {
+    use tiff::encoder::{colortype::RGB8, TiffEncoder};
+    let dir = scratch("tiff");
+    let patch = image::open(root().join("assets/ihc_patch96.png"))
+        .unwrap()
+        .to_rgb8();
+    let write = |name: &str, pages: usize| {
+        let path = dir.join(name);
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut encoder = TiffEncoder::new(&mut file).unwrap();
+        for _ in 0..pages {
+            encoder.write_image::<RGB8>(96, 96, patch.as_raw()).unwrap();
+        }
+        path
+    };
+    let one = write("one.tif", 1);
+    let two = write("two.tif", 2);
+    let single = run(&command_args("explain", &one, &dir.join("one"), &QUICK));
+    assert!(single.status.success(), "{}", text(&single.stderr));
+    assert!(!text(&single.stderr).contains("page"));
+    let double = run(&command_args("explain", &two, &dir.join("two"), &QUICK));
+    assert!(double.status.success(), "{}", text(&double.stderr));
+    assert!(text(&double.stderr).contains("more than one page; the first is explained"));
+}

@@ -271,9 +271,17 @@ pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result
              raise --max-pixels deliberately to explain it"
         ));
     }
-    let picture = open()?
+    let reader = open()?;
+    let tiff = reader.format() == Some(image::ImageFormat::Tiff);
+    let picture = reader
         .decode()
         .map_err(|e| format!("not a readable image: {e}"))?;
+    if tiff && has_more_pages(path) {
+        eprintln!(
+            "note: {} has more than one page; the first is explained",
+            path.display()
+        );
+    }
     if !picture.color().has_alpha() {
         return Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string());
     }
@@ -308,6 +316,14 @@ pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result
     let array = multiscale_lime::ndarray::Array3::from_shape_vec((h, w, 3), values)
         .map_err(|e| e.to_string())?;
     Image::new(array).map_err(|e| e.to_string())
+}
+
+/// Whether the TIFF file at `path` holds more than one image.
+fn has_more_pages(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .ok()
+        .and_then(|f| tiff::decoder::Decoder::new(std::io::BufReader::new(f)).ok())
+        .is_some_and(|d| d.more_images())
 }
 
 /// Combiners selectable from the command line.
