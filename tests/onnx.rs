@@ -92,6 +92,18 @@ fn clear_errors() {
             .load_bytes(&bytes),
         Err(Error::Model { .. })
     ));
+    // A malformed model on which tract itself panics (found by fuzzing:
+    // the first byte is the fuzz target's settings) is an error.
+    let crash = std::fs::read(root().join("tests/data/fuzz_tract_panic.bin")).unwrap();
+    match OnnxClassifier::builder(4, 4)
+        .batch_size(1)
+        .load_bytes(&crash[1..])
+    {
+        Err(e @ Error::Model { .. }) => {
+            assert!(e.to_string().contains("tract failed on this model"), "{e}")
+        }
+        other => panic!("expected a model error, got {other:?}"),
+    }
     // A uint8-input model is refused, not fed f32 values.
     match OnnxClassifier::builder(96, 96).load_path(root().join("tests/data/uint8_input.onnx")) {
         Err(e @ Error::Model { .. }) => assert!(e.to_string().contains("f32 expected"), "{e}"),

@@ -49,6 +49,21 @@ impl ModelBuilder<TractSettings> {
     }
 
     fn prepare(self, bytes: &[u8], name: Option<String>) -> Result<OnnxClassifier> {
+        // tract can panic on malformed models (found by fuzzing): a bad
+        // model is an error, never a panic.
+        let source_name = name.clone();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.prepare_unguarded(bytes, name)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(Error::Model {
+                source_name,
+                reason: format!("tract failed on this model: {}", panic_message(&*panic)),
+            })
+        })
+    }
+
+    fn prepare_unguarded(self, bytes: &[u8], name: Option<String>) -> Result<OnnxClassifier> {
         let model_error = |e: TractError| Error::Model {
             source_name: name.clone(),
             reason: format!("{e:#}"),
@@ -159,10 +174,11 @@ impl OnnxClassifier {
         let data = self.input.tensor_data(batch, padded)?;
         let input = Tensor::from_shape(&self.input.shape(padded), &data)
             .map_err(|e| ClassifierError::msg(format!("{e:#}")))?;
-        let outputs = self
-            .plan
-            .run(tvec!(input.into()))
-            .map_err(|e| ClassifierError::msg(format!("inference failed: {e:#}")))?;
+        let outputs = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.plan.run(tvec!(input.into()))
+        }))
+        .map_err(|panic| ClassifierError::msg(format!("tract failed: {}", panic_message(&*panic))))?
+        .map_err(|e| ClassifierError::msg(format!("inference failed: {e:#}")))?;
         let first = outputs
             .first()
             .ok_or_else(|| ClassifierError::msg("the model has no output"))?;
@@ -189,4 +205,13 @@ impl Classifier for OnnxClassifier {
     fn preferred_batch_size(&self) -> Option<usize> {
         Some(self.input.batch_size)
     }
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
