@@ -8,6 +8,12 @@ use multiscale_lime::onnx::{InputLayout, OnnxClassifier};
 use multiscale_lime::Classifier;
 
 fuzz_target!(|data: &[u8]| {
+    // tract panics on some malformed models and the classifier catches
+    // those panics; libfuzzer-sys's hook would abort on them anyway, so a
+    // silent hook replaces it. A panic that escapes the classifier still
+    // aborts: libfuzzer-sys checks every run with catch_unwind.
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| std::panic::set_hook(Box::new(|_| {})));
     let Some((&settings, bytes)) = data.split_first() else {
         return;
     };
