@@ -5,6 +5,7 @@
 use multiscale_lime::onnx::{InputLayout, OnnxClassifier};
 use multiscale_lime::prelude::*;
 use multiscale_lime::{BatchSize, Error};
+use multiscale_lime_testkit::{explain_on_threads, heatmap_bits};
 use ndarray::{s, Array3, Array4};
 
 fn root() -> std::path::PathBuf {
@@ -191,16 +192,13 @@ fn explanations_are_bit_identical_whatever_the_batching() {
                 .seed(3)
                 .build()
                 .unwrap();
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            let e = pool.install(|| lime.explain(&patch, &clf, Target::Predicted).unwrap());
-            e.stacks()[0]
-                .levels()
-                .iter()
-                .map(|l| l.heatmap.values().iter().map(|v| v.to_bits()).collect())
-                .collect()
+            heatmap_bits(&explain_on_threads(
+                &lime,
+                &patch,
+                &clf,
+                Target::Predicted,
+                threads,
+            ))
         };
         let reference = explain(BatchSize::Auto, 1);
         for (batch, threads) in [

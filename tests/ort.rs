@@ -9,7 +9,9 @@ use multiscale_lime::onnx::{
 };
 use multiscale_lime::prelude::*;
 use multiscale_lime::{BatchSize, Error};
-use multiscale_lime_testkit::{asset, load_asset, onnxruntime_library, repo_root};
+use multiscale_lime_testkit::{
+    asset, explain_on_threads, heatmap_bits, load_asset, onnxruntime_library, repo_root,
+};
 use ndarray::{s, Array4};
 
 fn builder() -> OrtClassifierBuilder {
@@ -112,31 +114,23 @@ fn explanations_are_bit_identical_whatever_the_batching() {
             .seed(11)
             .build()
             .unwrap();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| lime.explain(&patch, &clf, Target::TopLabels(2)).unwrap())
+        heatmap_bits(&explain_on_threads(
+            &lime,
+            &patch,
+            &clf,
+            Target::TopLabels(2),
+            threads,
+        ))
     };
     let reference = explain(BatchSize::Auto, 1);
-    let heatmaps = |e: &multiscale_lime::Explanation| -> Vec<Vec<u32>> {
-        e.stacks()
-            .iter()
-            .flat_map(|s| {
-                s.levels()
-                    .iter()
-                    .map(|l| l.heatmap.values().iter().map(|v| v.to_bits()).collect())
-            })
-            .collect()
-    };
     for (batch, threads) in [
         (BatchSize::Fixed(1), 2),
         (BatchSize::Fixed(7), 1),
         (BatchSize::Auto, 2),
     ] {
         assert_eq!(
-            heatmaps(&explain(batch, threads)),
-            heatmaps(&reference),
+            explain(batch, threads),
+            reference,
             "{batch:?}, {threads} threads"
         );
     }

@@ -13,11 +13,7 @@ fn explain_with(threads: usize, batch_size: impl Into<BatchSize>, seed: u64) -> 
         .seed(seed)
         .build()
         .unwrap();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    pool.install(|| lime.explain(&image, &clf, Target::TopLabels(2)).unwrap())
+    multiscale_lime_testkit::explain_on_threads(&lime, &image, &clf, Target::TopLabels(2), threads)
 }
 
 #[test]

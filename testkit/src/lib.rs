@@ -53,6 +53,44 @@ pub fn onnxruntime_library() -> PathBuf {
         .clone()
 }
 
+/// `lime.explain(image, classifier, target)` on a pool of `threads`
+/// threads, for the tests that results do not depend on the thread count.
+///
+/// # Panics
+/// When the pool cannot start or the explanation fails.
+pub fn explain_on_threads<S, P, F, C>(
+    lime: &multiscale_lime::MultiScaleLime<S, P, F>,
+    image: &Image,
+    classifier: &C,
+    target: multiscale_lime::Target,
+    threads: usize,
+) -> multiscale_lime::Explanation
+where
+    S: multiscale_lime::Segmenter,
+    P: multiscale_lime::Perturber,
+    F: multiscale_lime::SurrogateFitter,
+    C: multiscale_lime::Classifier + ?Sized,
+{
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a thread pool");
+    pool.install(|| {
+        lime.explain(image, classifier, target)
+            .expect("an explanation")
+    })
+}
+
+/// Every level heatmap of every class of `explanation`, as bits.
+pub fn heatmap_bits(explanation: &multiscale_lime::Explanation) -> Vec<Vec<u32>> {
+    explanation
+        .stacks()
+        .iter()
+        .flat_map(|s| s.levels().iter())
+        .map(|l| l.heatmap.values().iter().map(|v| v.to_bits()).collect())
+        .collect()
+}
+
 /// A bundled image of `assets/`, decoded.
 ///
 /// # Panics
