@@ -758,3 +758,84 @@ fn a_multi_page_tiff_is_noted() {
     assert!(double.status.success(), "{}", text(&double.stderr));
     assert!(text(&double.stderr).contains("more than one page; the first is explained"));
 }
+
+/// The `W left to another run` figure of a batch summary (0 without one).
+fn left_to_others(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .find(|l| l.starts_with("explained "))
+        .and_then(|l| l.split(", ").find(|p| p.contains(" left to another run")))
+        .and_then(|p| p.split(' ').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[test]
+fn concurrent_batches_share_the_work() {
+    let dir = scratch("claims");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    patches(&input, 6);
+
+    // Two runs at once over one folder: each image is explained once.
+    let out = dir.join("together");
+    let args = batch_args(
+        &input,
+        &out,
+        &["--levels", "10,25", "--no-metrics", "--jobs", "1"],
+    );
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(BIN)
+                .args(&args)
+                .env_remove("ORT_DYLIB_PATH")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut explained = 0;
+    for child in children {
+        let result = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (text(&result.stdout), text(&result.stderr));
+        assert!(result.status.success(), "{stderr}");
+        let (mine, skipped, failed) = summary(&stdout);
+        assert_eq!(failed, 0, "{stderr}");
+        assert_eq!(mine + skipped + left_to_others(&stdout), 6, "{stdout}");
+        explained += mine;
+    }
+    assert_eq!(explained, 6, "an image was explained twice or not at all");
+    assert_eq!(done_keys(&out).len(), 6);
+    assert!(temporaries(&out).is_empty(), "{:?}", temporaries(&out));
+    assert!(
+        !out.join("patch_00/.mslime-claim").exists(),
+        "a claim outlived its run"
+    );
+
+    // A claim held by a live process on this host leaves that image to it;
+    // once the process has gone, the claim is taken over.
+    let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") else {
+        return;
+    };
+    let out = dir.join("held");
+    let held = out.join("patch_03");
+    std::fs::create_dir_all(&held).unwrap();
+    let mut live = Command::new("sleep").arg("60").spawn().unwrap();
+    let claim = held.join(".mslime-claim");
+    std::fs::write(&claim, format!("{} {}", live.id(), host.trim())).unwrap();
+    let first = run(&batch_args(&input, &out, &QUICK));
+    let (stdout, stderr) = (text(&first.stdout), text(&first.stderr));
+    assert!(first.status.success(), "{stderr}");
+    assert_eq!(summary(&stdout), (5, 0, 0), "{stdout}");
+    assert_eq!(left_to_others(&stdout), 1, "{stdout}");
+    assert!(stderr.contains("patch_03"), "{stderr}");
+    assert!(!held.join("explanation.json").exists());
+    assert!(claim.exists(), "another run's claim was removed");
+    live.kill().unwrap();
+    live.wait().unwrap();
+    let second = run(&batch_args(&input, &out, &QUICK));
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert_eq!(summary(&text(&second.stdout)), (1, 5, 0));
+    assert!(held.join("explanation.json").is_file());
+    assert!(!claim.exists());
+}

@@ -1,39 +1,17 @@
 //! `mslime batch`: many images, resumable, shardable, in parallel.
 
 use std::path::{Component, Path, PathBuf};
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::job::{describe, explain_into, Models, Plan};
+use crate::claim::{claim, Claimed};
+use crate::job::{create_output_folder, describe, explain_into, Models, Plan};
+use crate::parse::Shard;
+use crate::write::BoxError;
 use crate::{LimeArgs, ModelArgs};
-
-/// `i/n`: the images whose index in the sorted list is `i` modulo `n`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Shard {
-    index: usize,
-    count: usize,
-}
-
-impl FromStr for Shard {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{s}` is not a shard i/n with 0 ≤ i < n");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (
-            i.trim().parse().map_err(|_| bad())?,
-            n.trim().parse().map_err(|_| bad())?,
-        );
-        if count == 0 || index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
 
 const IMAGE_EXTENSIONS: [&str; 5] = ["png", "jpg", "jpeg", "tif", "tiff"];
 
@@ -153,6 +131,40 @@ fn recorded_digest(report: &Path) -> Option<String> {
     )
 }
 
+/// What became of one image of a batch.
+enum Fate {
+    Explained,
+    /// Another run finished it after this one listed the folder.
+    DoneElsewhere,
+    /// Another live run is explaining it (`PID HOST`).
+    LeftTo(String),
+}
+
+/// Explains `item` into its folder under `out` unless another run holds
+/// that folder or has finished it with the same `digest` meanwhile.
+fn explain_claimed(
+    item: &Item,
+    out: &Path,
+    models: &Models,
+    plan: &Plan,
+    digest: &str,
+) -> Result<Fate, BoxError> {
+    let dir = out.join(&item.key);
+    create_output_folder(&dir)?;
+    let _claim = match claim(&dir)
+        .map_err(|e| format!("cannot claim the output folder {}: {e}", dir.display()))?
+    {
+        Claimed::Mine(claim) => claim,
+        Claimed::Held(holder) => return Ok(Fate::LeftTo(holder)),
+    };
+    // The run that held the claim before may have finished it.
+    if recorded_digest(&dir.join("explanation.json")).as_deref() == Some(digest) {
+        return Ok(Fate::DoneElsewhere);
+    }
+    explain_into(&item.path, &dir, models, plan)?;
+    Ok(Fate::Explained)
+}
+
 /// `mslime batch`.
 pub(crate) fn run(
     input: &Path,
@@ -235,12 +247,22 @@ pub(crate) fn run(
         .map_err(|e| e.to_string())?,
     );
     let explained = AtomicUsize::new(0);
+    let done_elsewhere = AtomicUsize::new(0);
+    let left = Mutex::new(Vec::new());
     let failures = Mutex::new(Vec::new());
     pool.install(|| {
         todo.par_iter().with_max_len(1).for_each(|item| {
-            match explain_into(&item.path, &out.join(&item.key), &models, &plan) {
-                Ok(_) => {
+            match explain_claimed(item, out, &models, &plan, &digest) {
+                Ok(Fate::Explained) => {
                     explained.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Fate::DoneElsewhere) => {
+                    done_elsewhere.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Fate::LeftTo(holder)) => {
+                    if let Ok(mut l) = left.lock() {
+                        l.push(format!("{} (run {holder})", item.path.display()));
+                    }
                 }
                 Err(e) => {
                     let line = format!("{}: {}", item.path.display(), describe(e.as_ref()));
@@ -255,10 +277,23 @@ pub(crate) fn run(
     });
     bar.finish_and_clear();
     let failures = failures.into_inner().unwrap_or_default();
+    let left = left.into_inner().unwrap_or_default();
+    let left_text = if left.is_empty() {
+        String::new()
+    } else {
+        eprintln!(
+            "left to another run that holds their folders (rerun once it has ended; \
+             a claim a killed run left on another host is taken over after a day, \
+             or delete its {}):\n  {}",
+            crate::claim::CLAIM_FILE,
+            left.join("\n  ")
+        );
+        format!(", {} left to another run", left.len())
+    };
     println!(
-        "explained {}, skipped {} (already done), failed {}{shard_text}; outputs in {}",
+        "explained {}, skipped {} (already done), failed {}{left_text}{shard_text}; outputs in {}",
         explained.into_inner(),
-        done.len(),
+        done.len() + done_elsewhere.into_inner(),
         failures.len(),
         out.display()
     );
@@ -276,14 +311,6 @@ pub(crate) fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shards_parse_and_reject() {
-        assert_eq!("2/5".parse::<Shard>(), Ok(Shard { index: 2, count: 5 }));
-        for bad in ["5/5", "1/0", "x/2", "3", "-1/2"] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn keys_drop_extensions_and_escapes() {

@@ -8,7 +8,10 @@
 //! ```
 
 mod batch;
+mod claim;
 mod job;
+mod parse;
+mod read;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use multiscale_lime::onnx::{ExecutionProvider, InputLayout};
 use multiscale_lime::{HideColor, Image, Segmenter, Slic};
 
-use crate::batch::Shard;
+use crate::parse::{parse_hide_color, parse_provider, parse_rgb, Shard};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,7 +55,9 @@ enum Command {
     },
     /// Explain every image of a folder (recursively) or of a manifest file
     /// (one path per line, relative to the manifest's folder). Resumable:
-    /// images whose explanation.json exists are skipped.
+    /// images explained before with the same model and settings are
+    /// skipped. Runs over the same --out at once share the work: each
+    /// claims an image's folder before explaining it.
     Batch {
         /// A folder of images, or a text file listing them.
         input: PathBuf,
@@ -144,28 +149,6 @@ pub(crate) enum Backend {
     Tract,
 }
 
-fn parse_provider(s: &str) -> Result<ExecutionProvider, String> {
-    let (name, device) = match s.split_once(':') {
-        Some((name, id)) => {
-            let id = id
-                .parse::<i32>()
-                .map_err(|e| format!("`{id}` is not a GPU index: {e}"))?;
-            (name, Some(id))
-        }
-        None => (s, None),
-    };
-    let device_id = device.unwrap_or(0);
-    match (name.to_ascii_lowercase().as_str(), device) {
-        ("cpu", None) => Ok(ExecutionProvider::Cpu),
-        ("cuda", _) => Ok(ExecutionProvider::Cuda { device_id }),
-        ("tensorrt", _) => Ok(ExecutionProvider::TensorRt { device_id }),
-        ("coreml", None) => Ok(ExecutionProvider::CoreMl),
-        _ => Err(format!(
-            "`{s}` is not cpu, cuda[:GPU], tensorrt[:GPU] or coreml"
-        )),
-    }
-}
-
 /// Tensor layouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Layout {
@@ -252,78 +235,19 @@ pub(crate) enum Alpha {
     Black,
 }
 
-/// Decodes `path` as RGB, after checking from its header that it has at
-/// most `max_pixels` pixels (a small file can declare a huge image). The
-/// messages leave the path to the caller, which names it once.
+/// Decodes `path` as RGB (see [`read::decode`]), printing its notes.
 pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result<Image, String> {
-    let open = || {
-        image::ImageReader::open(path)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| format!("cannot read the file: {e}"))
-    };
-    let (w, h) = open()?
-        .into_dimensions()
-        .map_err(|e| format!("not a readable image: {e}"))?;
-    let pixels = u64::from(w) * u64::from(h);
-    if pixels > max_pixels as u64 {
-        return Err(format!(
-            "the image is {w}×{h} = {pixels} pixels, above --max-pixels {max_pixels}; \
-             raise --max-pixels deliberately to explain it"
-        ));
-    }
-    let reader = open()?;
-    let tiff = reader.format() == Some(image::ImageFormat::Tiff);
-    let picture = reader
-        .decode()
-        .map_err(|e| format!("not a readable image: {e}"))?;
-    if tiff && has_more_pages(path) {
-        eprintln!(
-            "note: {} has more than one page; the first is explained",
-            path.display()
-        );
-    }
-    if !picture.color().has_alpha() {
-        return Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string());
-    }
-    let rgba = picture.to_rgba32f();
-    let opaque = rgba.pixels().all(|p| p[3] >= 1.0);
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
     let background = match alpha {
-        _ if opaque => None,
-        Alpha::Ignore => {
-            eprintln!(
-                "note: {} has transparent pixels; its alpha channel is ignored \
-                 (--alpha white|black composites instead)",
-                path.display()
-            );
-            None
-        }
+        Alpha::Ignore => None,
         Alpha::White => Some(1.0),
         Alpha::Black => Some(0.0),
     };
-    // Dropping alpha reads the colours exactly as an RGB file would.
-    let Some(background) = background else {
-        return Image::try_from(&picture.to_rgb8()).map_err(|e| e.to_string());
-    };
-    let (w, h) = (rgba.width() as usize, rgba.height() as usize);
-    let mut values = Vec::with_capacity(w * h * 3);
-    for p in rgba.pixels() {
-        let a = p[3].clamp(0.0, 1.0);
-        for &c in &p.0[..3] {
-            let c = c.clamp(0.0, 1.0);
-            values.push(a * c + (1.0 - a) * background);
-        }
+    let (image, notes) = read::decode(std::io::BufReader::new(file), max_pixels, background)?;
+    for note in notes {
+        eprintln!("note: {} {note}", path.display());
     }
-    let array = multiscale_lime::ndarray::Array3::from_shape_vec((h, w, 3), values)
-        .map_err(|e| e.to_string())?;
-    Image::new(array).map_err(|e| e.to_string())
-}
-
-/// Whether the TIFF file at `path` holds more than one image.
-fn has_more_pages(path: &Path) -> bool {
-    std::fs::File::open(path)
-        .ok()
-        .and_then(|f| tiff::decoder::Decoder::new(std::io::BufReader::new(f)).ok())
-        .is_some_and(|d| d.more_images())
+    Ok(image)
 }
 
 /// Combiners selectable from the command line.
@@ -337,6 +261,10 @@ pub(crate) enum CombinerKind {
     Gaussian,
     /// Every level the same.
     Uniform,
+    /// Relevance per pixel (coefficient / segment area), averaged over the
+    /// levels: a coarse segment that only touches the evidence spreads its
+    /// relevance instead of topping the map.
+    Density,
 }
 
 impl CombinerKind {
@@ -346,44 +274,9 @@ impl CombinerKind {
             CombinerKind::Inverse => "inverse",
             CombinerKind::Gaussian => "gaussian",
             CombinerKind::Uniform => "uniform",
+            CombinerKind::Density => "density",
         }
     }
-}
-
-/// Three comma-separated numbers.
-fn parse_rgb(s: &str) -> Result<[f32; 3], String> {
-    let parts: Vec<f32> = s
-        .split(',')
-        .map(|p| p.trim().parse::<f32>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| format!("`{s}` holds something that is not a number"))?;
-    <[f32; 3]>::try_from(parts.as_slice()).map_err(|_| {
-        format!(
-            "`{s}` needs exactly three values R,G,B, got {}",
-            parts.len()
-        )
-    })
-}
-
-fn parse_hide_color(s: &str) -> Result<HideColor, String> {
-    let colour =
-        match s {
-            "black" => HideColor::Constant([0.0; 3]),
-            "white" => HideColor::Constant([1.0; 3]),
-            "mean" => HideColor::SegmentMean,
-            "blur" => HideColor::Blurred { sigma: 5.0 },
-            _ if s.starts_with("blur:") => {
-                let sigma = s["blur:".len()..]
-                    .parse()
-                    .map_err(|_| format!("blur width in `{s}` is not a number"))?;
-                HideColor::Blurred { sigma }
-            }
-            _ => HideColor::Constant(parse_rgb(s).map_err(|e| {
-                format!("`{s}` is not black, white, mean, blur[:SIGMA] or R,G,B: {e}")
-            })?),
-        };
-    colour.validate().map_err(|e| e.to_string())?;
-    Ok(colour)
 }
 
 fn segment(image: &Path, n: usize, compactness: f64, sigma: f64, out: &Path) -> Result<(), String> {
@@ -442,29 +335,5 @@ fn main() -> ExitCode {
             eprintln!("mslime: {message}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn colours_parse_and_reject() {
-        assert_eq!(parse_rgb(" 0.5, 1,0 "), Ok([0.5, 1.0, 0.0]));
-        assert!(parse_rgb("1,2").unwrap_err().contains("got 2"));
-        assert!(parse_rgb("a,b,c").is_err());
-        assert_eq!(parse_hide_color("white"), Ok(HideColor::Constant([1.0; 3])));
-        assert_eq!(
-            parse_hide_color("blur:3"),
-            Ok(HideColor::Blurred { sigma: 3.0 })
-        );
-        assert_eq!(
-            parse_hide_color("0.2,0.2,0.2"),
-            Ok(HideColor::Constant([0.2; 3]))
-        );
-        // Outside [0, 1]: the library's own validation answers.
-        assert!(parse_hide_color("2,0,0").is_err());
-        assert!(parse_hide_color("purple").unwrap_err().contains("purple"));
     }
 }
