@@ -3,7 +3,7 @@
 
 use multiscale_lime::metrics::{
     accuracy_rate, deletion_curve, explanation_accuracy, insertion_curve, jaccard_at_k, pearson,
-    pointing_game, relevance_mass, stability,
+    pixel_auc, pointing_game, relevance_mass, stability,
 };
 use multiscale_lime::prelude::*;
 use multiscale_lime::{Error, Heatmap};
@@ -243,4 +243,75 @@ fn stability_across_seeds_is_high_for_a_simple_model() {
         .iter()
         .all(|&j| (0.0..=1.0).contains(&j)));
     assert!(stability(&lime, &image, &clf, Target::Class(0), &[1], &Trapezoid, 3).is_err());
+}
+
+/// Pixel AUC by its definition: over every (inside, outside) pair, 1 when
+/// the inside pixel is higher, ½ on a tie.
+fn naive_pixel_auc(values: &[f32], mask: &[bool]) -> f64 {
+    let (mut wins, mut pairs) = (0.0, 0.0);
+    for (a, _) in values.iter().zip(mask).filter(|p| *p.1) {
+        for (b, _) in values.iter().zip(mask).filter(|p| !*p.1) {
+            pairs += 1.0;
+            wins += if a > b {
+                1.0
+            } else if a == b {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / pairs
+}
+
+proptest::proptest! {
+    #[test]
+    fn pixel_auc_counts_pairs(
+        cells in proptest::collection::vec((0u8..6, proptest::bool::ANY), 2..60),
+        scale in 0.1f32..10.0,
+    ) {
+        let values: Vec<f32> = cells.iter().map(|c| f32::from(c.0) * scale).collect();
+        let mask: Vec<bool> = cells.iter().map(|c| c.1).collect();
+        let n = values.len();
+        let heat = Heatmap::new(Array2::from_shape_vec((1, n), values.clone()).unwrap());
+        let truth = Array2::from_shape_vec((1, n), mask.clone()).unwrap();
+        let inside = mask.iter().filter(|&&m| m).count();
+        match pixel_auc(&heat, truth.view()) {
+            Ok(auc) => {
+                proptest::prop_assert!(inside > 0 && inside < n);
+                proptest::prop_assert!((auc - naive_pixel_auc(&values, &mask)).abs() < 1e-12);
+                // Flipping the map flips the ranking.
+                let flipped = Heatmap::new(heat.values().mapv(|v| -v));
+                let back = pixel_auc(&flipped, truth.view()).unwrap();
+                proptest::prop_assert!((auc + back - 1.0).abs() < 1e-12);
+            }
+            Err(_) => proptest::prop_assert!(inside == 0 || inside == n),
+        }
+    }
+}
+
+#[test]
+fn pixel_auc_by_hand_and_edge_cases() {
+    let heat = Heatmap::new(array![[0.0, 1.0, 2.0, 3.0]]);
+    assert_eq!(
+        pixel_auc(&heat, array![[false, false, true, true]].view()).unwrap(),
+        1.0
+    );
+    assert_eq!(
+        pixel_auc(&heat, array![[true, true, false, false]].view()).unwrap(),
+        0.0
+    );
+    // Inside {1, 3} against outside {0, 2}: 1>0, 3>0, 3>2 win, 1<2 loses.
+    assert_eq!(
+        pixel_auc(&heat, array![[false, true, false, true]].view()).unwrap(),
+        0.75
+    );
+    let flat = Heatmap::new(Array2::from_elem((2, 2), 0.3));
+    assert_eq!(
+        pixel_auc(&flat, array![[true, false], [false, false]].view()).unwrap(),
+        0.5
+    );
+    assert!(pixel_auc(&flat, Array2::from_elem((2, 2), true).view()).is_err());
+    assert!(pixel_auc(&flat, Array2::from_elem((2, 2), false).view()).is_err());
+    assert!(pixel_auc(&flat, Array2::from_elem((1, 4), true).view()).is_err());
 }

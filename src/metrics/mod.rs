@@ -7,7 +7,7 @@
 //!   metrics; a faithful heatmap makes the score fall fast when its pixels
 //!   are deleted (low deletion AUC) and rise fast when they are inserted
 //!   (high insertion AUC).
-//! - [`pointing_game`] and [`relevance_mass`]: agreement with a ground-truth
+//! - [`pixel_auc`], [`pointing_game`] and [`relevance_mass`]: agreement with a ground-truth
 //!   mask (e.g. a pathologist's annotation).
 //! - [`pearson`], [`jaccard_at_k`] and [`stability`]: does the explanation
 //!   survive a change of seed?
@@ -22,7 +22,7 @@ mod stability;
 
 pub use accuracy::{accuracy_rate, explanation_accuracy, AccuracyReport};
 pub use curves::{deletion_curve, insertion_curve, Curve};
-pub use mask::{pointing_game, relevance_mass};
+pub use mask::{pixel_auc, pointing_game, relevance_mass};
 pub use stability::{jaccard_at_k, pearson, stability, StabilityReport};
 
 use ndarray::{Array2, Array3, ArrayView2};
