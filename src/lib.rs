@@ -19,7 +19,7 @@
 //! | black box | [`Classifier`] | [`FnClassifier`] for closures; ONNX models through ONNX Runtime (`ort` feature) or tract (`onnx` feature) in `onnx` |
 //! | perturbations | [`Perturber`] | [`BernoulliPerturber`] with [`HideColor`] |
 //! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact) |
-//! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`] |
+//! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`], [`Density`] |
 //!
 //! After the pipeline: [`metrics`] tells whether an explanation is faithful
 //! (explanation accuracy, deletion/insertion AUC, pointing game, relevance
@@ -113,7 +113,8 @@ pub use ndarray;
 pub use crate::classify::{Classifier, FnClassifier};
 #[doc(no_inline)]
 pub use crate::combine::{
-    CombinedHeatmap, Combiner, CustomWeights, Gaussian, InverseTrapezoid, Trapezoid, Uniform,
+    CombinedHeatmap, Combiner, CustomWeights, Density, Gaussian, InverseTrapezoid, Trapezoid,
+    Uniform,
 };
 pub use crate::error::{ClassifierError, Error, Result};
 pub use crate::explain::{

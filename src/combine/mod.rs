@@ -1,5 +1,12 @@
 //! Fusing the per-level heatmaps into one (paper §2.2; DESIGN §6).
 //!
+//! The paper's rules are weighted averages of the level heatmaps:
+//! [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`],
+//! [`CustomWeights`]. [`Density`] goes beyond them: it averages relevance
+//! per pixel, read from the raw coefficients (`docs/faithfulness.md`
+//! compares them all).
+//!
+//! For the weighted averages:
 //! Levels are sorted by actual segment count `s'` (coarse → fine; ties keep
 //! their order). With abscissae `x_l` (`s'_l` for [`Trapezoid`], `1/s'_l` for
 //! [`InverseTrapezoid`]) and gaps `d_l = |x_{l+1} − x_l|`, the trapezoid
@@ -7,6 +14,10 @@
 //! they sum to `x_max − x_min`. The fused heatmap is `Σ w_l E_l / Σ w_l`; if
 //! every weight is 0 (all levels have the same `s'`) it is the plain mean, and
 //! [`CombinedHeatmap::weights`] says so.
+
+mod density;
+
+pub use density::Density;
 
 use ndarray::Array2;
 
@@ -17,7 +28,8 @@ use crate::heatmap::{Heatmap, HeatmapStack};
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct CombinedHeatmap {
-    /// `Σ w_l E_l / Σ w_l`, within the range of the level heatmaps.
+    /// The fused map: `Σ w_l E_l / Σ w_l` for the weighted averages, within
+    /// the range of the level heatmaps; in `[0, 1]` for [`Density`].
     pub heatmap: Heatmap,
     /// The weights actually used, in level order, summing to 1.
     pub weights: Vec<f64>,
@@ -103,6 +115,37 @@ fn weighted_average(raw: &[f64], heatmaps: &[&Heatmap]) -> Result<CombinedHeatma
         heatmap: Heatmap::new(acc.mapv(|v| v as f32)),
         weights,
         uniform_fallback,
+    })
+}
+
+/// The common size of a stack's level heatmaps (at least one level).
+fn check_stack(stack: &HeatmapStack) -> Result<(usize, usize)> {
+    let Some(first) = stack.levels().first() else {
+        return Err(Error::inconsistent("combine", "no levels"));
+    };
+    let dim = first.heatmap.dim();
+    for level in stack.levels() {
+        if level.heatmap.dim() != dim || level.segmentation.dim() != dim {
+            return Err(Error::inconsistent(
+                "combine",
+                format!("levels of sizes {dim:?} and {:?}", level.heatmap.dim()),
+            ));
+        }
+    }
+    Ok(dim)
+}
+
+/// `(v − min) / (max − min)` as `f32`; all equal → all 0.
+fn min_max(values: &Array2<f64>) -> Array2<f32> {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let span = hi - lo;
+    values.mapv(|v| {
+        if span > 0.0 {
+            ((v - lo) / span) as f32
+        } else {
+            0.0
+        }
     })
 }
 
@@ -283,6 +326,7 @@ impl Combiner for CustomWeights {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::segment::Segmentation;
     use approx::assert_relative_eq;
     use ndarray::Array2;
     use proptest::prelude::*;
@@ -431,5 +475,120 @@ mod tests {
             let w = Gaussian::new(mean, std).unwrap().weights(&counts).unwrap();
             prop_assert!(w.iter().all(|&v| (0.0..=1.0).contains(&v)));
         }
+    }
+
+    /// A stack of square-grid levels of an `h × w` image with `cells` cells
+    /// a side per level and the given coefficients (min-max painted).
+    fn grid_stack(h: usize, w: usize, levels: &[(usize, Vec<f64>)]) -> HeatmapStack {
+        use std::sync::Arc;
+        let levels = levels
+            .iter()
+            .map(|(cells, coefficients)| {
+                let labels = Array2::from_shape_fn((h, w), |(y, x)| {
+                    ((y * cells / h) * cells + x * cells / w) as u32
+                });
+                let seg = Segmentation::new(labels).unwrap();
+                let k = seg.count();
+                let coefficients = ndarray::Array1::from(coefficients[..k].to_vec());
+                let heatmap = Heatmap::paint(
+                    &seg,
+                    &crate::Normalization::MinMax.apply(coefficients.as_slice().unwrap()),
+                );
+                crate::heatmap::LevelExplanation {
+                    desired: k,
+                    actual: k,
+                    segmentation: Arc::new(seg),
+                    samples: 10 * k,
+                    coefficients,
+                    intercept: 0.0,
+                    score: 1.0,
+                    local_prediction: 0.0,
+                    heatmap,
+                }
+            })
+            .collect();
+        HeatmapStack::new(0, levels)
+    }
+
+    fn stack_strategy() -> impl Strategy<Value = (Vec<(usize, Vec<f64>)>, u64)> {
+        (
+            prop::collection::vec((1usize..6, prop::collection::vec(-1.0f64..1.0, 36)), 1..5),
+            any::<u64>(),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn density_weighs_sanely_and_ignores_level_order((levels, seed) in stack_strategy()) {
+            use rand::{seq::SliceRandom, SeedableRng};
+            let stack = grid_stack(6, 6, &levels);
+            let mut shuffled = levels.clone();
+            shuffled.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+            let other = grid_stack(6, 6, &shuffled);
+            for combiner in [&Density as &dyn Combiner] {
+                let a = combiner.combine(&stack).unwrap();
+                prop_assert_eq!(a.weights.len(), levels.len());
+                prop_assert!(a.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
+                prop_assert!((a.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                prop_assert!(a.heatmap.values().iter().all(|v| (0.0..=1.0).contains(v)));
+                let b = combiner.combine(&other).unwrap();
+                for (x, y) in a.heatmap.values().iter().zip(b.heatmap.values()) {
+                    prop_assert!((x - y).abs() < 1e-5, "{} vs {}", x, y);
+                }
+            }
+        }
+
+        #[test]
+        fn density_ignores_the_scale_of_the_coefficients(
+            (levels, _) in stack_strategy(),
+            factor in 0.01f64..100.0,
+        ) {
+            let scaled: Vec<(usize, Vec<f64>)> = levels
+                .iter()
+                .map(|(c, b)| (*c, b.iter().map(|v| v * factor).collect()))
+                .collect();
+            let a = Density.combine(&grid_stack(6, 6, &levels)).unwrap();
+            let b = Density.combine(&grid_stack(6, 6, &scaled)).unwrap();
+            for (x, y) in a.heatmap.values().iter().zip(b.heatmap.values()) {
+                prop_assert!((x - y).abs() < 1e-5, "{} vs {}", x, y);
+            }
+        }
+    }
+
+    #[test]
+    fn density_by_hand() {
+        // One level of 2 segments (halves of a 1×4 image) with β = (2, 1):
+        // densities 1 and 0.5; a second level of 4 one-pixel segments with
+        // β = (0, 1, 0, 0). Mean densities (0.5, 1, 0.25, 0.25) → [0, 1].
+        let labels_a = Array2::from_shape_vec((1, 4), vec![0, 0, 1, 1]).unwrap();
+        let labels_b = Array2::from_shape_vec((1, 4), vec![0, 1, 2, 3]).unwrap();
+        let level = |labels: Array2<u32>, b: Vec<f64>| {
+            let seg = Segmentation::new(labels).unwrap();
+            let heatmap = Heatmap::paint(&seg, &crate::Normalization::MinMax.apply(&b));
+            crate::heatmap::LevelExplanation {
+                desired: seg.count(),
+                actual: seg.count(),
+                segmentation: std::sync::Arc::new(seg),
+                samples: 10,
+                coefficients: ndarray::Array1::from(b),
+                intercept: 0.0,
+                score: 1.0,
+                local_prediction: 0.0,
+                heatmap,
+            }
+        };
+        let stack = HeatmapStack::new(
+            0,
+            vec![
+                level(labels_a, vec![2.0, 1.0]),
+                level(labels_b, vec![0.0, 1.0, 0.0, 0.0]),
+            ],
+        );
+        let fused = Density.combine(&stack).unwrap();
+        let expected = [1.0 / 3.0, 1.0, 0.0, 0.0];
+        for (v, e) in fused.heatmap.values().iter().zip(expected) {
+            assert_relative_eq!(f64::from(*v), e, epsilon = 1e-6);
+        }
+        assert!(Density.combine(&HeatmapStack::new(0, vec![])).is_err());
     }
 }

@@ -10,8 +10,8 @@ use multiscale_lime::onnx::ort::open_library;
 use multiscale_lime::onnx::{ExecutionProvider, ModelBuilder, OnnxClassifier, OrtClassifier};
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
-    BatchSize, Classifier, Combiner, Gaussian, HideColor, InverseTrapezoid, Limits, MultiScaleLime,
-    Target, Trapezoid, Uniform,
+    BatchSize, Classifier, Combiner, Density, Gaussian, HideColor, InverseTrapezoid, Limits,
+    MultiScaleLime, Target, Trapezoid, Uniform,
 };
 use serde_json::json;
 
@@ -187,6 +187,7 @@ impl Plan {
                 Gaussian::new(args.gaussian_mean, args.gaussian_std).map_err(|e| e.to_string())?,
             ),
             CombinerKind::Uniform => Box::new(Uniform),
+            CombinerKind::Density => Box::new(Density),
         };
         if !(args.keep_fraction > 0.0 && args.keep_fraction <= 1.0) {
             return Err(format!(
@@ -218,6 +219,15 @@ fn hide_color_name(hide: HideColor) -> String {
     }
 }
 
+/// Creates the output folder `out`, or checks that it is one.
+pub(crate) fn create_output_folder(out: &Path) -> Result<(), BoxError> {
+    if out.exists() && !out.is_dir() {
+        return Err(format!("the output {} exists and is not a folder", out.display()).into());
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("cannot create the output folder {}: {e}", out.display()).into())
+}
+
 /// Explains `path` and writes every output into `out`, `explanation.json`
 /// last: its presence means the folder is complete.
 pub(crate) fn explain_into(
@@ -228,11 +238,7 @@ pub(crate) fn explain_into(
 ) -> Result<Outcome, BoxError> {
     let start = Instant::now();
     // Before any work: the output folder must be one (or be creatable).
-    if out.exists() && !out.is_dir() {
-        return Err(format!("the output {} exists and is not a folder", out.display()).into());
-    }
-    std::fs::create_dir_all(out)
-        .map_err(|e| format!("cannot create the output folder {}: {e}", out.display()))?;
+    create_output_folder(out)?;
     let image = crate::read_image(path, plan.args.max_pixels, plan.args.alpha)?;
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
