@@ -1,0 +1,148 @@
+//! `faithfulness`: the benchmark's table (stdout) and JSON.
+//!
+//! ```text
+//! cargo run --release -p multiscale-lime-faithfulness -- [--quick] [--no-cnn] [--tract]
+//!     [--seeds N] [--out FILE]
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use multiscale_lime::onnx::{OnnxClassifier, OrtClassifier};
+use multiscale_lime_faithfulness::cases::{cnn_cases, planted_cases, read_png, Case, Model, PATCH};
+use multiscale_lime_faithfulness::evaluate_all;
+use multiscale_lime_faithfulness::methods::{LEVELS, LIME_DEFAULT, PER_SEGMENT};
+use multiscale_lime_faithfulness::report::{summarise, table, to_json, CURVE_STEPS};
+use multiscale_lime_testkit::{onnxruntime_library, repo_root};
+use serde_json::json;
+
+const USAGE: &str = "usage: faithfulness [--quick] [--no-cnn] [--tract] [--seeds N] [--out FILE]
+  --quick    12 planted cases, 3 seeds, no CNN (a quick look while developing)
+  --no-cnn   planted cases only
+  --tract    run the CNN with tract instead of ONNX Runtime (several times slower)
+  --seeds N  seeds 0..N per case (default 5)
+  --out FILE the JSON (default target/faithfulness/faithfulness.json)";
+
+struct Options {
+    quick: bool,
+    cnn: bool,
+    tract: bool,
+    seeds: u64,
+    out: PathBuf,
+}
+
+fn options() -> Result<Options, String> {
+    let mut o = Options {
+        quick: false,
+        cnn: true,
+        tract: false,
+        seeds: 5,
+        out: repo_root().join("target/faithfulness/faithfulness.json"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => o.quick = true,
+            "--no-cnn" => o.cnn = false,
+            "--tract" => o.tract = true,
+            "--seeds" => {
+                let v = args.next().ok_or("--seeds needs a number")?;
+                o.seeds = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| (2..=100).contains(&n))
+                    .ok_or(format!("--seeds {v}: want 2 to 100"))?;
+            }
+            "--out" => o.out = args.next().ok_or("--out needs a file")?.into(),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    if o.quick {
+        o.cnn = false;
+        o.seeds = o.seeds.min(3);
+    }
+    Ok(o)
+}
+
+fn cnn(tract: bool) -> Result<(Model, &'static str), Box<dyn std::error::Error>> {
+    let path = repo_root().join("assets/models/ihc_dab_cnn.onnx");
+    Ok(if tract {
+        (
+            Arc::new(OnnxClassifier::builder(PATCH, PATCH).load_path(&path)?),
+            "tract",
+        )
+    } else {
+        let model = OrtClassifier::builder(PATCH, PATCH)
+            .library(onnxruntime_library())
+            .load_path(&path)?;
+        (Arc::new(model), "onnxruntime")
+    })
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let o = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }
+    };
+    let start = Instant::now();
+    let ihc = read_png(&repo_root().join("assets/ihc.png"))?;
+    let he = read_png(&repo_root().join("faithfulness/data/he_crop.png"))?;
+    let mut cases: Vec<Case> = planted_cases(&ihc, &he)?;
+    if o.quick {
+        // Two of each kind: IHC and H&E.
+        cases = cases
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % 18 < 6)
+            .map(|(_, c)| c)
+            .collect();
+    }
+    let mut runtime = "none";
+    if o.cnn {
+        let (model, name) = cnn(o.tract)?;
+        runtime = name;
+        cases.extend(cnn_cases(&ihc, model));
+    }
+    let seeds: Vec<u64> = (0..o.seeds).collect();
+    eprintln!(
+        "{} cases ({} planted), {} seeds each, on {} threads",
+        cases.len(),
+        cases
+            .iter()
+            .filter(|c| c.group == multiscale_lime_faithfulness::cases::Group::Planted)
+            .count(),
+        seeds.len(),
+        rayon::current_num_threads()
+    );
+    let results = evaluate_all(&cases, &seeds)?;
+    let summaries = summarise(&results);
+    print!("{}", table(&summaries));
+    let settings = json!({
+        "levels": LEVELS,
+        "samples_per_segment": PER_SEGMENT,
+        "lime_default": {"segments": LIME_DEFAULT.0, "samples": LIME_DEFAULT.1},
+        "seeds": seeds,
+        "curve_steps": CURVE_STEPS,
+        "cnn_runtime": runtime,
+        "quick": o.quick,
+    });
+    if let Some(dir) = o.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(
+        &o.out,
+        serde_json::to_string_pretty(&to_json(settings, &results, &summaries))?,
+    )?;
+    eprintln!(
+        "{} cases in {:.0} s; JSON in {}",
+        cases.len(),
+        start.elapsed().as_secs_f64(),
+        o.out.display()
+    );
+    Ok(())
+}
