@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use ndarray::{Array1, Array2};
 
+use crate::error::{Error, Result};
 use crate::segment::Segmentation;
 
 /// How a level's coefficients become heatmap values.
@@ -79,19 +80,29 @@ impl Heatmap {
     /// use ndarray::array;
     ///
     /// let seg = Segmentation::new(array![[0, 1], [1, 1]])?;
-    /// let map = Heatmap::paint(&seg, &[0.25, 1.0]);
+    /// let map = Heatmap::paint(&seg, &[0.25, 1.0])?;
     /// assert_eq!(map.values(), &array![[0.25, 1.0], [1.0, 1.0]]);
+    /// assert!(Heatmap::paint(&seg, &[0.25]).is_err());
     /// # Ok::<(), multiscale_lime::Error>(())
     /// ```
     ///
-    /// # Panics
-    /// When `values` has fewer entries than the segmentation has segments.
-    pub fn paint(segmentation: &Segmentation, values: &[f64]) -> Self {
-        assert!(
-            values.len() >= segmentation.count(),
-            "one value per segment"
-        );
-        Heatmap(segmentation.labels().mapv(|l| values[l as usize] as f32))
+    /// # Errors
+    /// [`Error::InconsistentInput`] when `values` does not hold exactly one
+    /// value per segment.
+    pub fn paint(segmentation: &Segmentation, values: &[f64]) -> Result<Self> {
+        if values.len() != segmentation.count() {
+            return Err(Error::inconsistent(
+                "paint",
+                format!(
+                    "{} values for {} segments",
+                    values.len(),
+                    segmentation.count()
+                ),
+            ));
+        }
+        Ok(Heatmap(
+            segmentation.labels().mapv(|l| values[l as usize] as f32),
+        ))
     }
 
     /// The values.

@@ -493,7 +493,8 @@ mod tests {
                 let heatmap = Heatmap::paint(
                     &seg,
                     &crate::Normalization::MinMax.apply(coefficients.as_slice().unwrap()),
-                );
+                )
+                .unwrap();
                 crate::heatmap::LevelExplanation {
                     desired: k,
                     actual: k,
@@ -564,7 +565,7 @@ mod tests {
         let labels_b = Array2::from_shape_vec((1, 4), vec![0, 1, 2, 3]).unwrap();
         let level = |labels: Array2<u32>, b: Vec<f64>| {
             let seg = Segmentation::new(labels).unwrap();
-            let heatmap = Heatmap::paint(&seg, &crate::Normalization::MinMax.apply(&b));
+            let heatmap = Heatmap::paint(&seg, &crate::Normalization::MinMax.apply(&b)).unwrap();
             crate::heatmap::LevelExplanation {
                 desired: seg.count(),
                 actual: seg.count(),

@@ -376,26 +376,25 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 format!("a coefficient is {c}; a heatmap needs finite ones"),
             ));
         }
-        Ok(fits
-            .into_iter()
+        fits.into_iter()
             .map(|fit| {
                 // `to_vec` also reads a surrogate's strided coefficients.
                 let values = self
                     .settings
                     .normalization
                     .apply(&fit.coefficients.to_vec());
-                LevelExplanation {
+                Ok(LevelExplanation {
                     desired: plan.desired,
                     actual: k,
                     segmentation: Arc::clone(seg),
                     samples: n,
-                    heatmap: Heatmap::paint(seg, &values),
+                    heatmap: Heatmap::paint(seg, &values)?,
                     coefficients: fit.coefficients,
                     intercept: fit.intercept,
                     score: fit.score,
                     local_prediction: fit.local_prediction,
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 }
