@@ -60,31 +60,24 @@ impl Evidence {
             Evidence::Dab => stain(px(y, x), DAB_FROM_OD),
             Evidence::Texture => {
                 let (h, w, _) = image.dim();
-                let mut neighbours = Vec::with_capacity(4);
-                if y > 0 {
-                    neighbours.push(px(y - 1, x));
+                let neighbours = [
+                    (y > 0).then(|| (y - 1, x)),
+                    (y + 1 < h).then_some((y + 1, x)),
+                    (x > 0).then(|| (y, x - 1)),
+                    (x + 1 < w).then_some((y, x + 1)),
+                ];
+                let (mut sum, mut n) = ([0.0f32; 3], 0.0f32);
+                for (qy, qx) in neighbours.into_iter().flatten() {
+                    for (s, v) in sum.iter_mut().zip(px(qy, qx)) {
+                        *s += v;
+                    }
+                    n += 1.0;
                 }
-                if y + 1 < h {
-                    neighbours.push(px(y + 1, x));
-                }
-                if x > 0 {
-                    neighbours.push(px(y, x - 1));
-                }
-                if x + 1 < w {
-                    neighbours.push(px(y, x + 1));
-                }
-                if neighbours.is_empty() {
+                if n == 0.0 {
                     return 0.0;
                 }
                 let centre = px(y, x);
-                let n = neighbours.len() as f32;
-                (0..3)
-                    .map(|c| {
-                        let mean = neighbours.iter().map(|q| q[c]).sum::<f32>() / n;
-                        (centre[c] - mean).abs()
-                    })
-                    .sum::<f32>()
-                    / 3.0
+                (0..3).map(|c| (centre[c] - sum[c] / n).abs()).sum::<f32>() / 3.0
             }
         }
     }
