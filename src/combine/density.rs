@@ -2,9 +2,9 @@
 
 use ndarray::Array2;
 
-use super::{check_stack, min_max, CombinedHeatmap, Combiner};
+use super::{check_stack, CombinedHeatmap, Combiner};
 use crate::error::{Error, Result};
-use crate::heatmap::{Heatmap, HeatmapStack};
+use crate::heatmap::{Heatmap, HeatmapStack, Normalization};
 
 /// Relevance density: each level's coefficient `β_k` of segment `k` is the
 /// score change of hiding its `a_k` pixels, so `β_k / a_k` is a per-pixel
@@ -77,8 +77,11 @@ impl Combiner for Density {
                 format!("a coefficient density is {v}"),
             ));
         }
+        let scaled = Normalization::MinMax.apply(acc.as_slice().unwrap_or_default());
+        let heatmap = Array2::from_shape_vec(dim, scaled.into_iter().map(|v| v as f32).collect())
+            .map_err(|e| Error::inconsistent("combine", e.to_string()))?;
         Ok(CombinedHeatmap {
-            heatmap: Heatmap::new(min_max(&acc)),
+            heatmap: Heatmap::new(heatmap),
             weights,
             uniform_fallback: false,
         })

@@ -135,20 +135,6 @@ fn check_stack(stack: &HeatmapStack) -> Result<(usize, usize)> {
     Ok(dim)
 }
 
-/// `(v − min) / (max − min)` as `f32`; all equal → all 0.
-fn min_max(values: &Array2<f64>) -> Array2<f32> {
-    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let span = hi - lo;
-    values.mapv(|v| {
-        if span > 0.0 {
-            ((v - lo) / span) as f32
-        } else {
-            0.0
-        }
-    })
-}
-
 fn check_counts(counts: &[usize]) -> Result<()> {
     if counts.is_empty() {
         return Err(Error::inconsistent("combine", "no levels"));

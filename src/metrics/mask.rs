@@ -2,7 +2,7 @@
 
 use ndarray::ArrayView2;
 
-use super::{check_mask, saliency_order};
+use super::{check_finite, check_mask, saliency_order};
 use crate::error::Result;
 use crate::heatmap::Heatmap;
 
@@ -59,7 +59,7 @@ pub fn pointing_game(
 /// As [`pointing_game`].
 pub fn relevance_mass(heatmap: &Heatmap, mask: ArrayView2<'_, bool>) -> Result<f64> {
     check_mask(heatmap, mask)?;
-    saliency_order(heatmap)?; // rejects non-finite values
+    check_finite(heatmap)?;
     let (mut inside, mut total) = (0.0f64, 0.0f64);
     for (&v, &m) in heatmap.values().iter().zip(mask.iter()) {
         let v = f64::from(v.max(0.0));
@@ -94,7 +94,7 @@ pub fn relevance_mass(heatmap: &Heatmap, mask: ArrayView2<'_, bool>) -> Result<f
 /// pixel outside it to rank against).
 pub fn pixel_auc(heatmap: &Heatmap, mask: ArrayView2<'_, bool>) -> Result<f64> {
     check_mask(heatmap, mask)?;
-    saliency_order(heatmap)?; // rejects non-finite values
+    check_finite(heatmap)?;
     let mut pairs: Vec<(f32, bool)> = heatmap
         .values()
         .iter()

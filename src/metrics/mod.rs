@@ -35,14 +35,20 @@ use crate::segment::Segmentation;
 
 /// Pixel indices (row-major) by decreasing saliency, ties in raster order.
 pub(crate) fn saliency_order(heatmap: &Heatmap) -> Result<Vec<usize>> {
+    check_finite(heatmap)?;
     let values = heatmap.values();
-    if let Some(v) = values.iter().find(|v| !v.is_finite()) {
-        return Err(Error::inconsistent("metric", format!("heatmap holds {v}")));
-    }
     let flat: Vec<f32> = values.iter().copied().collect();
     let mut order: Vec<usize> = (0..flat.len()).collect();
     order.sort_by(|&a, &b| flat[b].total_cmp(&flat[a]).then(a.cmp(&b)));
     Ok(order)
+}
+
+/// Rejects a heatmap holding NaN or an infinity.
+pub(crate) fn check_finite(heatmap: &Heatmap) -> Result<()> {
+    match heatmap.values().iter().find(|v| !v.is_finite()) {
+        Some(v) => Err(Error::inconsistent("metric", format!("heatmap holds {v}"))),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn check_same_size(image: &Image, heatmap: &Heatmap) -> Result<()> {
