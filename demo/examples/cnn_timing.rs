@@ -10,7 +10,9 @@
 //! `backend=… samples=… median_ms=… min_ms=… model_ms=…` on one line,
 //! `model_ms` being the median time spent inside the classifier (summed
 //! over threads) and `replay_ms` the time the classifier alone takes to
-//! score the same batches again, in parallel as the explainer does. Set
+//! score the same batches again, in parallel as the explainer does, each
+//! replay right after an explanation; `ratio_*` are the median and range of
+//! explanation / replay over the rounds. Set
 //! `RAYON_NUM_THREADS` for the thread count; ONNX Runtime's library comes
 //! from `ORT_DYLIB_PATH` or `tools/fetch_onnxruntime.py`; `ORT_SESSIONS`,
 //! `ORT_INTRA` and `ORT_BATCH` override its sessions, intra-op threads and
@@ -103,34 +105,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "poisoned")?
         .take()
         .unwrap_or_default();
+    // Each round times a whole explanation, then the very batches of an
+    // explanation scored again as the explainer runs them (in parallel over
+    // rayon's threads): interleaved, so the machine's drift hits both alike
+    // and each round's ratio compares like with like.
+    let (mut replays, mut ratios) = (Vec::new(), Vec::new());
     for _ in 0..repeats.max(1) {
         classifier.1.store(0, Ordering::Relaxed);
         let start = Instant::now();
         let e = lime.explain(&patch, &classifier, Target::Predicted)?;
-        times.push(start.elapsed().as_secs_f64() * 1e3);
+        let explain_ms = start.elapsed().as_secs_f64() * 1e3;
         model_times.push(classifier.1.load(Ordering::Relaxed) as f64 / 1e6);
         samples = e.stacks()[0].levels().iter().map(|l| l.samples).sum();
-    }
-    // The very batches of an explanation, scored again as the explainer
-    // runs them (in parallel over rayon's threads).
-    let mut replays = Vec::new();
-    for _ in 0..repeats.max(1) {
         let start = Instant::now();
         batches
             .par_iter()
             .try_for_each(|b| classifier.0.predict(b.view()).map(drop))?;
-        replays.push(start.elapsed().as_secs_f64() * 1e3);
+        let replay_ms = start.elapsed().as_secs_f64() * 1e3;
+        times.push(explain_ms);
+        replays.push(replay_ms);
+        ratios.push(explain_ms / replay_ms);
     }
-    for t in [&mut times, &mut model_times, &mut replays] {
+    for t in [&mut times, &mut model_times, &mut replays, &mut ratios] {
         t.sort_by(f64::total_cmp);
     }
     println!(
-        "backend={} samples={samples} median_ms={:.1} min_ms={:.1} model_ms={:.1} replay_ms={:.1}",
+        "backend={} samples={samples} median_ms={:.1} min_ms={:.1} model_ms={:.1} replay_ms={:.1} \
+         ratio_median={:.3} ratio_min={:.3} ratio_max={:.3}",
         args[0],
         times[times.len() / 2],
         times[0],
         model_times[model_times.len() / 2],
-        replays[replays.len() / 2]
+        replays[replays.len() / 2],
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1],
     );
     Ok(())
 }
