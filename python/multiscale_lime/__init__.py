@@ -1,0 +1,104 @@
+"""Multi-scale LIME explanations for image classifiers, with a Rust engine.
+
+The image is cut into superpixels at several scales, coarse to fine; each
+scale gets its own LIME explanation (random masking of superpixels, batched
+model calls, a kernel-weighted ridge surrogate); the per-scale heatmaps are
+fused into one. The same seed gives bit-identical heatmaps whatever the
+thread count or batch size, and the same heatmaps as the Rust crate
+``multiscale-lime``.
+
+>>> import numpy as np
+>>> import multiscale_lime as ml
+>>> image = np.random.default_rng(0).random((32, 32, 3))
+>>> def predict(batch):            # N×H×W×3 float32 in [0, 1] → N×C scores
+...     red = batch[..., 0].mean(axis=(1, 2))
+...     return np.stack([red, 1 - red], axis=1)
+>>> e = ml.explain(image, predict, levels=(4, 16), seed=1)
+>>> e.heatmap.shape, len(e.levels)
+((32, 32), 2)
+
+The model is any callable from batches to scores: a wrapped torch model,
+an ``onnxruntime.InferenceSession``'s ``run``, a numpy function.
+"""
+
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+from ._core import (
+    AccuracyReport,
+    Curve,
+    Explanation,
+    Level,
+    MultiScaleLime,
+    Precomputed,
+    Slic,
+    SquareGrid,
+    StabilityReport,
+    Surrogate,
+    __version__,
+    accuracy,
+    boundaries,
+    colorize,
+    deletion_curve,
+    fit_ridge,
+    insertion_curve,
+    jaccard_at_k,
+    overlay,
+    pearson,
+    pixel_auc,
+    pointing_game,
+    relevance_mass,
+    save_png,
+    slic,
+)
+
+__all__ = [
+    "AccuracyReport",
+    "Curve",
+    "Explanation",
+    "Level",
+    "MultiScaleLime",
+    "Precomputed",
+    "Slic",
+    "SquareGrid",
+    "StabilityReport",
+    "Surrogate",
+    "__version__",
+    "accuracy",
+    "boundaries",
+    "colorize",
+    "deletion_curve",
+    "explain",
+    "fit_ridge",
+    "insertion_curve",
+    "jaccard_at_k",
+    "overlay",
+    "pearson",
+    "pixel_auc",
+    "pointing_game",
+    "relevance_mass",
+    "save_png",
+    "slic",
+]
+
+
+def explain(
+    image: "npt.ArrayLike",
+    predict: "Callable[[npt.NDArray[np.float32]], npt.ArrayLike]",
+    *,
+    target: Optional[int] = None,
+    top_labels: Optional[int] = None,
+    **settings: Any,
+) -> Explanation:
+    """Explains ``predict``'s decision on ``image`` in one call.
+
+    The same as ``MultiScaleLime(**settings).explain(image, predict,
+    target=target, top_labels=top_labels)``; see ``MultiScaleLime`` for the
+    settings and their defaults (the paper's).
+    """
+    return MultiScaleLime(**settings).explain(
+        image, predict, target=target, top_labels=top_labels
+    )

@@ -1,0 +1,191 @@
+//! Runs the Python package's test suite (`python/tests/test_*.py`) from
+//! `cargo test`, so the README's test command covers it.
+//!
+//! Makes (once) a virtual environment under the target folder with
+//! `requirements-test.txt`, installs the package from this checkout with
+//! pip (maturin builds the engine), writes the Rust API's results for the
+//! cases of `test_parity.py`, and runs pytest. Needs `python3` (≥ 3.9)
+//! with venv and pip, and PyPI the first time.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use multiscale_lime::ndarray::{Array2, ArrayView4, Axis};
+use multiscale_lime::{
+    ClassifierError, Combiner, Density, FnClassifier, HideColor, MultiScaleLime, SquareGrid,
+    Target, Trapezoid,
+};
+use multiscale_lime_testkit::{load_asset, repo_root};
+use ndarray_npy::write_npy;
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
+fn run(command: &mut Command, what: &str) {
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    assert!(status.success(), "{what} failed ({status})");
+}
+
+/// The test environment, made or updated when the requirements changed.
+fn venv() -> PathBuf {
+    let venv = target_dir().join("python-venv");
+    let python = venv.join("bin/python");
+    let requirements = repo_root().join("python/requirements-test.txt");
+    let wanted = std::fs::read_to_string(&requirements).expect("python/requirements-test.txt");
+    let stamp = venv.join("requirements.installed");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return venv;
+    }
+    if !python.exists() {
+        run(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv (python3 with venv is needed for the Python package's tests)",
+        );
+    }
+    run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "-r"])
+            .arg(&requirements),
+        "pip install -r python/requirements-test.txt (needs PyPI)",
+    );
+    std::fs::write(&stamp, wanted).expect("write the venv stamp");
+    venv
+}
+
+/// The exact classifier both sides use: class 1 is the share of pixels
+/// whose green value is below 0.5 (a count, so numpy's mean and this
+/// division give the same float), class 0 its complement.
+fn dark_share(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
+    let (n, h, w, _) = batch.dim();
+    let mut out = Array2::zeros((n, 2));
+    for (i, image) in batch.axis_iter(Axis(0)).enumerate() {
+        let dark = image
+            .index_axis(Axis(2), 1)
+            .iter()
+            .filter(|&&g| g < 0.5)
+            .count();
+        let p = dark as f64 / (h * w) as f64;
+        out[[i, 0]] = (1.0 - p) as f32;
+        out[[i, 1]] = p as f32;
+    }
+    Ok(out)
+}
+
+/// The Rust API's results for the cases `test_parity.py` repeats.
+fn write_reference(dir: &Path) {
+    let image = load_asset("ihc_patch96.png");
+    write_npy(dir.join("image.npy"), &image.view().to_owned()).unwrap();
+    let classifier = FnClassifier::new(2, dark_share);
+    let save = |name: &str, e: &multiscale_lime::Explanation, combiner: &dyn Combiner| {
+        for (c, stack) in e.stacks().iter().enumerate() {
+            let fused = combiner.combine(stack).unwrap();
+            write_npy(
+                dir.join(format!("{name}_c{c}_fused.npy")),
+                fused.heatmap.values(),
+            )
+            .unwrap();
+            for (l, level) in stack.levels().iter().enumerate() {
+                let base = format!("{name}_c{c}_l{l}");
+                write_npy(
+                    dir.join(format!("{base}_heatmap.npy")),
+                    level.heatmap.values(),
+                )
+                .unwrap();
+                write_npy(dir.join(format!("{base}_coef.npy")), &level.coefficients).unwrap();
+                write_npy(
+                    dir.join(format!("{base}_labels.npy")),
+                    level.segmentation.labels(),
+                )
+                .unwrap();
+            }
+        }
+    };
+    // "paper": the defaults with a seed and white hidden superpixels.
+    let lime = MultiScaleLime::builder()
+        .seed(7)
+        .hide_color(HideColor::Constant([1.0; 3]))
+        .build()
+        .unwrap();
+    save(
+        "paper",
+        &lime
+            .explain(&image, &classifier, Target::Predicted)
+            .unwrap(),
+        &Trapezoid,
+    );
+    // "grid": square grid, both classes, segment means, fixed n, batches of 5.
+    let lime = MultiScaleLime::builder()
+        .segmenter(SquareGrid)
+        .levels([4, 16, 64])
+        .samples(150)
+        .hide_color(HideColor::SegmentMean)
+        .batch_size(5)
+        .seed(3)
+        .build()
+        .unwrap();
+    save(
+        "grid",
+        &lime
+            .explain(&image, &classifier, Target::TopLabels(2))
+            .unwrap(),
+        &Trapezoid,
+    );
+    // "density": compactness 20, blurred fill, the density fusion.
+    let lime = MultiScaleLime::builder()
+        .compactness(20.0)
+        .levels([10, 50, 200])
+        .hide_color(HideColor::Blurred { sigma: 3.0 })
+        .kernel_width(0.4)
+        .seed(11)
+        .build()
+        .unwrap();
+    save(
+        "density",
+        &lime.explain(&image, &classifier, Target::Class(1)).unwrap(),
+        &Density,
+    );
+}
+
+#[test]
+fn python_package_passes_its_pytest_suite() {
+    let venv = venv();
+    let root = repo_root();
+    let bin = venv.join("bin");
+    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    // Rebuilds the engine when its sources changed (cargo is incremental).
+    run(
+        Command::new(bin.join("python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-build-isolation",
+                "--no-deps",
+                "--force-reinstall",
+            ])
+            .arg(root.join("python"))
+            .env("PATH", &path),
+        "pip install ./python",
+    );
+    let reference = target_dir().join("python-reference");
+    std::fs::create_dir_all(&reference).unwrap();
+    write_reference(&reference);
+    run(
+        Command::new(bin.join("python"))
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+            .arg(root.join("python/tests"))
+            .env("MULTISCALE_LIME_REFERENCE", &reference)
+            .env("PATH", &path)
+            .current_dir(&root),
+        "pytest python/tests",
+    );
+}

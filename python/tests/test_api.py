@@ -1,0 +1,166 @@
+"""The API: settings reach the engine, results are consistent, metrics
+and rendering agree with independent computations."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import roc_auc_score
+
+import multiscale_lime as ml
+
+from conftest import dark_share
+
+
+def test_one_call_equals_the_explainer_object(patch):
+    a = ml.explain(patch, dark_share, levels=(10, 50), seed=4, combiner="density")
+    b = ml.MultiScaleLime(levels=(10, 50), seed=4, combiner="density").explain(patch, dark_share)
+    assert np.array_equal(a.heatmap, b.heatmap)
+
+
+def test_explanation_holds_every_level(patch):
+    e = ml.explain(patch, dark_share, seed=0)
+    assert e.prediction.shape == (2,) and e.prediction.dtype == np.float32
+    assert e.predicted_class == int(np.argmax(dark_share(patch[None] / 255.0)[0]))
+    assert e.classes == [e.predicted_class]
+    assert len(e.levels) == 5 and len(e.segmentations) == 5
+    assert e.heatmap.shape == (96, 96) and e.heatmap.dtype == np.float32
+    assert sum(e.weights) == pytest.approx(1.0)
+    for level, labels in zip(e.levels, e.segmentations):
+        assert np.array_equal(level.labels, labels)
+        assert level.actual == labels.max() + 1
+        assert level.coefficients.shape == (level.actual,)
+        assert level.samples == 10 * level.actual
+        # The heatmap is the min-max-normalised coefficients painted.
+        c = level.coefficients
+        span = c.max() - c.min()
+        painted = ((c - c.min()) / span)[labels] if span > 0 else np.zeros(labels.shape)
+        np.testing.assert_allclose(level.heatmap, painted, atol=1e-6)
+    # The trapezoid fusion is the weighted average of the level maps.
+    fused = sum(w * l.heatmap for w, l in zip(e.weights, e.levels))
+    np.testing.assert_allclose(e.heatmap, fused, atol=1e-5)
+
+
+def test_top_labels_explain_both_classes_from_one_set_of_passes(patch):
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return dark_share(batch)
+
+    e = ml.explain(patch, predict, levels=(10,), top_labels=2)
+    assert sorted(e.classes) == [0, 1]
+    assert sum(calls) == 2 + e.levels[0].samples
+    # Class 0 is 1 − class 1: opposite coefficients.
+    c0 = e.levels_for(0)[0].coefficients
+    c1 = e.levels_for(1)[0].coefficients
+    np.testing.assert_allclose(c0, -c1, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "segmenter",
+    ["slic", "grid", ml.Slic(compactness=20.0), ml.SquareGrid()],
+)
+def test_segmenters(patch, segmenter):
+    e = ml.explain(patch, dark_share, levels=(16,), segmenter=segmenter)
+    labels = e.segmentations[0]
+    expected = segmenter if not isinstance(segmenter, str) else (
+        ml.Slic() if segmenter == "slic" else ml.SquareGrid()
+    )
+    assert np.array_equal(labels, expected.segment(patch, 16))
+
+
+def test_precomputed_labels(patch):
+    labels = (np.arange(96)[:, None] // 48) * 2 + (np.arange(96)[None, :] // 48)
+    for segmenter in (labels, ml.Precomputed(labels)):
+        e = ml.explain(patch, dark_share, levels=(4,), segmenter=segmenter)
+        assert np.array_equal(e.segmentations[0], labels)
+
+
+def test_hide_colors_change_what_the_model_sees(patch):
+    seen = {}
+    for name, hide in [("black", 0.0), ("white", (1.0, 1.0, 1.0)), ("mean", "mean"), ("blur", ("blur", 2.0))]:
+        batches = []
+
+        def predict(batch, batches=batches):
+            batches.append(batch.copy())
+            return dark_share(batch)
+
+        ml.explain(patch, predict, levels=(4,), segmenter="grid", hide_color=hide)
+        seen[name] = np.concatenate(batches[2:])
+    assert seen["black"].min() == 0.0
+    assert seen["white"].max() == 1.0
+    # Every rendered image differs between fills, except the unperturbed ones.
+    assert not np.array_equal(seen["mean"], seen["blur"])
+
+
+def test_metrics_against_hand_values_and_scikit_learn():
+    heatmap = np.array([[0.9, 0.1], [0.4, 0.7]])
+    mask = np.array([[True, False], [False, True]])
+    assert ml.pointing_game(heatmap, mask)
+    assert not ml.pointing_game(heatmap, ~mask)
+    assert ml.relevance_mass(heatmap, mask) == pytest.approx(1.6 / 2.1)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        h = rng.random((12, 9)).round(1)  # ties
+        m = rng.random((12, 9)) < 0.3
+        assert ml.pixel_auc(h, m) == pytest.approx(roc_auc_score(m.ravel(), h.ravel()))
+    a, b = rng.random((6, 6)), rng.random((6, 6))
+    assert ml.pearson(a, b) == pytest.approx(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+    assert ml.jaccard_at_k([3.0, 2.0, 1.0, 0.0], [0.0, 2.0, 1.0, 3.0], 2) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError):
+        ml.pixel_auc(heatmap, np.zeros((3, 3), bool))
+
+
+def test_model_metrics(patch):
+    e = ml.explain(patch, dark_share, seed=0)
+    c = e.predicted_class
+    report = ml.accuracy(patch, e.heatmap, dark_share, c, fraction=0.5)
+    assert report.class_ == c and 0.0 <= report.masked_score <= 1.0
+    deletion = ml.deletion_curve(patch, e.heatmap, dark_share, c, steps=10)
+    insertion = ml.insertion_curve(patch, e.heatmap, dark_share, c, steps=10)
+    assert len(deletion.fractions) == len(deletion.scores) == 11
+    assert deletion.fractions[0] == 0.0 and deletion.fractions[-1] == 1.0
+    assert deletion.auc == pytest.approx(np.trapezoid(deletion.scores, deletion.fractions))
+    assert insertion.scores[-1] == pytest.approx(float(e.prediction[c]), abs=1e-6)
+    # Deleting by the explanation hurts more than deleting by its reverse.
+    reverse = ml.deletion_curve(patch, 1.0 - e.heatmap, dark_share, c, steps=10)
+    assert deletion.auc < reverse.auc
+
+
+def test_stability(patch):
+    lime = ml.MultiScaleLime(levels=(10, 25))
+    report = lime.stability(patch, dark_share, [1, 2, 3], top_k=3)
+    assert report.seeds == [1, 2, 3]
+    assert len(report.pairwise_pearson) == 3 and len(report.combined) == 3
+    assert report.combined_pearson == pytest.approx(np.mean(report.pairwise_pearson))
+    for seed, fused in zip(report.seeds, report.combined):
+        assert np.array_equal(fused, ml.MultiScaleLime(levels=(10, 25), seed=seed).explain(patch, dark_share).heatmap)
+    with pytest.raises(ValueError, match="seeds"):
+        lime.stability(patch, dark_share, [1])
+
+
+def test_rendering(patch, tmp_path):
+    e = ml.explain(patch, dark_share, levels=(10, 50))
+    path = tmp_path / "panel.png"
+    figure = e.panel(path, scale=1)
+    assert figure.dtype == np.uint8 and figure.ndim == 3 and figure.shape[2] == 3
+    assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), figure)
+    colours = ml.colorize(e.heatmap)
+    assert colours.shape == (96, 96, 3)
+    # Viridis: the lowest value is dark blue-purple, the highest yellow.
+    lo, hi = np.unravel_index(e.heatmap.argmin(), e.heatmap.shape), np.unravel_index(e.heatmap.argmax(), e.heatmap.shape)
+    assert colours[lo][2] > colours[lo][1] and colours[hi][0] > 200
+    over = ml.overlay(patch, e.heatmap, alpha=0.0)
+    assert np.array_equal(over, patch)
+    edges = ml.boundaries(patch, e.segmentations[1], color=(255, 0, 0))
+    assert (edges != patch).any()
+    ml.save_png(over, tmp_path / "o.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "o.png")), over)
+
+
+def test_reprs_name_the_settings(patch):
+    lime = ml.MultiScaleLime(levels=(4, 9), seed=3, combiner="uniform")
+    assert "seed=3" in repr(lime) and "'uniform'" in repr(lime)
+    e = lime.explain(patch, dark_share)
+    assert "Explanation(" in repr(e) and "Level(" in repr(e.levels[0])
+    assert lime.levels == [4, 9] and lime.seed == 3
