@@ -304,11 +304,12 @@ impl PyExplanation {
         Ok(fused.heatmap.values().clone().into_pyarray(py))
     }
 
-    /// The fusion weights of the first explained class, one per level in
-    /// request order, summing to 1.
+    /// The fusion weights of the first explained class, ``(L,)``
+    /// ``float64``, one per level in request order, summing to 1 (for
+    /// ``"density"``, which is not a weighted average, ``1/L`` each).
     #[getter]
-    fn weights(&self) -> Vec<f64> {
-        self.fused[0].weights.clone()
+    fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.fused[0].weights.clone().into_pyarray(py)
     }
 
     /// Each level's segmentation, ``(H, W)`` ``uint32`` labels from 0, in
