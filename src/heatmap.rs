@@ -154,8 +154,52 @@ pub struct LevelExplanation {
     pub score: f64,
     /// Surrogate prediction for the original image.
     pub local_prediction: f64,
+    /// Standard error of each coefficient (the surrogate's, when it
+    /// estimates them: [`Ridge`](crate::Ridge) does); see
+    /// [`intervals`](Self::intervals).
+    pub std_errors: Option<Array1<f64>>,
     /// Normalised coefficients painted on the segments.
     pub heatmap: Heatmap,
+}
+
+impl LevelExplanation {
+    /// A `confidence` interval per coefficient, `β ± z·se` with `z` the
+    /// standard normal quantile of `(1 + confidence)/2` (1.645 for 0.9):
+    /// where another draw of as many masks would put the coefficient, so
+    /// a segment whose interval is far from the others' is solidly ranked.
+    /// `None` when the surrogate gave no standard errors.
+    ///
+    /// ```
+    /// use multiscale_lime::{FnClassifier, Image, MultiScaleLime, SquareGrid, Target};
+    /// use ndarray::{Array2, Array3};
+    ///
+    /// // The score is the top-left quadrant's brightness.
+    /// let image = Image::new(Array3::from_elem((8, 8, 3), 0.8))?;
+    /// let clf = FnClassifier::new(1, |b| {
+    ///     Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| b[[i, 0, 0, 0]]))
+    /// });
+    /// let lime = MultiScaleLime::builder().segmenter(SquareGrid).levels([4]).build()?;
+    /// let level = &lime.explain(&image, &clf, Target::Class(0))?.stacks()[0].levels()[0];
+    /// let intervals = level.intervals(0.9)?.expect("ridge gives standard errors");
+    /// assert_eq!(intervals.len(), 4);
+    /// let (lo, hi) = intervals[0];
+    /// assert!(lo <= level.coefficients[0] && level.coefficients[0] <= hi);
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) unless
+    /// `0 < confidence < 1`.
+    pub fn intervals(&self, confidence: f64) -> Result<Option<Vec<(f64, f64)>>> {
+        let z = crate::surrogate::two_sided_quantile(confidence)?;
+        Ok(self.std_errors.as_ref().map(|se| {
+            self.coefficients
+                .iter()
+                .zip(se)
+                .map(|(b, s)| (b - z * s, b + z * s))
+                .collect()
+        }))
+    }
 }
 
 /// The levels of one explained class, in the order they were requested.

@@ -17,8 +17,8 @@
 //! |---|---|---|
 //! | superpixels | [`Segmenter`] | [`Slic`] (scikit-image compatible), [`SquareGrid`], [`Precomputed`] |
 //! | black box | [`Classifier`] | [`FnClassifier`] for closures; ONNX models through ONNX Runtime (`ort` feature) or tract (`onnx` feature) in `onnx` |
-//! | perturbations | [`Perturber`] | [`BernoulliPerturber`] with [`HideColor`] |
-//! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact) |
+//! | perturbations | [`Perturber`] | [`BernoulliPerturber`] with [`HideColor`] and a [`Sampling`] design |
+//! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact, with sandwich standard errors) |
 //! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`], [`Density`] |
 //!
 //! After the pipeline: [`metrics`] tells whether an explanation is faithful
@@ -123,7 +123,7 @@ pub use crate::explain::{
 pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 pub use crate::input::Image;
 #[doc(no_inline)]
-pub use crate::perturb::{BernoulliPerturber, Fill, HideColor, Perturber};
+pub use crate::perturb::{BernoulliPerturber, Fill, HideColor, Perturber, Sampling};
 #[doc(no_inline)]
 pub use crate::segment::{Precomputed, Segmentation, Segmenter, Slic, SlicBuilder, SquareGrid};
 #[doc(no_inline)]

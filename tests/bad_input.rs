@@ -278,6 +278,7 @@ impl SurrogateFitter for Strided {
             intercept: 0.0,
             score: 1.0,
             local_prediction: 0.0,
+            std_errors: None,
         })
     }
 }

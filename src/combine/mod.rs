@@ -490,6 +490,7 @@ mod tests {
                     intercept: 0.0,
                     score: 1.0,
                     local_prediction: 0.0,
+                    std_errors: None,
                     heatmap,
                 }
             })
@@ -561,6 +562,7 @@ mod tests {
                 intercept: 0.0,
                 score: 1.0,
                 local_prediction: 0.0,
+                std_errors: None,
                 heatmap,
             }
         };

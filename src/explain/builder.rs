@@ -6,7 +6,7 @@ use super::Limits;
 use super::{MultiScaleLime, SampleCount};
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
-use crate::perturb::{BernoulliPerturber, HideColor, Perturber};
+use crate::perturb::{BernoulliPerturber, HideColor, Perturber, Sampling};
 use crate::segment::{Segmenter, Slic};
 use crate::surrogate::{Ridge, SurrogateFitter};
 
@@ -71,8 +71,27 @@ impl<S, F> MultiScaleLimeBuilder<S, BernoulliPerturber, F> {
     /// # Ok::<(), multiscale_lime::Error>(())
     /// ```
     pub fn hide_color(mut self, hide_color: HideColor) -> Self {
-        let keep = self.config.perturber.keep_probability();
-        let checked = BernoulliPerturber::new(keep, hide_color);
+        let current = self.config.perturber;
+        let checked = BernoulliPerturber::new(current.keep_probability(), hide_color)
+            .and_then(|p| p.with_sampling(current.sampling()));
+        let result = checked.map(|p| self.config.perturber = p);
+        self.defer(result)
+    }
+
+    /// How each level's masks are drawn (default [`Sampling::Independent`],
+    /// the paper's), while the perturber is [`BernoulliPerturber`]; its keep
+    /// probability and hide colour stay. Checked by `build`.
+    ///
+    /// ```
+    /// use multiscale_lime::perturb::Sampling;
+    /// use multiscale_lime::MultiScaleLime;
+    ///
+    /// let lime = MultiScaleLime::builder().sampling(Sampling::Antithetic).build()?;
+    /// assert_eq!(lime.perturber().sampling(), Sampling::Antithetic);
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn sampling(mut self, sampling: Sampling) -> Self {
+        let checked = self.config.perturber.with_sampling(sampling);
         let result = checked.map(|p| self.config.perturber = p);
         self.defer(result)
     }

@@ -393,6 +393,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     intercept: fit.intercept,
                     score: fit.score,
                     local_prediction: fit.local_prediction,
+                    std_errors: fit.std_errors,
                 })
             })
             .collect()

@@ -1,17 +1,20 @@
-//! [`BernoulliPerturber`]: LIME's independent coin per segment.
+//! [`BernoulliPerturber`]: LIME's coin per segment, drawn by a [`Sampling`]
+//! design.
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut4};
-use rand::distr::{Bernoulli, Distribution};
 use rand_chacha::ChaCha8Rng;
 
+use super::design::Sampling;
 use super::masked::render_masked_over;
 use super::{Fill, HideColor, Perturber};
 use crate::error::{Error, Result};
 use crate::input::Image;
 use crate::segment::Segmentation;
 
-/// Hides each segment independently with probability `1 − keep_probability`
-/// (LIME's sampling), showing the [`HideColor`] instead.
+/// Hides each segment with probability `1 − keep_probability`, showing the
+/// [`HideColor`] instead; independently (LIME's sampling, the default) or
+/// by another [`Sampling`] design, which keeps that probability per entry
+/// and relates the rows and columns ([`with_sampling`](Self::with_sampling)).
 ///
 /// ```
 /// use multiscale_lime::{BernoulliPerturber, HideColor, Perturber};
@@ -28,6 +31,7 @@ use crate::segment::Segmentation;
 pub struct BernoulliPerturber {
     keep_probability: f64,
     hide_color: HideColor,
+    sampling: Sampling,
 }
 
 impl Default for BernoulliPerturber {
@@ -35,6 +39,7 @@ impl Default for BernoulliPerturber {
         BernoulliPerturber {
             keep_probability: 0.5,
             hide_color: HideColor::default(),
+            sampling: Sampling::Independent,
         }
     }
 }
@@ -57,7 +62,24 @@ impl BernoulliPerturber {
         Ok(BernoulliPerturber {
             keep_probability,
             hide_color,
+            sampling: Sampling::Independent,
         })
+    }
+
+    /// The same perturber drawing its masks by `sampling`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a design that needs a keep
+    /// probability of ½ ([`Sampling::needs_half`]) when it is not.
+    pub fn with_sampling(mut self, sampling: Sampling) -> Result<Self> {
+        sampling.check(self.keep_probability)?;
+        self.sampling = sampling;
+        Ok(self)
+    }
+
+    /// How the masks are drawn.
+    pub fn sampling(&self) -> Sampling {
+        self.sampling
     }
 
     /// Probability that a segment is kept.
@@ -73,15 +95,8 @@ impl BernoulliPerturber {
 
 impl Perturber for BernoulliPerturber {
     fn masks(&self, segments: usize, samples: usize, rng: &mut ChaCha8Rng) -> Result<Array2<u8>> {
-        let coin = Bernoulli::new(self.keep_probability)
-            .map_err(|_| Error::invalid("keep_probability", self.keep_probability, "in (0, 1)"))?;
-        let mut z = Array2::<u8>::ones((samples, segments));
-        for mut row in z.rows_mut().into_iter().skip(1) {
-            for v in row.iter_mut() {
-                *v = u8::from(coin.sample(rng));
-            }
-        }
-        Ok(z)
+        self.sampling
+            .draw(self.keep_probability, segments, samples, rng)
     }
 
     fn fill(&self, image: &Image, segmentation: &Segmentation) -> Result<Fill> {

@@ -2,14 +2,18 @@
 //! what hidden segments show ([`HideColor`], made into a [`Fill`] once per
 //! level), and the masked images themselves ([`Perturber::render`]).
 //!
-//! [`BernoulliPerturber`] is LIME's sampling: each segment hidden
-//! independently with probability `1 − keep_probability`.
+//! [`BernoulliPerturber`] is LIME's sampling: each segment hidden with
+//! probability `1 − keep_probability`, independently or by one of the
+//! [`Sampling`] designs that need fewer model calls for the same
+//! stability.
 
 mod bernoulli;
+mod design;
 mod hide;
 mod masked;
 
 pub use bernoulli::BernoulliPerturber;
+pub use design::Sampling;
 pub use hide::{Fill, HideColor};
 pub use masked::render_masked;
 

@@ -2,8 +2,10 @@
 //! [`SurrogateFitter`] trait, the fitted [`Surrogate`], and [`Ridge`].
 
 mod ridge;
+mod uncertainty;
 
 pub use ridge::Ridge;
+pub(crate) use uncertainty::two_sided_quantile;
 
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
@@ -26,6 +28,11 @@ pub struct Surrogate {
     /// The surrogate's prediction for the unperturbed image (all segments
     /// kept): `intercept + Σ coefficients`.
     pub local_prediction: f64,
+    /// Standard error of each coefficient, if the fitter estimates them
+    /// ([`Ridge`] does, by the sandwich estimator, when there are more
+    /// samples than parameters): how much the coefficient would move with
+    /// another draw of the same number of masks.
+    pub std_errors: Option<Array1<f64>>,
 }
 
 /// Fits a linear surrogate to binary masks `z` (`n × K`), targets `y` (`n`)

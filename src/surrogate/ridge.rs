@@ -3,6 +3,7 @@
 use nalgebra::{DMatrix, DVector};
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 
+use super::uncertainty::sandwich_std_errors;
 use super::{check_inputs, Surrogate, SurrogateFitter};
 use crate::error::{Error, Result};
 
@@ -135,6 +136,10 @@ impl SurrogateFitter for Ridge {
             features: k,
             alpha: self.alpha,
         })?;
+        // (Z̃ᵀΠZ̃ + αI)⁻¹ for the standard errors, which need more samples
+        // than fitted parameters.
+        let parameters = k + usize::from(self.fit_intercept);
+        let inverse = (n > parameters).then(|| chol.inverse());
 
         ys.columns()
             .into_iter()
@@ -157,6 +162,7 @@ impl SurrogateFitter for Ridge {
                         intercept: y_mean,
                         score: 0.0,
                         local_prediction: y_mean,
+                        std_errors: inverse.as_ref().map(|_| Array1::zeros(k)),
                     });
                 }
                 let rhs = match &design {
@@ -210,16 +216,23 @@ impl SurrogateFitter for Ridge {
                 } else {
                     0.0
                 };
-                let mut ss_res = 0.0;
-                for (i, (&yi, &wi)) in y.iter().zip(weights).enumerate() {
-                    let pred = intercept
-                        + z.row(i)
-                            .iter()
-                            .zip(beta.iter())
-                            .map(|(&zij, b)| f64::from(zij) * b)
-                            .sum::<f64>();
-                    ss_res += wi * (yi - pred).powi(2);
-                }
+                let residuals: Vec<f64> = y
+                    .iter()
+                    .zip(z.rows())
+                    .map(|(&yi, row)| {
+                        let pred = intercept
+                            + row
+                                .iter()
+                                .zip(beta.iter())
+                                .map(|(&zij, b)| f64::from(zij) * b)
+                                .sum::<f64>();
+                        yi - pred
+                    })
+                    .collect();
+                let ss_res: f64 = residuals.iter().zip(weights).map(|(r, w)| w * r * r).sum();
+                let std_errors = inverse.as_ref().map(|inv| {
+                    sandwich_std_errors(z, &z_mean, weights, &residuals, inv, parameters)
+                });
                 // sklearn's r2_score convention for a constant target.
                 let score = if ss_tot > 0.0 {
                     1.0 - ss_res / ss_tot
@@ -233,6 +246,7 @@ impl SurrogateFitter for Ridge {
                     coefficients: beta.iter().copied().collect(),
                     intercept,
                     score,
+                    std_errors,
                 })
             })
             .collect()

@@ -1,0 +1,275 @@
+//! [`Sampling`]: how the masks of one level are drawn jointly.
+//!
+//! Every design keeps each segment with probability `p` (the perturber's
+//! keep probability) in every row taken alone; they differ in how rows and
+//! columns relate. Row 0 is always the unperturbed image; the designs fill
+//! rows `1..n` (`m = n − 1` rows). All draw from the level's seeded stream,
+//! so a design is as reproducible as the paper's sampling.
+
+use ndarray::Array2;
+use rand::distr::{Bernoulli, Distribution};
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+
+/// How a level's masks are drawn (see `docs/guide.md` §4 for which to use).
+///
+/// ```
+/// use multiscale_lime::perturb::Sampling;
+/// use multiscale_lime::{BernoulliPerturber, HideColor, Perturber};
+/// use rand::SeedableRng;
+///
+/// let p = BernoulliPerturber::default().with_sampling(Sampling::Antithetic)?;
+/// let z = p.masks(4, 9, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1))?;
+/// for pair in 0..4 {
+///     let (a, b) = (z.row(1 + 2 * pair), z.row(2 + 2 * pair));
+///     assert!(a.iter().zip(b).all(|(x, y)| x + y == 1)); // complements
+/// }
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Sampling {
+    /// Every entry an independent coin (LIME's and the paper's sampling).
+    #[default]
+    Independent,
+    /// Pairs: each independent mask followed by its complement (KernelSHAP's
+    /// paired sampling; a two-level design's *fold-over*). Every segment is
+    /// hidden in exactly half the rows of a pair, and a pair's difference
+    /// cancels the even-order interactions between segments, which separates
+    /// main effects from pairwise interactions. Needs `p = ½`.
+    Antithetic,
+    /// Each segment kept in exactly `round(p·m)` of the `m` rows, placed by
+    /// an independent random permutation per segment (Latin-hypercube-like):
+    /// no segment's share of kept rows deviates from `p` by chance.
+    Balanced,
+    /// Randomised two-level orthogonal arrays, folded over: blocks of a
+    /// Sylvester–Hadamard matrix of `N ≥ s'+1` rows, each block's `s'`
+    /// columns picked at random among its `N − 1` balanced ones and randomly
+    /// complemented, rows shuffled, each row followed by its complement. In
+    /// a whole block every pair of segments is uncorrelated and every segment
+    /// kept in exactly half the rows. Needs `p = ½`.
+    Orthogonal,
+}
+
+impl Sampling {
+    /// Every design, in the order of the guide's table.
+    pub const ALL: [Sampling; 4] = [
+        Sampling::Independent,
+        Sampling::Antithetic,
+        Sampling::Balanced,
+        Sampling::Orthogonal,
+    ];
+
+    /// The design's name, as the command line spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Sampling::Independent => "independent",
+            Sampling::Antithetic => "antithetic",
+            Sampling::Balanced => "balanced",
+            Sampling::Orthogonal => "orthogonal",
+        }
+    }
+
+    /// Whether the design needs a keep probability of exactly ½.
+    pub fn needs_half(&self) -> bool {
+        matches!(self, Sampling::Antithetic | Sampling::Orthogonal)
+    }
+
+    /// Checks that the design can use keep probability `p`.
+    pub(crate) fn check(&self, p: f64) -> Result<()> {
+        if self.needs_half() && p != 0.5 {
+            return Err(Error::invalid(
+                "keep_probability",
+                p,
+                "0.5 for antithetic and orthogonal sampling (a complement keeps 1 − p)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Draws `samples × segments` masks, row 0 all ones.
+    pub(crate) fn draw(
+        &self,
+        p: f64,
+        segments: usize,
+        samples: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Array2<u8>> {
+        self.check(p)?;
+        let coin =
+            Bernoulli::new(p).map_err(|_| Error::invalid("keep_probability", p, "in (0, 1)"))?;
+        let mut z = Array2::<u8>::ones((samples, segments));
+        if samples <= 1 || segments == 0 {
+            return Ok(z);
+        }
+        match self {
+            Sampling::Independent => {
+                for mut row in z.rows_mut().into_iter().skip(1) {
+                    for v in row.iter_mut() {
+                        *v = u8::from(coin.sample(rng));
+                    }
+                }
+            }
+            Sampling::Antithetic => {
+                let mut row = 1;
+                while row < samples {
+                    for c in 0..segments {
+                        let v = u8::from(coin.sample(rng));
+                        z[[row, c]] = v;
+                        if row + 1 < samples {
+                            z[[row + 1, c]] = 1 - v;
+                        }
+                    }
+                    row += 2;
+                }
+            }
+            Sampling::Balanced => {
+                let m = samples - 1;
+                let kept = ((p * m as f64).round() as usize).min(m);
+                let mut column: Vec<u8> = (0..m).map(|i| u8::from(i < kept)).collect();
+                for c in 0..segments {
+                    column.shuffle(rng);
+                    for (i, &v) in column.iter().enumerate() {
+                        z[[1 + i, c]] = v;
+                    }
+                }
+            }
+            Sampling::Orthogonal => orthogonal(&mut z, rng),
+        }
+        Ok(z)
+    }
+}
+
+/// Fills rows `1..` of `z` with folded-over randomised Hadamard blocks.
+fn orthogonal(z: &mut Array2<u8>, rng: &mut ChaCha8Rng) {
+    let (samples, segments) = z.dim();
+    // N rows and N − 1 balanced columns (column 0 of H is constant).
+    let size = (segments + 1).next_power_of_two().max(2);
+    let mut row = 1;
+    let mut columns: Vec<usize> = (1..size).collect();
+    let mut rows: Vec<usize> = (0..size).collect();
+    while row < samples {
+        // Partial Fisher–Yates: the first `segments` entries become a
+        // uniformly random choice of distinct columns.
+        for i in 0..segments {
+            let j = rng.random_range(i..columns.len());
+            columns.swap(i, j);
+        }
+        let flips: Vec<u8> = (0..segments)
+            .map(|_| u8::from(rng.random::<bool>()))
+            .collect();
+        rows.shuffle(rng);
+        for &r in &rows {
+            if row >= samples {
+                break;
+            }
+            for c in 0..segments {
+                // Sylvester: H[r][col] = (−1)^popcount(r & col); +1 ↦ kept.
+                let v = u8::from((r & columns[c]).count_ones().is_multiple_of(2)) ^ flips[c];
+                z[[row, c]] = v;
+                if row + 1 < samples {
+                    z[[row + 1, c]] = 1 - v;
+                }
+            }
+            row += 2;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn draw(s: Sampling, k: usize, n: usize, seed: u64) -> Array2<u8> {
+        s.draw(0.5, k, n, &mut ChaCha8Rng::seed_from_u64(seed))
+            .unwrap()
+    }
+
+    #[test]
+    fn row_zero_is_all_ones_and_entries_are_binary() {
+        for s in Sampling::ALL {
+            for (k, n) in [(1, 1), (1, 2), (3, 10), (17, 171), (40, 33)] {
+                let z = draw(s, k, n, 3);
+                assert_eq!(z.dim(), (n, k));
+                assert!(z.row(0).iter().all(|&v| v == 1), "{s:?}");
+                assert!(z.iter().all(|&v| v <= 1), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn independent_is_the_perturbers_original_stream() {
+        // The paper's design draws row by row from the same coin: seeds give
+        // the masks they gave before designs existed.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let coin = Bernoulli::new(0.5).unwrap();
+        let mut expected = Array2::<u8>::ones((20, 7));
+        for mut row in expected.rows_mut().into_iter().skip(1) {
+            for v in row.iter_mut() {
+                *v = u8::from(coin.sample(&mut rng));
+            }
+        }
+        assert_eq!(draw(Sampling::Independent, 7, 20, 9), expected);
+    }
+
+    #[test]
+    fn antithetic_rows_come_in_complementary_pairs() {
+        let z = draw(Sampling::Antithetic, 13, 131, 1);
+        for pair in 0..65 {
+            let (a, b) = (z.row(1 + 2 * pair), z.row(2 + 2 * pair));
+            assert!(a.iter().zip(b).all(|(x, y)| x + y == 1));
+        }
+    }
+
+    #[test]
+    fn balanced_columns_keep_exactly_their_share() {
+        for p in [0.5, 0.3] {
+            let z = Sampling::Balanced
+                .draw(p, 9, 101, &mut ChaCha8Rng::seed_from_u64(4))
+                .unwrap();
+            let kept = (p * 100.0f64).round() as usize;
+            for c in z.columns() {
+                assert_eq!(c.iter().skip(1).filter(|&&v| v == 1).count(), kept);
+            }
+        }
+    }
+
+    #[test]
+    fn orthogonal_blocks_are_balanced_and_uncorrelated() {
+        // 5 segments → N = 8; one whole folded block is 16 rows after row 0.
+        let z = draw(Sampling::Orthogonal, 5, 17, 2);
+        let pm = |v: u8| if v == 1 { 1i32 } else { -1 };
+        for a in 0..5 {
+            let col: Vec<i32> = (1..17).map(|r| pm(z[[r, a]])).collect();
+            assert_eq!(col.iter().sum::<i32>(), 0, "column {a} balanced");
+            for b in 0..a {
+                let dot: i32 = (1..17).map(|r| pm(z[[r, a]]) * pm(z[[r, b]])).sum();
+                assert_eq!(dot, 0, "columns {a} and {b} orthogonal");
+            }
+        }
+        for pair in 0..8 {
+            let (a, b) = (z.row(1 + 2 * pair), z.row(2 + 2 * pair));
+            assert!(a.iter().zip(b).all(|(x, y)| x + y == 1));
+        }
+    }
+
+    #[test]
+    fn designs_are_reproducible_and_seeded() {
+        for s in Sampling::ALL {
+            assert_eq!(draw(s, 11, 60, 5), draw(s, 11, 60, 5));
+            assert_ne!(draw(s, 11, 60, 5), draw(s, 11, 60, 6), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn designs_that_need_half_refuse_other_probabilities() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        assert!(Sampling::Antithetic.draw(0.3, 3, 5, &mut rng).is_err());
+        assert!(Sampling::Orthogonal.draw(0.3, 3, 5, &mut rng).is_err());
+        assert!(Sampling::Balanced.draw(0.3, 3, 5, &mut rng).is_ok());
+    }
+}
