@@ -142,6 +142,8 @@ fn explain_writes_outputs_that_parse() {
         "10,25",
         "--samples-per-segment",
         "4",
+        "--sampling",
+        "balanced",
         "--combiner",
         "gaussian",
         "--class-names",
@@ -188,6 +190,25 @@ fn explain_writes_outputs_that_parse() {
         "{weights:?}"
     );
     assert_eq!(report["parameters"]["combiner"], "gaussian");
+    assert_eq!(report["parameters"]["sampling"], "balanced");
+    // Each superpixel's coefficient, its standard error and a 90 % interval
+    // around it.
+    for level in levels {
+        let actual = level["actual"].as_u64().unwrap() as usize;
+        let coefficients = level["coefficients"].as_array().unwrap();
+        let errors = level["std_errors"].as_array().unwrap();
+        let intervals = level["interval90"].as_array().unwrap();
+        assert_eq!(
+            (coefficients.len(), errors.len(), intervals.len()),
+            (actual, actual, actual)
+        );
+        for ((b, se), iv) in coefficients.iter().zip(errors).zip(intervals) {
+            let (b, se) = (b.as_f64().unwrap(), se.as_f64().unwrap());
+            let (lo, hi) = (iv[0].as_f64().unwrap(), iv[1].as_f64().unwrap());
+            assert!(se >= 0.0 && lo <= b && b <= hi);
+            assert!((hi - b - 1.6448536269514722 * se).abs() < 1e-6 * (1.0 + se));
+        }
+    }
     let probabilities: Vec<f64> = report["prediction"]["probabilities"]
         .as_array()
         .unwrap()

@@ -192,3 +192,16 @@ fn level_intervals_contain_their_coefficient_and_widen_with_confidence() {
         assert!(level.intervals(1.0).is_err());
     }
 }
+
+#[test]
+fn standard_errors_can_be_switched_off_without_changing_the_fit() {
+    let (z, y, w) = problem(300, 6, 8);
+    let with = Ridge::default().fit(z.view(), y.view(), w.view()).unwrap();
+    let without = Ridge::default()
+        .std_errors(false)
+        .fit(z.view(), y.view(), w.view())
+        .unwrap();
+    assert!(without.std_errors.is_none() && with.std_errors.is_some());
+    assert_eq!(with.coefficients, without.coefficients);
+    assert_eq!(with.intercept.to_bits(), without.intercept.to_bits());
+}

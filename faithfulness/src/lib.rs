@@ -9,12 +9,15 @@
 //!   and the truth they imply;
 //! - [`cases`]: the images, models, classes, truths and hide colours;
 //! - [`methods`]: every method compared, at the same model-call budget;
-//! - [`report`]: the scores, their summary over cases, the table and JSON.
+//! - [`report`]: the scores, their summary over cases, the table and JSON;
+//! - [`sampling`]: the sampling designs at several budgets against the
+//!   paper's sampling (`--sampling`).
 
 pub mod cases;
 pub mod methods;
 pub mod planted;
 pub mod report;
+pub mod sampling;
 
 use rayon::prelude::*;
 
@@ -74,6 +77,24 @@ pub fn evaluate_all(cases: &[Case], seeds: &[u64]) -> Result<Vec<CaseResult>, St
     let mut all = Vec::new();
     for results in per_case {
         all.extend(results?);
+    }
+    Ok(all)
+}
+
+/// [`sampling::study`] on every case, in parallel over the cases; cells in
+/// case order.
+///
+/// # Errors
+/// The first case that fails, named.
+pub fn study_all(cases: &[Case], seeds: &[u64]) -> Result<Vec<sampling::Cell>, String> {
+    let per_case: Vec<Result<Vec<sampling::Cell>, String>> = cases
+        .par_iter()
+        .with_max_len(1)
+        .map(|case| sampling::study(case, seeds).map_err(|e| format!("{}: {e}", case.name)))
+        .collect();
+    let mut all = Vec::new();
+    for cells in per_case {
+        all.extend(cells?);
     }
     Ok(all)
 }

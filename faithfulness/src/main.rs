@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p multiscale-lime-faithfulness -- [--quick] [--no-cnn] [--tract]
-//!     [--seeds N] [--out FILE]
+//!     [--seeds N] [--out FILE] [--sampling]
 //! ```
 
 use std::path::PathBuf;
@@ -11,21 +11,26 @@ use std::time::Instant;
 
 use multiscale_lime::onnx::{OnnxClassifier, OrtClassifier};
 use multiscale_lime_faithfulness::cases::{cnn_cases, planted_cases, read_png, Case, Model, PATCH};
-use multiscale_lime_faithfulness::evaluate_all;
 use multiscale_lime_faithfulness::methods::{LEVELS, LIME_DEFAULT, PER_SEGMENT};
 use multiscale_lime_faithfulness::report::{summarise, table, to_json, CURVE_STEPS};
+use multiscale_lime_faithfulness::{evaluate_all, sampling, study_all};
 use multiscale_lime_testkit::{onnxruntime_library, repo_root};
 use serde_json::json;
 
-const USAGE: &str = "usage: faithfulness [--quick] [--no-cnn] [--tract] [--seeds N] [--out FILE]
+const USAGE: &str =
+    "usage: faithfulness [--quick] [--no-cnn] [--tract] [--seeds N] [--out FILE] [--sampling]
   --quick    12 planted cases, 3 seeds, no CNN (a quick look while developing)
   --no-cnn   planted cases only
   --tract    run the CNN with tract instead of ONNX Runtime (several times slower)
-  --seeds N  seeds 0..N per case (default 5)
-  --out FILE the JSON (default target/faithfulness/faithfulness.json)";
+  --seeds N  seeds 0..N per case (default 5; 10 with --sampling)
+  --out FILE the JSON (default target/faithfulness/faithfulness.json, or sampling.json)
+  --sampling the sampling designs at 2, 3, 5 and 10 samples per segment against the
+             paper's sampling (independent, 10), instead of the methods; every other
+             CNN case";
 
 struct Options {
     quick: bool,
+    sampling: bool,
     cnn: bool,
     tract: bool,
     seeds: u64,
@@ -35,15 +40,19 @@ struct Options {
 fn options() -> Result<Options, String> {
     let mut o = Options {
         quick: false,
+        sampling: false,
         cnn: true,
         tract: false,
         seeds: 5,
         out: repo_root().join("target/faithfulness/faithfulness.json"),
     };
+    let mut seeds_given = false;
+    let mut out_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => o.quick = true,
+            "--sampling" => o.sampling = true,
             "--no-cnn" => o.cnn = false,
             "--tract" => o.tract = true,
             "--seeds" => {
@@ -53,10 +62,22 @@ fn options() -> Result<Options, String> {
                     .ok()
                     .filter(|&n| (2..=100).contains(&n))
                     .ok_or(format!("--seeds {v}: want 2 to 100"))?;
+                seeds_given = true;
             }
-            "--out" => o.out = args.next().ok_or("--out needs a file")?.into(),
+            "--out" => {
+                o.out = args.next().ok_or("--out needs a file")?.into();
+                out_given = true;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
+        }
+    }
+    if o.sampling {
+        if !seeds_given {
+            o.seeds = 10;
+        }
+        if !out_given {
+            o.out = repo_root().join("target/faithfulness/sampling.json");
         }
     }
     if o.quick {
@@ -106,7 +127,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if o.cnn {
         let (model, name) = cnn(o.tract)?;
         runtime = name;
-        cases.extend(cnn_cases(&ihc, model));
+        let cnn = cnn_cases(&ihc, model);
+        // The sampling study runs 20 explanations per design and seed:
+        // every other CNN case keeps it to minutes.
+        let step = if o.sampling { 2 } else { 1 };
+        cases.extend(cnn.into_iter().step_by(step));
     }
     let seeds: Vec<u64> = (0..o.seeds).collect();
     eprintln!(
@@ -119,6 +144,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seeds.len(),
         rayon::current_num_threads()
     );
+    if o.sampling {
+        let cells = study_all(&cases, &seeds)?;
+        let rows = sampling::summarise(&cells);
+        print!("{}", sampling::table(&rows));
+        let settings = json!({
+            "levels": LEVELS,
+            "per_segment": sampling::PER_SEGMENT,
+            "top_k": sampling::TOP_K,
+            "seeds": seeds,
+            "curve_steps": CURVE_STEPS,
+            "cnn_runtime": runtime,
+            "quick": o.quick,
+        });
+        if let Some(dir) = o.out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(
+            &o.out,
+            serde_json::to_string_pretty(&sampling::to_json(settings, &cells, &rows))?,
+        )?;
+        eprintln!(
+            "{} cases in {:.0} s; JSON in {}",
+            cases.len(),
+            start.elapsed().as_secs_f64(),
+            o.out.display()
+        );
+        return Ok(());
+    }
     let results = evaluate_all(&cases, &seeds)?;
     let summaries = summarise(&results);
     print!("{}", table(&summaries));

@@ -59,6 +59,9 @@ class Level:
     @property
     def local_prediction(self) -> float: ...
     @property
+    def std_errors(self) -> Optional[npt.NDArray[np.float64]]: ...
+    def intervals(self, confidence: float = 0.9) -> Optional[npt.NDArray[np.float64]]: ...
+    @property
     def heatmap(self) -> Heatmap: ...
     @property
     def labels(self) -> Labels: ...
@@ -113,6 +116,7 @@ class MultiScaleLime:
         sigma: float = 0.0,
         samples_per_segment: Optional[int] = None,
         samples: Optional[int] = None,
+        sampling: str = "independent",
         kernel_width: float = 0.25,
         alpha: float = 1.0,
         hide_color: Optional[HideColor] = None,

@@ -46,6 +46,9 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 ///     ``n = samples_per_segment · s'`` per level (default 10, the paper's).
 /// samples : int, optional
 ///     A fixed ``n`` per level instead.
+/// sampling : ``"independent"`` | ``"antithetic"`` | ``"balanced"`` | ``"orthogonal"``
+///     How each level's masks are drawn (default independent coins, the
+///     paper's; see the guide for the others).
 /// kernel_width : float
 ///     Width of the exponential kernel on cosine distance (default 0.25,
 ///     ``lime``'s).
@@ -72,7 +75,7 @@ pub(crate) struct PyExplainer {
 #[pymethods]
 impl PyExplainer {
     #[new]
-    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
+    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         levels: Vec<usize>,
@@ -81,6 +84,7 @@ impl PyExplainer {
         sigma: f64,
         samples_per_segment: Option<usize>,
         samples: Option<usize>,
+        sampling: &str,
         kernel_width: f64,
         alpha: f64,
         hide_color: Option<&Bound<'_, PyAny>>,
@@ -105,6 +109,7 @@ impl PyExplainer {
             .levels(levels)
             .kernel_width(kernel_width)
             .hide_color(hide)
+            .sampling(settings::sampling(sampling)?)
             .seed(seed)
             .normalization(settings::normalization(normalization)?);
         builder = match (samples_per_segment, samples) {
@@ -423,6 +428,32 @@ impl PyLevel {
     #[getter]
     fn local_prediction(&self) -> f64 {
         self.0.local_prediction
+    }
+
+    /// The standard error of each coefficient (sandwich estimator), ``(s',)``
+    /// ``float64``; ``None`` when the level had no more samples than
+    /// parameters.
+    #[getter]
+    fn std_errors<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.0.std_errors.clone().map(|s| s.into_pyarray(py))
+    }
+
+    /// A ``confidence`` interval per coefficient, ``(s', 2)`` ``float64``
+    /// (low, high): where another draw of as many masks would put it.
+    /// ``None`` without standard errors.
+    #[pyo3(signature = (confidence = 0.9))]
+    fn intervals<'py>(
+        &self,
+        py: Python<'py>,
+        confidence: f64,
+    ) -> PyResult<Option<Bound<'py, PyArray2<f64>>>> {
+        let Some(pairs) = self.0.intervals(confidence).py_err()? else {
+            return Ok(None);
+        };
+        let flat: Vec<f64> = pairs.iter().flat_map(|&(lo, hi)| [lo, hi]).collect();
+        let array = multiscale_lime::ndarray::Array2::from_shape_vec((pairs.len(), 2), flat)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(Some(array.into_pyarray(py)))
     }
 
     /// The level's heatmap (normalised coefficients painted on their

@@ -1,10 +1,10 @@
 //! Python values for the explainer's settings: hide colours, combiners,
-//! normalisations, targets and colour maps.
+//! sampling designs, normalisations, targets and colour maps.
 
 use multiscale_lime::render::Colormap;
 use multiscale_lime::{
-    Combiner, CustomWeights, Density, Gaussian, HideColor, InverseTrapezoid, Normalization, Target,
-    Trapezoid, Uniform,
+    Combiner, CustomWeights, Density, Gaussian, HideColor, InverseTrapezoid, Normalization,
+    Sampling, Target, Trapezoid, Uniform,
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -80,6 +80,18 @@ pub(crate) fn combiner(value: &Bound<'_, PyAny>) -> PyResult<Box<dyn Combiner>> 
         "combiner {}: expected a name, (\"gaussian\", mean, std) or a sequence of weights",
         repr(value)
     )))
+}
+
+/// ``sampling``: how each level's masks are drawn.
+pub(crate) fn sampling(name: &str) -> PyResult<Sampling> {
+    Sampling::ALL
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "sampling {name:?}: expected \"independent\", \"antithetic\", \"balanced\" or \"orthogonal\""
+            ))
+        })
 }
 
 /// ``normalization``: ``"minmax"`` (the paper's, default), ``"positive"``

@@ -12,8 +12,8 @@ use std::process::Command;
 
 use multiscale_lime::ndarray::{Array2, ArrayView4, Axis};
 use multiscale_lime::{
-    ClassifierError, Combiner, Density, FnClassifier, HideColor, MultiScaleLime, SquareGrid,
-    Target, Trapezoid,
+    ClassifierError, Combiner, Density, FnClassifier, HideColor, MultiScaleLime, Sampling,
+    SquareGrid, Target, Trapezoid,
 };
 use multiscale_lime_testkit::{load_asset, repo_root};
 use ndarray_npy::write_npy;
@@ -97,6 +97,11 @@ fn write_reference(dir: &Path) {
                 )
                 .unwrap();
                 write_npy(dir.join(format!("{base}_coef.npy")), &level.coefficients).unwrap();
+                let errors = level
+                    .std_errors
+                    .as_ref()
+                    .expect("ridge gives standard errors");
+                write_npy(dir.join(format!("{base}_se.npy")), errors).unwrap();
                 write_npy(
                     dir.join(format!("{base}_labels.npy")),
                     level.segmentation.labels(),
@@ -118,8 +123,10 @@ fn write_reference(dir: &Path) {
             .unwrap(),
         &Trapezoid,
     );
-    // "grid": square grid, both classes, segment means, fixed n, batches of 5.
+    // "grid": square grid, both classes, segment means, fixed n, batches of
+    // 5, balanced masks.
     let lime = MultiScaleLime::builder()
+        .sampling(Sampling::Balanced)
         .segmenter(SquareGrid)
         .levels([4, 16, 64])
         .samples(150)
@@ -135,8 +142,10 @@ fn write_reference(dir: &Path) {
             .unwrap(),
         &Trapezoid,
     );
-    // "density": compactness 20, blurred fill, the density fusion.
+    // "density": compactness 20, blurred fill, the density fusion,
+    // folded orthogonal arrays.
     let lime = MultiScaleLime::builder()
+        .sampling(Sampling::Orthogonal)
         .compactness(20.0)
         .levels([10, 50, 200])
         .hide_color(HideColor::Blurred { sigma: 3.0 })

@@ -164,3 +164,49 @@ def test_reprs_name_the_settings(patch):
     e = lime.explain(patch, dark_share)
     assert "Explanation(" in repr(e) and "Level(" in repr(e.levels[0])
     assert lime.levels == [4, 9] and lime.seed == 3
+
+
+@pytest.mark.parametrize("sampling", ["independent", "antithetic", "balanced", "orthogonal"])
+def test_sampling_designs_reach_the_model(patch, sampling):
+    seen = []
+
+    def predict(batch):
+        seen.append(batch.copy())
+        return dark_share(batch)
+
+    e = ml.explain(patch, predict, levels=(4,), segmenter="grid", samples=41, sampling=sampling)
+    # After the two calls on the image alone, the level's 41 samples (in
+    # render order); read each one's mask back from its pixels.
+    images = np.concatenate(seen[2:])
+    image = patch.astype(np.float32) / np.float32(255)
+    labels = e.segmentations[0]
+    z = np.array([[np.array_equal(i[labels == s], image[labels == s]) for s in range(4)] for i in images])
+    assert z.shape == (41, 4) and z.all(axis=1).any()  # the unperturbed row
+    if sampling != "independent":
+        # Every superpixel kept in exactly half of the 40 perturbed rows,
+        # plus the unperturbed one.
+        assert np.array_equal(z.sum(axis=0), [21, 21, 21, 21])
+
+
+def test_an_unknown_sampling_is_a_value_error():
+    with pytest.raises(ValueError, match="sampling"):
+        ml.MultiScaleLime(sampling="sobol")
+
+
+def test_intervals_are_calibrated_across_seeds(patch):
+    # Two seeds' coefficients differ by about √2 standard errors: the
+    # share of superpixels whose difference lies within 1.645·√(se_a² + se_b²)
+    # is about 90 % when the errors are right.
+    inside, total = 0, 0
+    for seed in range(0, 12, 2):
+        a = ml.explain(patch, dark_share, levels=(50,), seed=seed).levels[0]
+        b = ml.explain(patch, dark_share, levels=(50,), seed=seed + 1).levels[0]
+        d = np.abs(a.coefficients - b.coefficients)
+        inside += int(np.sum(d <= 1.6448536 * np.hypot(a.std_errors, b.std_errors)))
+        total += d.size
+        lo_hi = a.intervals(0.9)
+        assert lo_hi.shape == (a.actual, 2)
+        assert np.all(lo_hi[:, 0] <= a.coefficients) and np.all(a.coefficients <= lo_hi[:, 1])
+    assert 0.8 <= inside / total <= 0.97, inside / total
+    with pytest.raises(ValueError, match="confidence"):
+        a.intervals(1.5)

@@ -14,6 +14,7 @@ CASES = {
             segmenter="grid",
             levels=(4, 16, 64),
             samples=150,
+            sampling="balanced",
             hide_color="mean",
             batch_size=5,
             seed=3,
@@ -23,6 +24,7 @@ CASES = {
     "density": (
         dict(
             compactness=20.0,
+            sampling="orthogonal",
             levels=(10, 50, 200),
             hide_color=("blur", 3.0),
             kernel_width=0.4,
@@ -48,6 +50,7 @@ def test_heatmaps_equal_the_rust_api_bit_for_bit(name, reference):
             base = reference / f"{name}_c{c}_l{l}"
             assert np.array_equal(level.heatmap, np.load(f"{base}_heatmap.npy"))
             assert np.array_equal(level.coefficients, np.load(f"{base}_coef.npy"))
+            assert np.array_equal(level.std_errors, np.load(f"{base}_se.npy"))
             assert np.array_equal(level.labels, np.load(f"{base}_labels.npy"))
 
 

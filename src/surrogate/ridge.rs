@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 pub struct Ridge {
     alpha: f64,
     fit_intercept: bool,
+    std_errors: bool,
 }
 
 impl Default for Ridge {
@@ -40,6 +41,7 @@ impl Default for Ridge {
         Ridge {
             alpha: 1.0,
             fit_intercept: true,
+            std_errors: true,
         }
     }
 }
@@ -56,6 +58,7 @@ impl Ridge {
         Ok(Ridge {
             alpha,
             fit_intercept: true,
+            std_errors: true,
         })
     }
 
@@ -65,6 +68,19 @@ impl Ridge {
     pub fn fit_intercept(mut self, on: bool) -> Self {
         self.fit_intercept = on;
         self
+    }
+
+    /// Whether to estimate each coefficient's standard error (default
+    /// true): the sandwich estimator costs about `n·K²` operations, a few
+    /// times the fit itself, and fills [`Surrogate::std_errors`].
+    pub fn std_errors(mut self, on: bool) -> Self {
+        self.std_errors = on;
+        self
+    }
+
+    /// Whether standard errors are estimated.
+    pub fn estimates_std_errors(&self) -> bool {
+        self.std_errors
     }
 
     /// The penalty.
@@ -139,7 +155,7 @@ impl SurrogateFitter for Ridge {
         // (Z̃ᵀΠZ̃ + αI)⁻¹ for the standard errors, which need more samples
         // than fitted parameters.
         let parameters = k + usize::from(self.fit_intercept);
-        let inverse = (n > parameters).then(|| chol.inverse());
+        let inverse = (self.std_errors && n > parameters).then(|| chol.inverse());
 
         ys.columns()
             .into_iter()

@@ -11,7 +11,7 @@ use multiscale_lime::onnx::{ExecutionProvider, ModelBuilder, OnnxClassifier, Ort
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
     BatchSize, Classifier, Combiner, Density, Gaussian, HideColor, InverseTrapezoid, Limits,
-    MultiScaleLime, Target, Trapezoid, Uniform,
+    MultiScaleLime, Sampling, Target, Trapezoid, Uniform,
 };
 use serde_json::json;
 
@@ -174,6 +174,7 @@ impl Plan {
             .levels(args.levels.iter().copied())
             .compactness(args.compactness)
             .samples_per_segment(args.samples_per_segment)
+            .sampling(args.sampling.into())
             .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
             .seed(args.seed)
             .hide_color(args.hide_color)
@@ -272,6 +273,11 @@ pub(crate) fn explain_into(
             "intercept": level.intercept,
             "local_prediction": level.local_prediction,
             "weight": combined.weights[l],
+            // One entry per superpixel, in label order (the labels are the
+            // level's segmentation: `mslime segment` rebuilds it).
+            "coefficients": level.coefficients.to_vec(),
+            "std_errors": level.std_errors.as_ref().map(|s| s.to_vec()),
+            "interval90": level.intervals(0.9)?,
             "heatmap": format!("{stem}.npy"),
         }));
     }
@@ -333,6 +339,7 @@ pub(crate) fn explain_into(
             },
             "seed": plan.args.seed,
             "samples_per_segment": plan.args.samples_per_segment,
+            "sampling": Sampling::from(plan.args.sampling).name(),
             "hide_color": hide_color_name(plan.args.hide_color),
             "compactness": plan.args.compactness,
             "kernel_width": plan.lime.kernel_width(),

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use multiscale_lime::onnx::{ExecutionProvider, InputLayout};
-use multiscale_lime::{HideColor, Image, Segmenter, Slic};
+use multiscale_lime::{HideColor, Image, Sampling, Segmenter, Slic};
 
 use crate::parse::{parse_hide_color, parse_provider, parse_rgb, Shard};
 
@@ -193,6 +193,11 @@ pub(crate) struct LimeArgs {
     /// Perturbed samples per actual superpixel at each level (n = m·s').
     #[arg(long, default_value_t = 10)]
     pub(crate) samples_per_segment: usize,
+    /// How each level's masks are drawn: independent coins (the paper's),
+    /// antithetic pairs, balanced columns or folded orthogonal arrays
+    /// (docs/guide.md §4 compares them).
+    #[arg(long, value_enum, default_value_t = SamplingKind::Independent)]
+    pub(crate) sampling: SamplingKind,
     /// What hidden superpixels show: black, white, mean (each segment's mean
     /// colour), blur or blur:SIGMA (a blurred copy) or R,G,B with values in 0..=1.
     #[arg(long, default_value = "black", value_parser = parse_hide_color)]
@@ -248,6 +253,30 @@ pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result
         eprintln!("note: {} {note}", path.display());
     }
     Ok(image)
+}
+
+/// Sampling designs selectable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SamplingKind {
+    /// Every entry an independent coin (LIME's and the paper's).
+    Independent,
+    /// Each mask followed by its complement.
+    Antithetic,
+    /// Each superpixel hidden in exactly half the samples.
+    Balanced,
+    /// Randomised two-level orthogonal arrays, folded over.
+    Orthogonal,
+}
+
+impl From<SamplingKind> for Sampling {
+    fn from(kind: SamplingKind) -> Self {
+        match kind {
+            SamplingKind::Independent => Sampling::Independent,
+            SamplingKind::Antithetic => Sampling::Antithetic,
+            SamplingKind::Balanced => Sampling::Balanced,
+            SamplingKind::Orthogonal => Sampling::Orthogonal,
+        }
+    }
 }
 
 /// Combiners selectable from the command line.
