@@ -144,8 +144,14 @@ pub struct LevelExplanation {
     pub actual: usize,
     /// The segmentation (shared between the stacks of all explained classes).
     pub segmentation: Arc<Segmentation>,
-    /// Number of perturbed samples, `n` (row 0 being the original image).
+    /// Number of perturbed samples the surrogate was fitted on, `n` (row 0
+    /// being the original image): the level's own, or with shared passes
+    /// ([`MultiScaleLimeBuilder::share_passes`](crate::MultiScaleLimeBuilder::share_passes))
+    /// those of every level.
     pub samples: usize,
+    /// Model calls spent on this level's own passes (`samples` unless
+    /// passes are shared); their sum over levels is the explanation's cost.
+    pub calls: usize,
     /// Ridge coefficients, one per segment.
     pub coefficients: Array1<f64>,
     /// Ridge intercept.

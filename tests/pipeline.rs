@@ -213,3 +213,73 @@ fn levels_report_desired_and_actual_counts_and_valid_ranges() {
             .all(|&v| (lo..=1.0).contains(&v)));
     }
 }
+
+#[test]
+fn shared_passes_fit_every_level_on_all_calls_reproducibly() {
+    let image = textured_image(48, 48);
+    let clf = rectangle_classifier(6, 20, 24, 42);
+    let build = |share: bool, batch: usize| {
+        MultiScaleLime::builder()
+            .levels([10, 25, 50])
+            .samples_per_segment(5)
+            .share_passes(share)
+            .batch_size(batch)
+            .seed(4)
+            .build()
+            .unwrap()
+    };
+    let shared = multiscale_lime_testkit::explain_on_threads(
+        &build(true, 7),
+        &image,
+        &clf,
+        Target::TopLabels(2),
+        1,
+    );
+    let again = multiscale_lime_testkit::explain_on_threads(
+        &build(true, 3),
+        &image,
+        &clf,
+        Target::TopLabels(2),
+        2,
+    );
+    assert_eq!(
+        shared.stacks(),
+        again.stacks(),
+        "threads and batches change no bit"
+    );
+    let own = build(false, 7)
+        .explain(&image, &clf, Target::TopLabels(2))
+        .unwrap();
+    let levels = shared.stacks()[0].levels();
+    let calls: usize = levels.iter().map(|l| l.calls).sum();
+    let own_calls: usize = own.stacks()[0].levels().iter().map(|l| l.samples).sum();
+    // The same model calls, each fitted by every level.
+    assert_eq!(calls, own_calls);
+    for (l, level) in levels.iter().enumerate() {
+        assert_eq!(level.calls, own.stacks()[0].levels()[l].samples);
+        assert_eq!(level.samples, calls);
+        assert!(level.std_errors.is_some());
+    }
+    // Both find the rectangle: their fused maps agree.
+    let a = Trapezoid.combine(&shared.stacks()[0]).unwrap().heatmap;
+    let b = Trapezoid.combine(&own.stacks()[0]).unwrap().heatmap;
+    let r = multiscale_lime::metrics::pearson(&a, &b).unwrap();
+    assert!(r > 0.8, "Pearson {r}");
+}
+
+#[test]
+fn one_shared_level_is_the_unshared_level() {
+    let image = textured_image(32, 32);
+    let clf = rectangle_classifier(0, 16, 0, 16);
+    let run = |share: bool| {
+        MultiScaleLime::builder()
+            .levels([25])
+            .share_passes(share)
+            .seed(2)
+            .build()
+            .unwrap()
+            .explain(&image, &clf, Target::Class(0))
+            .unwrap()
+    };
+    assert_eq!(run(true).stacks(), run(false).stacks());
+}

@@ -86,11 +86,17 @@ pub fn evaluate_all(cases: &[Case], seeds: &[u64]) -> Result<Vec<CaseResult>, St
 ///
 /// # Errors
 /// The first case that fails, named.
-pub fn study_all(cases: &[Case], seeds: &[u64]) -> Result<Vec<sampling::Cell>, String> {
+pub fn study_all(
+    cases: &[Case],
+    variants: &[sampling::Variant],
+    seeds: &[u64],
+) -> Result<Vec<sampling::Cell>, String> {
     let per_case: Vec<Result<Vec<sampling::Cell>, String>> = cases
         .par_iter()
         .with_max_len(1)
-        .map(|case| sampling::study(case, seeds).map_err(|e| format!("{}: {e}", case.name)))
+        .map(|case| {
+            sampling::study(case, variants, seeds).map_err(|e| format!("{}: {e}", case.name))
+        })
         .collect();
     let mut all = Vec::new();
     for cells in per_case {

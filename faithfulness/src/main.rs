@@ -26,11 +26,15 @@ const USAGE: &str =
   --out FILE the JSON (default target/faithfulness/faithfulness.json, or sampling.json)
   --sampling the sampling designs at 2, 3, 5 and 10 samples per segment against the
              paper's sampling (independent, 10), instead of the methods; every other
-             CNN case";
+             CNN case
+  --variants LIST  with --sampling: the variants to run, comma-separated (default all:
+             independent, antithetic, balanced, orthogonal, independent+shared,
+             balanced+shared; independent is the reference)";
 
 struct Options {
     quick: bool,
     sampling: bool,
+    variants: Vec<sampling::Variant>,
     cnn: bool,
     tract: bool,
     seeds: u64,
@@ -41,6 +45,7 @@ fn options() -> Result<Options, String> {
     let mut o = Options {
         quick: false,
         sampling: false,
+        variants: sampling::Variant::ALL.to_vec(),
         cnn: true,
         tract: false,
         seeds: 5,
@@ -53,6 +58,16 @@ fn options() -> Result<Options, String> {
         match arg.as_str() {
             "--quick" => o.quick = true,
             "--sampling" => o.sampling = true,
+            "--variants" => {
+                let v = args.next().ok_or("--variants needs a list")?;
+                o.variants = v
+                    .split(',')
+                    .map(|name| {
+                        sampling::Variant::parse(name)
+                            .ok_or(format!("--variants: unknown variant `{name}`"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             "--no-cnn" => o.cnn = false,
             "--tract" => o.tract = true,
             "--seeds" => {
@@ -145,7 +160,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rayon::current_num_threads()
     );
     if o.sampling {
-        let cells = study_all(&cases, &seeds)?;
+        let cells = study_all(&cases, &o.variants, &seeds)?;
         let rows = sampling::summarise(&cells);
         print!("{}", sampling::table(&rows));
         let settings = json!({

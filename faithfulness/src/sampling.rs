@@ -17,6 +17,67 @@ use crate::cases::{Case, Group};
 use crate::methods::{LEVELS, PAPER_COMPACTNESS};
 use crate::report::{quantile, CURVE_STEPS};
 
+/// A way of spending the model calls: a design, with or without sharing
+/// the passes across levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// How each level's masks are drawn.
+    pub design: Sampling,
+    /// Whether every level is fitted on the passes of all levels.
+    pub shared: bool,
+}
+
+impl Variant {
+    /// Every variant studied: each design alone, and the independent and
+    /// balanced designs with shared passes.
+    pub const ALL: [Variant; 6] = [
+        Variant {
+            design: Sampling::Independent,
+            shared: false,
+        },
+        Variant {
+            design: Sampling::Antithetic,
+            shared: false,
+        },
+        Variant {
+            design: Sampling::Balanced,
+            shared: false,
+        },
+        Variant {
+            design: Sampling::Orthogonal,
+            shared: false,
+        },
+        Variant {
+            design: Sampling::Independent,
+            shared: true,
+        },
+        Variant {
+            design: Sampling::Balanced,
+            shared: true,
+        },
+    ];
+
+    /// The paper's: independent, unshared.
+    pub const PAPER: Variant = Variant {
+        design: Sampling::Independent,
+        shared: false,
+    };
+
+    /// `design` or `design+shared`.
+    pub fn name(&self) -> String {
+        if self.shared {
+            format!("{}+shared", self.design.name())
+        } else {
+            self.design.name().to_string()
+        }
+    }
+
+    /// The variant of [`Variant::ALL`] named `name`.
+    pub fn parse(name: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
 /// Samples per segment tried: the paper's 10 and fractions of it.
 pub const PER_SEGMENT: [usize; 4] = [2, 3, 5, 10];
 /// Top superpixels compared between seeds (per level, capped by its size).
@@ -31,8 +92,8 @@ pub struct Cell {
     pub case: String,
     /// The case's group.
     pub group: Group,
-    /// The design.
-    pub design: Sampling,
+    /// The design and whether passes are shared.
+    pub variant: Variant,
     /// Samples per segment.
     pub per_segment: usize,
     /// Model calls per explanation.
@@ -56,21 +117,21 @@ pub struct Cell {
     pub cross_coverage: f64,
 }
 
-/// Every design at every budget of [`PER_SEGMENT`] on `case`.
+/// Every variant of `variants` at every budget of [`PER_SEGMENT`] on `case`.
 ///
 /// # Errors
 /// When an explanation or a metric fails.
-pub fn study(case: &Case, seeds: &[u64]) -> Result<Vec<Cell>> {
+pub fn study(case: &Case, variants: &[Variant], seeds: &[u64]) -> Result<Vec<Cell>> {
     let mut cells = Vec::new();
-    for design in Sampling::ALL {
+    for &variant in variants {
         for m in PER_SEGMENT {
-            cells.push(cell(case, design, m, seeds)?);
+            cells.push(cell(case, variant, m, seeds)?);
         }
     }
     Ok(cells)
 }
 
-fn cell(case: &Case, design: Sampling, m: usize, seeds: &[u64]) -> Result<Cell> {
+fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> {
     let mut fused = Vec::new();
     let mut levels = Vec::new();
     let (mut pixel, mut deletion) = (Vec::new(), Vec::new());
@@ -78,7 +139,8 @@ fn cell(case: &Case, design: Sampling, m: usize, seeds: &[u64]) -> Result<Cell> 
     for &seed in seeds {
         let lime = MultiScaleLime::builder()
             .hide_color(case.hide)
-            .sampling(design)
+            .sampling(variant.design)
+            .share_passes(variant.shared)
             .compactness(PAPER_COMPACTNESS)
             .levels(LEVELS)
             .samples_per_segment(m)
@@ -86,7 +148,7 @@ fn cell(case: &Case, design: Sampling, m: usize, seeds: &[u64]) -> Result<Cell> 
             .build()?;
         let e = lime.explain(&case.image, &*case.model, Target::Class(case.class))?;
         let stack = &e.stacks()[0];
-        calls = stack.levels().iter().map(|l| l.samples).sum();
+        calls = stack.levels().iter().map(|l| l.calls).sum();
         let map = Trapezoid.combine(stack)?.heatmap;
         pixel.push(pixel_auc(&map, case.truth.view())?);
         deletion.push(
@@ -134,7 +196,7 @@ fn cell(case: &Case, design: Sampling, m: usize, seeds: &[u64]) -> Result<Cell> 
     Ok(Cell {
         case: case.name.clone(),
         group: case.group,
-        design,
+        variant,
         per_segment: m,
         calls,
         pixel_auc: pixel,
@@ -160,8 +222,8 @@ fn std(v: &[f64]) -> f64 {
 pub struct Row {
     /// The group.
     pub group: Group,
-    /// The design.
-    pub design: Sampling,
+    /// The design and whether passes are shared.
+    pub variant: Variant,
     /// Samples per segment.
     pub per_segment: usize,
     /// Median model calls per explanation over the cases.
@@ -204,15 +266,15 @@ impl Row {
     }
 }
 
-/// Rows per group, design and budget, in that order.
+/// Rows per group, variant and budget, in that order.
 pub fn summarise(cells: &[Cell]) -> Vec<Row> {
     let mut rows = Vec::new();
     for group in [Group::Planted, Group::Cnn] {
-        for design in Sampling::ALL {
+        for variant in Variant::ALL {
             for m in PER_SEGMENT {
                 let of: Vec<&Cell> = cells
                     .iter()
-                    .filter(|c| c.group == group && c.design == design && c.per_segment == m)
+                    .filter(|c| c.group == group && c.variant == variant && c.per_segment == m)
                     .collect();
                 if of.is_empty() {
                     continue;
@@ -227,7 +289,7 @@ pub fn summarise(cells: &[Cell]) -> Vec<Row> {
                 };
                 rows.push(Row {
                     group,
-                    design,
+                    variant,
                     per_segment: m,
                     calls: median(&|c| c.calls as f64),
                     pixel_auc: median(&|c| mean(&c.pixel_auc)),
@@ -257,14 +319,14 @@ pub fn table(rows: &[Row]) -> String {
          |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
-        let reference = rows.iter().find(|x| {
-            x.group == r.group && x.design == Sampling::Independent && x.per_segment == 10
-        });
+        let reference = rows
+            .iter()
+            .find(|x| x.group == r.group && x.variant == Variant::PAPER && x.per_segment == 10);
         let reaches = reference.map_or("", |x| if r.reaches(x) { "yes" } else { "no" });
         out.push_str(&format!(
             "| {} | {} | {} | {:.0} | {:.4} ± {:.4} | {:.3} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.3} | {:.3} | {reaches} |\n",
             r.group.name(),
-            r.design.name(),
+            r.variant.name(),
             r.per_segment,
             r.calls,
             r.stability,
@@ -286,7 +348,7 @@ pub fn to_json(settings: Value, cells: &[Cell], rows: &[Row]) -> Value {
     json!({
         "settings": settings,
         "rows": rows.iter().map(|r| json!({
-            "group": r.group.name(), "design": r.design.name(), "per_segment": r.per_segment,
+            "group": r.group.name(), "design": r.variant.name(), "per_segment": r.per_segment,
             "calls": r.calls, "stability": r.stability, "stability_sd": r.stability_sd,
             "jaccard": r.jaccard, "pixel_auc": r.pixel_auc, "pixel_sd": r.pixel_sd,
             "deletion_auc": r.deletion_auc, "deletion_sd": r.deletion_sd,
@@ -296,7 +358,7 @@ pub fn to_json(settings: Value, cells: &[Cell], rows: &[Row]) -> Value {
             "stability_sd_of_median": r.stability_sd_of_median,
         })).collect::<Vec<_>>(),
         "cells": cells.iter().map(|c| json!({
-            "case": c.case, "group": c.group.name(), "design": c.design.name(),
+            "case": c.case, "group": c.group.name(), "design": c.variant.name(),
             "per_segment": c.per_segment, "calls": c.calls, "pixel_auc": c.pixel_auc,
             "deletion_auc": c.deletion_auc, "pearson": c.pearson, "jaccard": c.jaccard,
             "pair_coverage": c.pair_coverage, "cross_coverage": c.cross_coverage,

@@ -51,6 +51,8 @@ class Level:
     @property
     def samples(self) -> int: ...
     @property
+    def calls(self) -> int: ...
+    @property
     def coefficients(self) -> npt.NDArray[np.float64]: ...
     @property
     def intercept(self) -> float: ...
@@ -117,6 +119,7 @@ class MultiScaleLime:
         samples_per_segment: Optional[int] = None,
         samples: Optional[int] = None,
         sampling: str = "independent",
+        share_passes: bool = False,
         kernel_width: float = 0.25,
         alpha: float = 1.0,
         hide_color: Optional[HideColor] = None,

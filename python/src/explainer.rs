@@ -49,6 +49,8 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 /// sampling : ``"independent"`` | ``"antithetic"`` | ``"balanced"`` | ``"orthogonal"``
 ///     How each level's masks are drawn (default independent coins, the
 ///     paper's; see the guide for the others).
+/// share_passes : bool
+///     Fit every level on the model calls of all levels (default False).
 /// kernel_width : float
 ///     Width of the exponential kernel on cosine distance (default 0.25,
 ///     ``lime``'s).
@@ -75,7 +77,7 @@ pub(crate) struct PyExplainer {
 #[pymethods]
 impl PyExplainer {
     #[new]
-    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
+    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", share_passes = false, kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         levels: Vec<usize>,
@@ -85,6 +87,7 @@ impl PyExplainer {
         samples_per_segment: Option<usize>,
         samples: Option<usize>,
         sampling: &str,
+        share_passes: bool,
         kernel_width: f64,
         alpha: f64,
         hide_color: Option<&Bound<'_, PyAny>>,
@@ -110,6 +113,7 @@ impl PyExplainer {
             .kernel_width(kernel_width)
             .hide_color(hide)
             .sampling(settings::sampling(sampling)?)
+            .share_passes(share_passes)
             .seed(seed)
             .normalization(settings::normalization(normalization)?);
         builder = match (samples_per_segment, samples) {
@@ -400,10 +404,17 @@ impl PyLevel {
         self.0.actual
     }
 
-    /// Perturbed samples drawn (row 0 is the unperturbed image).
+    /// Perturbed samples the surrogate was fitted on (row 0 is the
+    /// unperturbed image); with ``share_passes`` those of every level.
     #[getter]
     fn samples(&self) -> usize {
         self.0.samples
+    }
+
+    /// Model calls spent on this level's own passes.
+    #[getter]
+    fn calls(&self) -> usize {
+        self.0.calls
     }
 
     /// The ridge coefficient of each superpixel, ``(s',)`` ``float64``.

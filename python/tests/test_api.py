@@ -210,3 +210,17 @@ def test_intervals_are_calibrated_across_seeds(patch):
     assert 0.8 <= inside / total <= 0.97, inside / total
     with pytest.raises(ValueError, match="confidence"):
         a.intervals(1.5)
+
+
+def test_shared_passes_fit_every_level_on_every_call(patch):
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return dark_share(batch)
+
+    e = ml.explain(patch, predict, levels=(10, 50), share_passes=True, samples_per_segment=4)
+    own = [level.calls for level in e.levels]
+    assert sum(calls) == 2 + sum(own)
+    assert all(level.samples == sum(own) for level in e.levels)
+    assert own == [4 * level.actual for level in e.levels]

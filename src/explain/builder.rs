@@ -144,6 +144,25 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
+    /// Fit every level on the passes of all levels (default false: each
+    /// level on its own `n`, the paper's): a pass drawn at one level is
+    /// seen by every other as the share of each of its superpixels left
+    /// visible, so each level learns from the model calls of all, at no
+    /// extra call. `LevelExplanation::samples` is then the rows fitted and
+    /// `LevelExplanation::calls` the level's own passes.
+    ///
+    /// ```
+    /// use multiscale_lime::MultiScaleLime;
+    ///
+    /// let lime = MultiScaleLime::builder().share_passes(true).samples_per_segment(5).build()?;
+    /// assert!(lime.shares_passes());
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn share_passes(mut self, on: bool) -> Self {
+        self.config.settings.share_passes = on;
+        self
+    }
+
     /// Bounds on what one explanation may allocate (default
     /// [`Limits::default`]: a 4096² image with the paper's settings).
     pub fn limits(mut self, limits: Limits) -> Self {

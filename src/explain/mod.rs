@@ -12,6 +12,7 @@ mod builder;
 mod explanation;
 mod limits;
 mod options;
+mod pooling;
 mod render_order;
 mod scoring;
 
@@ -137,6 +138,12 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     pub fn batch_size(&self) -> BatchSize {
         self.settings.batch_size
     }
+
+    /// Whether every level is fitted on the passes of all levels.
+    pub fn shares_passes(&self) -> bool {
+        self.settings.share_passes
+    }
+
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.settings.seed
@@ -251,6 +258,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         );
         let mut per_class: Vec<Vec<LevelExplanation>> = vec![Vec::new(); targets.len()];
         let mut segmentations = Vec::with_capacity(levels.len());
+        let mut scored: Vec<Scored> = Vec::new();
         for first in (0..levels.len()).step_by(group) {
             let last = (first + group).min(levels.len());
             let desired = &levels[first..last];
@@ -274,6 +282,16 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             let rows = plans.iter().map(|p| p.masks.nrows()).max().unwrap_or(0);
             limits.check_batch(batch.min(rows), image.height(), image.width())?;
             let scores = score_levels(&self.perturber, image, classifier, &plans, batch)?;
+            if self.settings.share_passes {
+                // Fitted once every level's passes are scored.
+                scored.extend(plans.into_iter().zip(scores).map(|(plan, scores)| Scored {
+                    desired: plan.desired,
+                    segmentation: plan.segmentation,
+                    masks: plan.masks,
+                    scores,
+                }));
+                continue;
+            }
             let fits: Vec<Result<Vec<LevelExplanation>>> = plans
                 .par_iter()
                 .zip(&scores)
@@ -285,6 +303,18 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 }
             }
             segmentations.extend(plans.into_iter().map(|p| p.segmentation));
+        }
+        if self.settings.share_passes {
+            let fits: Vec<Result<Vec<LevelExplanation>>> = (0..scored.len())
+                .into_par_iter()
+                .map(|l| self.fit_pooled(l, &scored, &targets))
+                .collect();
+            for level_fits in fits {
+                for (stack, level_fit) in per_class.iter_mut().zip(level_fits?) {
+                    stack.push(level_fit);
+                }
+            }
+            segmentations.extend(scored.into_iter().map(|s| s.segmentation));
         }
         let stacks = targets
             .iter()
@@ -342,10 +372,10 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         scores: &Array2<f32>,
         targets: &[usize],
     ) -> Result<Vec<LevelExplanation>> {
-        let (seg, masks) = (&plan.segmentation, &plan.masks);
-        let (n, k) = masks.dim();
+        let (n, k) = plan.masks.dim();
         let width = self.settings.kernel_width;
-        let weights: Array1<f64> = masks
+        let weights: Array1<f64> = plan
+            .masks
             .rows()
             .into_iter()
             .map(|row| {
@@ -353,10 +383,74 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 exponential_kernel(cosine_distance(kept, k), width)
             })
             .collect();
+        let z = plan.masks.mapv(|v| f32::from(u8::from(v != 0)));
+        self.fit_features(
+            plan.desired,
+            &plan.segmentation,
+            z,
+            scores.view(),
+            weights,
+            n,
+            targets,
+        )
+    }
+
+    /// Level `l` fitted on the passes of every level (`pooling`), its own
+    /// first.
+    fn fit_pooled(
+        &self,
+        l: usize,
+        scored: &[Scored],
+        targets: &[usize],
+    ) -> Result<Vec<LevelExplanation>> {
+        let own = &scored[l];
+        let k = own.segmentation.count();
+        let rows: usize = scored.iter().map(|s| s.masks.nrows()).sum();
+        self.settings.limits.check_masks(rows, k)?;
+        let mut z = Array2::<f32>::zeros((rows, k));
+        let mut ys = Array2::<f32>::zeros((rows, own.scores.ncols()));
+        let mut at = 0;
+        let order = std::iter::once(l).chain((0..scored.len()).filter(|&m| m != l));
+        for m in order {
+            let from = &scored[m];
+            let n = from.masks.nrows();
+            let features =
+                pooling::project(from.masks.view(), &from.segmentation, &own.segmentation);
+            z.slice_mut(ndarray::s![at..at + n, ..]).assign(&features);
+            ys.slice_mut(ndarray::s![at..at + n, ..])
+                .assign(&from.scores);
+            at += n;
+        }
+        let weights = pooling::kernel_weights(z.view(), self.settings.kernel_width);
+        let calls = own.masks.nrows();
+        self.fit_features(
+            own.desired,
+            &own.segmentation,
+            z,
+            ys.view(),
+            weights,
+            calls,
+            targets,
+        )
+    }
+
+    /// Fits the surrogate to features `z` (one row per scored image) and
+    /// the scores of `targets`, and paints the normalised coefficients.
+    #[allow(clippy::too_many_arguments)]
+    fn fit_features(
+        &self,
+        desired: usize,
+        seg: &Arc<Segmentation>,
+        z: Array2<f32>,
+        scores: ndarray::ArrayView2<'_, f32>,
+        weights: Array1<f64>,
+        calls: usize,
+        targets: &[usize],
+    ) -> Result<Vec<LevelExplanation>> {
+        let (n, k) = z.dim();
         let ys = Array2::from_shape_fn((n, targets.len()), |(i, t)| {
             f64::from(scores[[i, targets[t]]])
         });
-        let z = masks.mapv(|v| f32::from(u8::from(v != 0)));
         let fits = self
             .surrogate
             .fit_many(z.view(), ys.view(), weights.view())?;
@@ -384,10 +478,11 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     .normalization
                     .apply(&fit.coefficients.to_vec());
                 Ok(LevelExplanation {
-                    desired: plan.desired,
+                    desired,
                     actual: k,
                     segmentation: Arc::clone(seg),
                     samples: n,
+                    calls,
                     heatmap: Heatmap::paint(seg, &values)?,
                     coefficients: fit.coefficients,
                     intercept: fit.intercept,
@@ -398,4 +493,13 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             })
             .collect()
     }
+}
+
+/// A level's segmentation, masks and scores, kept until every level is
+/// scored when passes are shared.
+struct Scored {
+    desired: usize,
+    segmentation: Arc<Segmentation>,
+    masks: Array2<u8>,
+    scores: Array2<f32>,
 }

@@ -132,6 +132,7 @@ pub(crate) struct Settings {
     pub(crate) seed: u64,
     pub(crate) normalization: Normalization,
     pub(crate) limits: Limits,
+    pub(crate) share_passes: bool,
 }
 
 impl Default for Settings {
@@ -144,6 +145,7 @@ impl Default for Settings {
             seed: 0,
             normalization: Normalization::MinMax,
             limits: Limits::default(),
+            share_passes: false,
         }
     }
 }

@@ -175,6 +175,7 @@ impl Plan {
             .compactness(args.compactness)
             .samples_per_segment(args.samples_per_segment)
             .sampling(args.sampling.into())
+            .share_passes(args.share_passes)
             .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
             .seed(args.seed)
             .hide_color(args.hide_color)
@@ -269,6 +270,7 @@ pub(crate) fn explain_into(
             "desired": level.desired,
             "actual": level.actual,
             "samples": level.samples,
+            "calls": level.calls,
             "r2": level.score,
             "intercept": level.intercept,
             "local_prediction": level.local_prediction,
@@ -340,6 +342,7 @@ pub(crate) fn explain_into(
             "seed": plan.args.seed,
             "samples_per_segment": plan.args.samples_per_segment,
             "sampling": Sampling::from(plan.args.sampling).name(),
+            "share_passes": plan.args.share_passes,
             "hide_color": hide_color_name(plan.args.hide_color),
             "compactness": plan.args.compactness,
             "kernel_width": plan.lime.kernel_width(),

@@ -198,6 +198,10 @@ pub(crate) struct LimeArgs {
     /// (docs/guide.md §4 compares them).
     #[arg(long, value_enum, default_value_t = SamplingKind::Independent)]
     pub(crate) sampling: SamplingKind,
+    /// Fit every level on the model calls of all levels (each pass seen as
+    /// the share of each superpixel it left visible), at no extra call.
+    #[arg(long)]
+    pub(crate) share_passes: bool,
     /// What hidden superpixels show: black, white, mean (each segment's mean
     /// colour), blur or blur:SIGMA (a blurred copy) or R,G,B with values in 0..=1.
     #[arg(long, default_value = "black", value_parser = parse_hide_color)]
