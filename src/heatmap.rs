@@ -185,7 +185,8 @@ impl LevelExplanation {
     ///     Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| b[[i, 0, 0, 0]]))
     /// });
     /// let lime = MultiScaleLime::builder().segmenter(SquareGrid).levels([4]).build()?;
-    /// let level = &lime.explain(&image, &clf, Target::Class(0))?.stacks()[0].levels()[0];
+    /// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
+    /// let level = &explanation.stacks()[0].levels()[0];
     /// let intervals = level.intervals(0.9)?.expect("ridge gives standard errors");
     /// assert_eq!(intervals.len(), 4);
     /// let (lo, hi) = intervals[0];

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use multiscale_lime::perturb::Sampling;
-/// use multiscale_lime::{BernoulliPerturber, HideColor, Perturber};
+/// use multiscale_lime::{BernoulliPerturber, Perturber};
 /// use rand::SeedableRng;
 ///
 /// let p = BernoulliPerturber::default().with_sampling(Sampling::Antithetic)?;
