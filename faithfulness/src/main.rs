@@ -29,7 +29,7 @@ const USAGE: &str =
              CNN case
   --variants LIST  with --sampling: the variants to run, comma-separated (default all:
              independent, antithetic, balanced, orthogonal, independent+shared,
-             balanced+shared; independent is the reference)";
+             balanced+shared, orthogonal+shared; independent is the reference)";
 
 struct Options {
     quick: bool,

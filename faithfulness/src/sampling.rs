@@ -28,9 +28,9 @@ pub struct Variant {
 }
 
 impl Variant {
-    /// Every variant studied: each design alone, and the independent and
-    /// balanced designs with shared passes.
-    pub const ALL: [Variant; 6] = [
+    /// Every variant studied: each design alone, and the independent,
+    /// balanced and orthogonal designs with shared passes.
+    pub const ALL: [Variant; 7] = [
         Variant {
             design: Sampling::Independent,
             shared: false,
@@ -53,6 +53,10 @@ impl Variant {
         },
         Variant {
             design: Sampling::Balanced,
+            shared: true,
+        },
+        Variant {
+            design: Sampling::Orthogonal,
             shared: true,
         },
     ];
