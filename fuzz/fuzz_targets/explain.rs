@@ -8,7 +8,8 @@ use libfuzzer_sys::fuzz_target;
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy};
 use multiscale_lime::prelude::*;
 use multiscale_lime::{
-    BernoulliPerturber, CustomWeights, Gaussian, InverseTrapezoid, Normalization, Uniform,
+    BernoulliPerturber, CustomWeights, Gaussian, InverseTrapezoid, Normalization, Sampling,
+    Uniform,
 };
 use ndarray::{Array2, Array3};
 
@@ -49,6 +50,10 @@ struct Case {
     custom: Vec<f64>,
     fraction: f64,
     steps: u8,
+    // Appended, so the corpus from before keeps its meaning.
+    keep: u8,
+    sampling: u8,
+    share: bool,
 }
 
 fuzz_target!(|case: Case| {
@@ -102,7 +107,14 @@ fuzz_target!(|case: Case| {
         },
         _ => HideColor::default(),
     };
-    let Ok(perturber) = BernoulliPerturber::new(0.5, hide) else {
+    let keep = [0.5, 0.3, 0.7][usize::from(case.keep % 3)];
+    let Ok(perturber) = BernoulliPerturber::new(keep, hide) else {
+        return;
+    };
+    // A design that needs keep ½ refuses the others: a typed error.
+    let Ok(perturber) = perturber.with_sampling(Sampling::ALL[usize::from(case.sampling % 4)])
+    else {
+        assert!(keep != 0.5);
         return;
     };
     let mut builder = MultiScaleLime::builder()
@@ -119,7 +131,8 @@ fuzz_target!(|case: Case| {
             1 => Normalization::PositiveOnly,
             _ => Normalization::MaxAbs,
         })
-        .perturber(perturber);
+        .perturber(perturber)
+        .share_passes(case.share);
     builder = match case.samples {
         Some(n) => builder.samples(usize::from(n)),
         None => builder.samples_per_segment(usize::from(case.per_segment % 6)),
@@ -138,6 +151,14 @@ fuzz_target!(|case: Case| {
         for level in stack.levels() {
             assert!(level.heatmap.values().iter().all(|v| v.is_finite()));
             assert_eq!(level.heatmap.dim(), (h, w));
+            if let Some(errors) = &level.std_errors {
+                assert!(errors.iter().all(|s| s.is_finite() && *s >= 0.0));
+            }
+            if let Ok(Some(intervals)) = level.intervals(0.9) {
+                for (&b, (lo, hi)) in level.coefficients.iter().zip(intervals) {
+                    assert!(lo <= b && b <= hi);
+                }
+            }
         }
     }
     let stack = &explanation.stacks()[0];
