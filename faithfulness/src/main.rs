@@ -172,20 +172,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "cnn_runtime": runtime,
             "quick": o.quick,
         });
-        if let Some(dir) = o.out.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(
-            &o.out,
-            serde_json::to_string_pretty(&sampling::to_json(settings, &cells, &rows))?,
-        )?;
-        eprintln!(
-            "{} cases in {:.0} s; JSON in {}",
-            cases.len(),
-            start.elapsed().as_secs_f64(),
-            o.out.display()
-        );
-        return Ok(());
+        let report = sampling::to_json(settings, &cells, &rows);
+        return write_json(&o.out, &report, cases.len(), start);
     }
     let results = evaluate_all(&cases, &seeds)?;
     let summaries = summarise(&results);
@@ -199,18 +187,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cnn_runtime": runtime,
         "quick": o.quick,
     });
-    if let Some(dir) = o.out.parent() {
+    write_json(
+        &o.out,
+        &to_json(settings, &results, &summaries),
+        cases.len(),
+        start,
+    )
+}
+
+/// Writes the JSON report and says where it went and how long it took.
+fn write_json(
+    out: &std::path::Path,
+    report: &serde_json::Value,
+    cases: usize,
+    start: Instant,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    std::fs::write(
-        &o.out,
-        serde_json::to_string_pretty(&to_json(settings, &results, &summaries))?,
-    )?;
+    std::fs::write(out, serde_json::to_string_pretty(report)?)?;
     eprintln!(
-        "{} cases in {:.0} s; JSON in {}",
-        cases.len(),
+        "{cases} cases in {:.0} s; JSON in {}",
         start.elapsed().as_secs_f64(),
-        o.out.display()
+        out.display()
     );
     Ok(())
 }

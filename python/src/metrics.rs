@@ -6,6 +6,7 @@
 use multiscale_lime::metrics::{
     self, explanation_accuracy, AccuracyReport, Curve, StabilityReport,
 };
+use multiscale_lime::{Heatmap, HideColor, Image};
 use numpy::{IntoPyArray, PyArray2};
 use pyo3::prelude::*;
 
@@ -97,6 +98,27 @@ impl PyAccuracyReport {
     }
 }
 
+/// The image, heatmap and model of a metric that calls the model.
+fn model_inputs(
+    py: Python<'_>,
+    image: &Bound<'_, PyAny>,
+    heatmap: &Bound<'_, PyAny>,
+    predict: &Bound<'_, PyAny>,
+) -> PyResult<(Image, Heatmap, PyModel)> {
+    let image = array::image(image)?;
+    let heatmap = array::heatmap(heatmap)?;
+    let model = PyModel::new(py, predict, &image)?;
+    Ok((image, heatmap, model))
+}
+
+/// ``hide_color`` or the default (black).
+fn hide_or_default(hide_color: Option<&Bound<'_, PyAny>>) -> PyResult<HideColor> {
+    Ok(hide_color
+        .map(settings::hide_color)
+        .transpose()?
+        .unwrap_or_default())
+}
+
 /// The paper's explanation accuracy: keeps the ``fraction`` most salient
 /// pixels of ``image`` by ``heatmap``, hides the rest and re-classifies.
 #[pyfunction]
@@ -110,13 +132,8 @@ pub(crate) fn accuracy(
     fraction: f64,
     hide_color: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyAccuracyReport> {
-    let hide = hide_color
-        .map(settings::hide_color)
-        .transpose()?
-        .unwrap_or_default();
-    let image = array::image(image)?;
-    let heatmap = array::heatmap(heatmap)?;
-    let model = PyModel::new(py, predict, &image)?;
+    let hide = hide_or_default(hide_color)?;
+    let (image, heatmap, model) = model_inputs(py, image, heatmap, predict)?;
     run_detached(py, Some(&model), || {
         explanation_accuracy(&image, &heatmap, &model, class_, fraction, hide)
     })
@@ -169,13 +186,8 @@ pub(crate) fn deletion_curve(
     steps: usize,
     hide_color: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<PyCurve> {
-    let hide = hide_color
-        .map(settings::hide_color)
-        .transpose()?
-        .unwrap_or_default();
-    let image = array::image(image)?;
-    let heatmap = array::heatmap(heatmap)?;
-    let model = PyModel::new(py, predict, &image)?;
+    let hide = hide_or_default(hide_color)?;
+    let (image, heatmap, model) = model_inputs(py, image, heatmap, predict)?;
     run_detached(py, Some(&model), || {
         metrics::deletion_curve(&image, &heatmap, &model, class_, steps, hide)
     })
@@ -195,9 +207,7 @@ pub(crate) fn insertion_curve(
     steps: usize,
     blur_sigma: f32,
 ) -> PyResult<PyCurve> {
-    let image = array::image(image)?;
-    let heatmap = array::heatmap(heatmap)?;
-    let model = PyModel::new(py, predict, &image)?;
+    let (image, heatmap, model) = model_inputs(py, image, heatmap, predict)?;
     run_detached(py, Some(&model), || {
         metrics::insertion_curve(&image, &heatmap, &model, class_, steps, blur_sigma)
     })
