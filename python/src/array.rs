@@ -99,25 +99,20 @@ pub(crate) fn segmentation(obj: &Bound<'_, PyAny>) -> PyResult<Segmentation> {
             dtype_of(&array)
         )));
     }
-    let min: i64 = if array.getattr("size")?.extract::<usize>()? == 0 {
-        0
-    } else {
-        array.call_method0("min")?.extract()?
-    };
-    if min < 0 {
-        return Err(PyValueError::new_err(format!(
-            "labels must be ≥ 0, got {min}"
-        )));
-    }
-    let max: u64 = if array.getattr("size")?.extract::<usize>()? == 0 {
-        0
-    } else {
-        array.call_method0("max")?.extract()?
-    };
-    if max > u64::from(u32::MAX) {
-        return Err(PyValueError::new_err(format!(
-            "labels must be < 2³², got {max}"
-        )));
+    // Checked before the cast to uint32, which would wrap them.
+    if array.getattr("size")?.extract::<usize>()? > 0 {
+        let min: i64 = array.call_method0("min")?.extract()?;
+        if min < 0 {
+            return Err(PyValueError::new_err(format!(
+                "labels must be ≥ 0, got {min}"
+            )));
+        }
+        let max: u64 = array.call_method0("max")?.extract()?;
+        if max > u64::from(u32::MAX) {
+            return Err(PyValueError::new_err(format!(
+                "labels must be < 2³², got {max}"
+            )));
+        }
     }
     Segmentation::new(array2::<u32>(&array, "labels", "uint32")?).py_err()
 }

@@ -175,20 +175,18 @@ pub(crate) fn run_detached<T: Send>(
     let result = std::thread::scope(|scope| {
         scope.spawn(|| {
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-            if let Ok(mut slot) = done.0.lock() {
-                *slot = Some(out);
-            }
+            // A poisoned lock still holds the slot: never leave it unset,
+            // or the waiting loop below would spin forever.
+            *done.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
             done.1.notify_all();
         });
         loop {
             let finished = py.detach(|| {
-                let Ok(slot) = done.0.lock() else {
-                    return None;
-                };
+                let slot = done.0.lock().unwrap_or_else(|e| e.into_inner());
                 let (mut slot, _) = done
                     .1
                     .wait_timeout_while(slot, Duration::from_millis(50), |s| s.is_none())
-                    .ok()?;
+                    .unwrap_or_else(|e| e.into_inner());
                 slot.take()
             });
             if let Some(out) = finished {
