@@ -207,6 +207,82 @@ impl LevelExplanation {
                 .collect()
         }))
     }
+
+    /// The Pearson correlation this level's heatmap is expected to have
+    /// with the same level explained from another seed's masks, read off
+    /// the standard errors: `1 − σ²/V`, with `V` the variance of the
+    /// coefficients over the image's pixels and `σ²` the mean squared
+    /// standard error over the pixels (each draw adds an error of variance
+    /// `se²` to every coefficient, so two draws share `V − σ²` of it).
+    /// Clamped to `[0, 1]`; `1` for a map no draw would change (no
+    /// error), `None` when the surrogate gave no standard errors. This is
+    /// what [`Adaptive::stability`](crate::Adaptive::stability) stops on.
+    ///
+    /// ```
+    /// use multiscale_lime::{FnClassifier, Image, MultiScaleLime, SquareGrid, Target};
+    /// use ndarray::{Array2, Array3};
+    ///
+    /// // A non-linear score of the four quadrants' brightness.
+    /// let image = Image::new(Array3::from_elem((8, 8, 3), 0.8))?;
+    /// let clf = FnClassifier::new(1, |b| {
+    ///     Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| {
+    ///         let (a, c) = (b[[i, 0, 0, 0]], b[[i, 7, 7, 0]]);
+    ///         a * c + 0.5 * b[[i, 0, 7, 0]]
+    ///     }))
+    /// });
+    /// let explain = |m| {
+    ///     let lime = MultiScaleLime::builder()
+    ///         .segmenter(SquareGrid).levels([4]).samples_per_segment(m).build()?;
+    ///     let e = lime.explain(&image, &clf, Target::Class(0))?;
+    ///     Ok::<_, multiscale_lime::Error>(e.stacks()[0].levels()[0].expected_stability())
+    /// };
+    /// let (few, many) = (explain(10)?.unwrap(), explain(200)?.unwrap());
+    /// assert!((0.0..=1.0).contains(&few) && few < many);
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn expected_stability(&self) -> Option<f64> {
+        let se = self.std_errors.as_ref()?;
+        Some(expected_stability(
+            self.coefficients.view(),
+            se.view(),
+            self.segmentation.sizes(),
+        ))
+    }
+}
+
+/// `1 − σ²/V` over pixels (see [`LevelExplanation::expected_stability`]).
+pub(crate) fn expected_stability(
+    coefficients: ndarray::ArrayView1<'_, f64>,
+    std_errors: ndarray::ArrayView1<'_, f64>,
+    sizes: &[usize],
+) -> f64 {
+    let area: f64 = sizes.iter().map(|&a| a as f64).sum();
+    if area <= 0.0 {
+        return 1.0;
+    }
+    let share = |k: usize| sizes.get(k).map_or(0.0, |&a| a as f64 / area);
+    let mean: f64 = coefficients
+        .iter()
+        .enumerate()
+        .map(|(k, b)| share(k) * b)
+        .sum();
+    let spread: f64 = coefficients
+        .iter()
+        .enumerate()
+        .map(|(k, b)| share(k) * (b - mean).powi(2))
+        .sum();
+    let noise: f64 = std_errors
+        .iter()
+        .enumerate()
+        .map(|(k, s)| share(k) * s * s)
+        .sum();
+    if noise <= 0.0 {
+        1.0
+    } else if spread <= 0.0 {
+        0.0
+    } else {
+        (1.0 - noise / spread).clamp(0.0, 1.0)
+    }
 }
 
 /// The levels of one explained class, in the order they were requested.

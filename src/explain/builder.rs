@@ -3,7 +3,7 @@
 
 use super::options::BatchSize;
 use super::Limits;
-use super::{MultiScaleLime, SampleCount};
+use super::{Adaptive, MultiScaleLime, SampleCount};
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 use crate::perturb::{BernoulliPerturber, HideColor, Perturber, Sampling};
@@ -163,6 +163,29 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
+    /// Add samples to each level in rounds until its map is settled
+    /// ([`Adaptive`]); the sample count
+    /// ([`samples_per_segment`](Self::samples_per_segment), [`samples`](Self::samples))
+    /// becomes the budget. Default: none, every level draws its whole
+    /// sample count (the paper's). Not with [`share_passes`](Self::share_passes).
+    ///
+    /// ```
+    /// use multiscale_lime::{Adaptive, MultiScaleLime};
+    ///
+    /// let lime = MultiScaleLime::builder().adaptive(Adaptive::stability(0.98)?).build()?;
+    /// assert_eq!(lime.adaptive(), Some(Adaptive::stability(0.98)?));
+    /// assert!(MultiScaleLime::builder()
+    ///     .adaptive(Adaptive::top_k(5)?)
+    ///     .share_passes(true)
+    ///     .build()
+    ///     .is_err());
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn adaptive(mut self, adaptive: Adaptive) -> Self {
+        self.config.settings.adaptive = Some(adaptive);
+        self
+    }
+
     /// Bounds on what one explanation may allocate (default
     /// [`Limits::default`]: a 4096² image with the paper's settings).
     pub fn limits(mut self, limits: Limits) -> Self {
@@ -214,7 +237,8 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
     /// [`Error::InvalidParameter`] for: no levels or a level of 0; fewer
     /// than 2 samples (per segment or fixed); a kernel width that is not
     /// finite and > 0; a batch size of 0; an invalid compactness or hide
-    /// colour (the first such setter's error); a limit of 0.
+    /// colour (the first such setter's error); a limit of 0; adaptive
+    /// sampling with shared passes.
     /// [`Error::LimitExceeded`] for a level asking for more segments than
     /// [`Limits::max_segments`].
     pub fn build(self) -> Result<MultiScaleLime<S, P, F>>

@@ -4,10 +4,12 @@
 //! - `options`: what to explain and how many samples and images per call;
 //! - `limits`: the memory bounds, checked before allocating;
 //! - `builder`: the unchecked settings and `build`;
+//! - `adaptive`: rounds of samples until a level's map is settled;
 //! - `scoring`: perturbed images rendered in reused batches and scored, in
 //!   the order `render_order` finds;
 //! - `explanation`: the result.
 
+mod adaptive;
 mod builder;
 mod explanation;
 mod limits;
@@ -16,6 +18,7 @@ mod pooling;
 mod render_order;
 mod scoring;
 
+pub use adaptive::{Adaptive, StopRule};
 pub use builder::MultiScaleLimeBuilder;
 pub use explanation::Explanation;
 pub use limits::Limits;
@@ -37,6 +40,7 @@ use crate::segment::{Segmentation, Segmenter, Slic};
 use crate::surrogate::{Ridge, SurrogateFitter};
 use explanation::argsort_desc;
 use options::Settings;
+use rand_chacha::ChaCha8Rng;
 use scoring::{check_scores, score_levels, LevelPlan};
 
 /// A validated multi-scale LIME explainer. Immutable, `Send + Sync`: build
@@ -53,6 +57,7 @@ use scoring::{check_scores, score_levels, LevelPlan};
 /// | `seed` | 0 | any | all randomness |
 /// | `normalization` | `MinMax` | | coefficient → heatmap |
 /// | `hide_color` | black | RGB in `[0, 1]`, mean, blur | what hidden segments show |
+/// | `adaptive` | none | [`Adaptive`] | rounds of samples until each level is settled |
 /// | `limits` | [`Limits::default`] | each ≥ 1 | memory bounds, checked before allocating |
 /// | `segmenter` | `Slic` | | superpixels per level |
 /// | `perturber` | `BernoulliPerturber` (0.5, black) | | masks and hide colour |
@@ -142,6 +147,11 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// Whether every level is fitted on the passes of all levels.
     pub fn shares_passes(&self) -> bool {
         self.settings.share_passes
+    }
+
+    /// The adaptive sampling rule, if any.
+    pub fn adaptive(&self) -> Option<Adaptive> {
+        self.settings.adaptive
     }
 
     /// The seed.
@@ -273,15 +283,31 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     ),
                 ));
             }
-            let plans: Vec<Result<LevelPlan>> = segmented
+            let plans: Vec<Result<(LevelPlan, ChaCha8Rng)>> = segmented
                 .into_par_iter()
                 .enumerate()
                 .map(|(i, seg)| self.plan_level(image, first + i, desired[i], seg?))
                 .collect();
-            let plans: Vec<LevelPlan> = plans.into_iter().collect::<Result<_>>()?;
+            let (plans, rngs): (Vec<LevelPlan>, Vec<ChaCha8Rng>) = plans
+                .into_iter()
+                .collect::<Result<Vec<_>>>()?
+                .into_iter()
+                .unzip();
             let rows = plans.iter().map(|p| p.masks.nrows()).max().unwrap_or(0);
             limits.check_batch(batch.min(rows), image.height(), image.width())?;
             let scores = score_levels(&self.perturber, image, classifier, &plans, batch)?;
+            if let Some(adaptive) = self.settings.adaptive {
+                let fits = self.refine(
+                    &adaptive, image, classifier, plans, rngs, scores, batch, &targets,
+                )?;
+                for (level_fits, seg) in fits {
+                    for (stack, level_fit) in per_class.iter_mut().zip(level_fits) {
+                        stack.push(level_fit);
+                    }
+                    segmentations.push(seg);
+                }
+                continue;
+            }
             if self.settings.share_passes {
                 // Fitted once every level's passes are scored.
                 scored.extend(plans.into_iter().zip(scores).map(|(plan, scores)| Scored {
@@ -295,7 +321,15 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             let fits: Vec<Result<Vec<LevelExplanation>>> = plans
                 .par_iter()
                 .zip(&scores)
-                .map(|(plan, scores)| self.fit_level(plan, scores, &targets))
+                .map(|(plan, scores)| {
+                    self.fit_level(
+                        plan.desired,
+                        &plan.segmentation,
+                        plan.masks.view(),
+                        scores.view(),
+                        &targets,
+                    )
+                })
                 .collect();
             for level_fits in fits {
                 for (stack, level_fit) in per_class.iter_mut().zip(level_fits?) {
@@ -328,14 +362,16 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         })
     }
 
-    /// Draws one level's masks and fill for its segmentation.
+    /// Draws one level's masks (with adaptive sampling, its first round's)
+    /// and fill for its segmentation; returns the level's stream for later
+    /// rounds.
     fn plan_level(
         &self,
         image: &Image,
         level: usize,
         desired: usize,
         seg: Segmentation,
-    ) -> Result<LevelPlan> {
+    ) -> Result<(LevelPlan, ChaCha8Rng)> {
         let seg = Arc::new(seg);
         seg.check_fits(image)?;
         let k = seg.count();
@@ -345,7 +381,24 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         limits.check_segments(k)?;
         limits.check_masks(n, k)?;
         let mut rng = level_rng(self.settings.seed, level);
-        let masks = self.perturber.masks(k, n, &mut rng)?;
+        let rows = match self.settings.adaptive {
+            Some(adaptive) => adaptive.first_rows(k, n),
+            None => n,
+        };
+        let masks = self.draw_masks(k, rows, &mut rng)?;
+        let fill = self.perturber.fill(image, &seg)?;
+        let plan = LevelPlan {
+            desired,
+            segmentation: seg,
+            masks,
+            fill,
+        };
+        Ok((plan, rng))
+    }
+
+    /// `n × k` masks from the perturber, checked.
+    fn draw_masks(&self, k: usize, n: usize, rng: &mut ChaCha8Rng) -> Result<Array2<u8>> {
+        let masks = self.perturber.masks(k, n, rng)?;
         if masks.dim() != (n, k) || masks.row(0).iter().any(|&v| v == 0) {
             return Err(Error::inconsistent(
                 "perturber",
@@ -355,27 +408,100 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 ),
             ));
         }
-        let fill = self.perturber.fill(image, &seg)?;
-        Ok(LevelPlan {
-            desired,
-            segmentation: seg,
-            masks,
-            fill,
-        })
+        Ok(masks)
+    }
+
+    /// Adaptive sampling: fits every open level on its rows so far, closes
+    /// those whose rule holds or whose budget is spent, and scores the next
+    /// round of the others together, until none is open. Returns each
+    /// level's fits and segmentation, in level order.
+    #[allow(clippy::too_many_arguments)]
+    fn refine<C: Classifier + ?Sized>(
+        &self,
+        adaptive: &Adaptive,
+        image: &Image,
+        classifier: &C,
+        mut plans: Vec<LevelPlan>,
+        mut rngs: Vec<ChaCha8Rng>,
+        mut scores: Vec<Array2<f32>>,
+        batch: usize,
+        targets: &[usize],
+    ) -> Result<Vec<(Vec<LevelExplanation>, Arc<Segmentation>)>> {
+        let budgets: Vec<usize> = plans
+            .iter()
+            .map(|p| self.settings.samples.for_segments(p.segmentation.count()))
+            .collect();
+        let mut masks: Vec<Array2<u8>> = plans
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.masks))
+            .collect();
+        let mut done: Vec<Option<Vec<LevelExplanation>>> = vec![None; plans.len()];
+        loop {
+            let open: Vec<usize> = (0..plans.len()).filter(|&l| done[l].is_none()).collect();
+            let fits: Vec<Result<(Vec<LevelExplanation>, bool)>> = open
+                .par_iter()
+                .map(|&l| {
+                    let plan = &plans[l];
+                    let fits = self.fit_level(
+                        plan.desired,
+                        &plan.segmentation,
+                        masks[l].view(),
+                        scores[l].view(),
+                        targets,
+                    )?;
+                    let closed = masks[l].nrows() >= budgets[l] || adaptive.settled(&fits)?;
+                    Ok((fits, closed))
+                })
+                .collect();
+            for (&l, fit) in open.iter().zip(fits) {
+                let (fits, closed) = fit?;
+                if closed {
+                    done[l] = Some(fits);
+                }
+            }
+            if done.iter().all(Option::is_some) {
+                break;
+            }
+            // The next round of every open level; closed levels score nothing.
+            for (l, plan) in plans.iter_mut().enumerate() {
+                let k = plan.segmentation.count();
+                plan.masks = if done[l].is_some() {
+                    Array2::zeros((0, k))
+                } else {
+                    let add = adaptive.next_rows(k, masks[l].nrows(), budgets[l]);
+                    // Row 0 of a draw is the unperturbed image, already scored.
+                    let drawn = self.draw_masks(k, add + 1, &mut rngs[l])?;
+                    drawn.slice(ndarray::s![1.., ..]).to_owned()
+                };
+            }
+            let added = score_levels(&self.perturber, image, classifier, &plans, batch)?;
+            for (l, (plan, new)) in plans.iter().zip(added).enumerate() {
+                if plan.masks.nrows() > 0 {
+                    masks[l] = ndarray::concatenate![Axis(0), masks[l], plan.masks];
+                    scores[l] = ndarray::concatenate![Axis(0), scores[l], new];
+                }
+            }
+        }
+        Ok(done
+            .into_iter()
+            .zip(plans)
+            .map(|(fits, plan)| (fits.unwrap_or_default(), plan.segmentation))
+            .collect())
     }
 
     /// Weights the samples, fits the surrogate for every target and paints
     /// the normalised coefficients.
     fn fit_level(
         &self,
-        plan: &LevelPlan,
-        scores: &Array2<f32>,
+        desired: usize,
+        seg: &Arc<Segmentation>,
+        masks: ndarray::ArrayView2<'_, u8>,
+        scores: ndarray::ArrayView2<'_, f32>,
         targets: &[usize],
     ) -> Result<Vec<LevelExplanation>> {
-        let (n, k) = plan.masks.dim();
+        let (n, k) = masks.dim();
         let width = self.settings.kernel_width;
-        let weights: Array1<f64> = plan
-            .masks
+        let weights: Array1<f64> = masks
             .rows()
             .into_iter()
             .map(|row| {
@@ -383,16 +509,8 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 exponential_kernel(cosine_distance(kept, k), width)
             })
             .collect();
-        let z = plan.masks.mapv(|v| f32::from(u8::from(v != 0)));
-        self.fit_features(
-            plan.desired,
-            &plan.segmentation,
-            z,
-            scores.view(),
-            weights,
-            n,
-            targets,
-        )
+        let z = masks.mapv(|v| f32::from(u8::from(v != 0)));
+        self.fit_features(desired, seg, z, scores, weights, n, targets)
     }
 
     /// Level `l` fitted on the passes of every level (`pooling`), its own

@@ -1,7 +1,7 @@
 //! What an explainer is asked to do: which classes, how many samples, how
 //! many images per classifier call, and the plain settings they form.
 
-use super::Limits;
+use super::{Adaptive, Limits};
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 
@@ -133,6 +133,7 @@ pub(crate) struct Settings {
     pub(crate) normalization: Normalization,
     pub(crate) limits: Limits,
     pub(crate) share_passes: bool,
+    pub(crate) adaptive: Option<Adaptive>,
 }
 
 impl Default for Settings {
@@ -146,6 +147,7 @@ impl Default for Settings {
             normalization: Normalization::MinMax,
             limits: Limits::default(),
             share_passes: false,
+            adaptive: None,
         }
     }
 }
@@ -175,6 +177,13 @@ impl Settings {
         }
         if self.batch_size == BatchSize::Fixed(0) {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
+        }
+        if self.share_passes && self.adaptive.is_some() {
+            return Err(Error::invalid(
+                "adaptive",
+                "with share_passes",
+                "either adaptive sampling or shared passes (a shared level's rows come from every level's rounds)",
+            ));
         }
         self.limits.validate()?;
         for &level in &self.levels {

@@ -1,0 +1,248 @@
+//! [`Adaptive`]: samples added to each level in rounds until its map is
+//! known well enough, the explainer's sample count being the budget.
+
+use crate::error::{Error, Result};
+use crate::heatmap::LevelExplanation;
+
+/// When an adaptive level has enough samples.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum StopRule {
+    /// The level's heatmap is expected to correlate at least this much
+    /// with another seed's ([`LevelExplanation::expected_stability`]), for
+    /// every explained class.
+    Stability(f64),
+    /// The `k` highest coefficients' 90 % intervals lie above every other
+    /// coefficient's (a level of at most `k` segments is settled at once),
+    /// for every explained class.
+    TopK(usize),
+}
+
+/// Adaptive sampling: each level starts with `start · s'` samples and adds
+/// `step · s'` per round (the new masks scored in one pass for all levels
+/// still open) until its [`StopRule`] holds or the explainer's sample count
+/// ([`samples_per_segment`](crate::MultiScaleLimeBuilder::samples_per_segment)
+/// or [`samples`](crate::MultiScaleLimeBuilder::samples)) is spent. The
+/// rule reads the surrogate's standard errors, so the surrogate must give
+/// them ([`Ridge`](crate::Ridge) does unless told not to).
+///
+/// A level's rounds draw from its own seeded stream one after the other,
+/// so with [`Sampling::Independent`](crate::Sampling::Independent) a level
+/// that stops at `n` samples has exactly the masks, and the map, of a
+/// plain explanation with `n` samples; and the rounds depend only on the
+/// fits, so the result is as bit-reproducible as the plain one.
+///
+/// ```
+/// use multiscale_lime::{Adaptive, FnClassifier, Image, MultiScaleLime, SquareGrid, Target};
+/// use ndarray::{Array2, Array3};
+///
+/// // A linear score: every level is settled after its first round.
+/// let image = Image::new(Array3::from_elem((8, 8, 3), 0.8))?;
+/// let clf = FnClassifier::new(1, |b| {
+///     Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| b[[i, 0, 0, 0]] + 0.5 * b[[i, 7, 7, 0]]))
+/// });
+/// let lime = MultiScaleLime::builder()
+///     .segmenter(SquareGrid)
+///     .levels([4, 16])
+///     .adaptive(Adaptive::stability(0.99)?.with_start(3)?)
+///     .build()?;
+/// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
+/// let calls: Vec<usize> = explanation.stacks()[0].levels().iter().map(|l| l.calls).collect();
+/// assert_eq!(calls, [12, 48]); // 3 · s' each, not the paper's 10 · s'
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adaptive {
+    rule: StopRule,
+    start: usize,
+    step: usize,
+}
+
+impl Adaptive {
+    /// Stop a level once its map's expected seed-to-seed Pearson
+    /// correlation reaches `target` ([`StopRule::Stability`]); starting
+    /// with 2 samples per segment, adding 1 per round.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless `0 < target < 1`.
+    pub fn stability(target: f64) -> Result<Self> {
+        if !(target > 0.0 && target < 1.0) {
+            return Err(Error::invalid(
+                "adaptive stability",
+                target,
+                "a correlation in (0, 1)",
+            ));
+        }
+        Ok(Adaptive {
+            rule: StopRule::Stability(target),
+            start: 2,
+            step: 1,
+        })
+    }
+
+    /// Stop a level once its `k` top segments are separated from the rest
+    /// at 90 % ([`StopRule::TopK`]); starting with 2 samples per segment,
+    /// adding 1 per round.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `k = 0`.
+    pub fn top_k(k: usize) -> Result<Self> {
+        if k == 0 {
+            return Err(Error::invalid("adaptive top k", k, "at least 1"));
+        }
+        Ok(Adaptive {
+            rule: StopRule::TopK(k),
+            start: 2,
+            step: 1,
+        })
+    }
+
+    /// Samples per segment of the first round (default 2).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_start(mut self, per_segment: usize) -> Result<Self> {
+        if per_segment == 0 {
+            return Err(Error::invalid("adaptive start", per_segment, "at least 1"));
+        }
+        self.start = per_segment;
+        Ok(self)
+    }
+
+    /// Samples per segment added each round (default 1).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for 0.
+    pub fn with_step(mut self, per_segment: usize) -> Result<Self> {
+        if per_segment == 0 {
+            return Err(Error::invalid("adaptive step", per_segment, "at least 1"));
+        }
+        self.step = per_segment;
+        Ok(self)
+    }
+
+    /// The stopping rule.
+    pub fn rule(&self) -> StopRule {
+        self.rule
+    }
+
+    /// Samples per segment of the first round.
+    pub fn start(&self) -> usize {
+        self.start
+    }
+
+    /// Samples per segment added each round.
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// Rows of a level of `segments` segments in its first round, within
+    /// the budget (at least the unperturbed image and one mask).
+    pub(crate) fn first_rows(&self, segments: usize, budget: usize) -> usize {
+        self.start.saturating_mul(segments).max(2).min(budget)
+    }
+
+    /// Rows the next round adds to a level that has `rows` of `budget`.
+    pub(crate) fn next_rows(&self, segments: usize, rows: usize, budget: usize) -> usize {
+        self.step
+            .saturating_mul(segments)
+            .max(1)
+            .min(budget.saturating_sub(rows))
+    }
+
+    /// Whether a level whose fits (one per explained class) are `fits` has
+    /// enough samples.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when a fit with more samples than
+    /// parameters has no standard errors: the surrogate does not give them
+    /// and the rule cannot be read.
+    pub(crate) fn settled(&self, fits: &[LevelExplanation]) -> Result<bool> {
+        for fit in fits {
+            let Some(se) = &fit.std_errors else {
+                if fit.samples > fit.actual + 1 {
+                    return Err(Error::invalid(
+                        "adaptive",
+                        "a surrogate without standard errors",
+                        "a surrogate that gives standard errors (Ridge with std_errors(true))",
+                    ));
+                }
+                return Ok(false);
+            };
+            let settled = match self.rule {
+                StopRule::Stability(target) => fit.expected_stability().unwrap_or(0.0) >= target,
+                StopRule::TopK(k) => top_k_separated(fit.coefficients.as_slice(), se, k),
+            };
+            if !settled {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Whether the `k` largest coefficients' lower 90 % bounds are all above
+/// every other coefficient's upper bound.
+fn top_k_separated(coefficients: Option<&[f64]>, se: &ndarray::Array1<f64>, k: usize) -> bool {
+    const Z90: f64 = 1.644_853_626_951_472_2;
+    let Some(b) = coefficients else {
+        return false;
+    };
+    if b.len() <= k {
+        return true;
+    }
+    let mut order: Vec<usize> = (0..b.len()).collect();
+    order.sort_by(|&i, &j| b[j].total_cmp(&b[i]).then(i.cmp(&j)));
+    let lowest_top = order[..k]
+        .iter()
+        .map(|&i| b[i] - Z90 * se[i])
+        .fold(f64::INFINITY, f64::min);
+    let highest_rest = order[k..]
+        .iter()
+        .map(|&i| b[i] + Z90 * se[i])
+        .fold(f64::NEG_INFINITY, f64::max);
+    lowest_top > highest_rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked() {
+        for bad in [0.0, 1.0, -0.5, f64::NAN, f64::INFINITY] {
+            assert!(Adaptive::stability(bad).is_err(), "{bad}");
+        }
+        assert!(Adaptive::top_k(0).is_err());
+        let a = Adaptive::stability(0.9).unwrap();
+        assert!(a.with_start(0).is_err() && a.with_step(0).is_err());
+        let a = a.with_start(4).unwrap().with_step(3).unwrap();
+        assert_eq!(
+            (a.start(), a.step(), a.rule()),
+            (4, 3, StopRule::Stability(0.9))
+        );
+    }
+
+    #[test]
+    fn rounds_stay_within_the_budget() {
+        let a = Adaptive::top_k(3).unwrap().with_step(2).unwrap();
+        assert_eq!(a.first_rows(10, 100), 20);
+        assert_eq!(a.first_rows(1, 100), 2);
+        assert_eq!(a.first_rows(10, 15), 15);
+        assert_eq!(a.next_rows(10, 20, 100), 20);
+        assert_eq!(a.next_rows(10, 90, 100), 10);
+        assert_eq!(a.next_rows(10, 100, 100), 0);
+    }
+
+    #[test]
+    fn top_k_separation_by_hand() {
+        let se = ndarray::arr1(&[0.1, 0.1, 0.1, 0.1]);
+        let b = [1.0, 0.2, 0.9, 0.0];
+        // Top two {0, 2}: lowest bound 0.9 − 0.164 = 0.736 > 0.2 + 0.164.
+        assert!(top_k_separated(Some(&b), &se, 2));
+        // Top one {0}: 0.836 < 0.9 + 0.164: not separated from segment 2.
+        assert!(!top_k_separated(Some(&b), &se, 1));
+        assert!(top_k_separated(Some(&b), &se, 4));
+        assert!(top_k_separated(Some(&b), &ndarray::arr1(&[0.0; 4]), 1));
+    }
+}
