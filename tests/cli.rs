@@ -860,3 +860,63 @@ fn concurrent_batches_share_the_work() {
     assert!(held.join("explanation.json").is_file());
     assert!(!claim.exists());
 }
+
+#[test]
+fn adaptive_sampling_is_reported_and_checked() {
+    let dir = scratch("adaptive");
+    let patch = root().join("assets/ihc_patch96.png");
+    let explain = |name: &str, extra: &[&str]| {
+        let base = [
+            "--levels",
+            "10,25",
+            "--samples-per-segment",
+            "10",
+            "--no-metrics",
+        ];
+        run(&command_args(
+            "explain",
+            &patch,
+            &dir.join(name),
+            &[&base[..], extra].concat(),
+        ))
+    };
+    let output = explain("stability", &["--until-stability", "0.5"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("stability/explanation.json")).unwrap(),
+    )
+    .unwrap();
+    let adaptive = &report["parameters"]["adaptive"];
+    assert_eq!(adaptive["rule"]["stability"], 0.5);
+    assert_eq!(adaptive["start_per_segment"], 2);
+    assert_eq!(adaptive["step_per_segment"], 1);
+    // Rounds of whole samples per superpixel, within the budget of 10.
+    for level in report["levels"].as_array().unwrap() {
+        let (calls, actual) = (
+            level["calls"].as_u64().unwrap(),
+            level["actual"].as_u64().unwrap(),
+        );
+        assert!(calls % actual == 0 && (2..=10).contains(&(calls / actual)));
+    }
+
+    let plain = explain("plain", &[]);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("plain/explanation.json")).unwrap())
+            .unwrap();
+    assert!(report["parameters"]["adaptive"].is_null());
+
+    for (extra, needle) in [
+        (&["--until-stability", "1.5"][..], "1.5"),
+        (&["--until-top-k", "0"][..], "adaptive top k"),
+        (
+            &["--until-top-k", "3", "--share-passes"][..],
+            "--share-passes",
+        ),
+    ] {
+        let output = explain("bad", extra);
+        assert!(!output.status.success(), "{extra:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+    }
+}

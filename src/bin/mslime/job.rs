@@ -10,8 +10,8 @@ use multiscale_lime::onnx::ort::open_library;
 use multiscale_lime::onnx::{ExecutionProvider, ModelBuilder, OnnxClassifier, OrtClassifier};
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{
-    BatchSize, Classifier, Combiner, Density, Gaussian, HideColor, InverseTrapezoid, Limits,
-    MultiScaleLime, Sampling, Target, Trapezoid, Uniform,
+    Adaptive, BatchSize, Classifier, Combiner, Density, Gaussian, HideColor, InverseTrapezoid,
+    Limits, MultiScaleLime, Sampling, StopRule, Target, Trapezoid, Uniform,
 };
 use serde_json::json;
 
@@ -161,6 +161,19 @@ impl Models {
     }
 }
 
+/// The adaptive rule the flags ask for, if any.
+fn adaptive(args: &LimeArgs) -> multiscale_lime::Result<Option<Adaptive>> {
+    let rule = match (args.until_stability, args.until_top_k) {
+        (Some(p), _) => Adaptive::stability(p)?,
+        (None, Some(k)) => Adaptive::top_k(k)?,
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(
+        rule.with_start(args.adaptive_start)?
+            .with_step(args.adaptive_step)?,
+    ))
+}
+
 /// The explainer and combiner the settings describe, validated once.
 pub(crate) struct Plan {
     pub(crate) lime: MultiScaleLime,
@@ -170,7 +183,11 @@ pub(crate) struct Plan {
 
 impl Plan {
     pub(crate) fn new(args: &LimeArgs) -> Result<Plan, String> {
-        let lime = MultiScaleLime::builder()
+        let mut builder = MultiScaleLime::builder();
+        if let Some(adaptive) = adaptive(args).map_err(|e| format!("adaptive sampling: {e}"))? {
+            builder = builder.adaptive(adaptive);
+        }
+        let lime = builder
             .levels(args.levels.iter().copied())
             .compactness(args.compactness)
             .samples_per_segment(args.samples_per_segment)
@@ -343,6 +360,15 @@ pub(crate) fn explain_into(
             "samples_per_segment": plan.args.samples_per_segment,
             "sampling": Sampling::from(plan.args.sampling).name(),
             "share_passes": plan.args.share_passes,
+            "adaptive": plan.lime.adaptive().map(|a| json!({
+                "rule": match a.rule() {
+                    StopRule::Stability(p) => json!({"stability": p}),
+                    StopRule::TopK(k) => json!({"top_k": k}),
+                    _ => serde_json::Value::Null,
+                },
+                "start_per_segment": a.start(),
+                "step_per_segment": a.step(),
+            })),
             "hide_color": hide_color_name(plan.args.hide_color),
             "compactness": plan.args.compactness,
             "kernel_width": plan.lime.kernel_width(),

@@ -202,6 +202,21 @@ pub(crate) struct LimeArgs {
     /// the share of each superpixel it left visible), at no extra call.
     #[arg(long)]
     pub(crate) share_passes: bool,
+    /// Adaptive sampling: add samples to each level in rounds until its
+    /// map's expected seed-to-seed Pearson (read off the standard errors)
+    /// reaches P, in (0, 1); --samples-per-segment is then the budget.
+    #[arg(long, value_name = "P", conflicts_with_all = ["until_top_k", "share_passes"])]
+    pub(crate) until_stability: Option<f64>,
+    /// Adaptive sampling: add samples to each level in rounds until its K
+    /// top superpixels' 90 % intervals lie above all others'.
+    #[arg(long, value_name = "K", conflicts_with = "share_passes")]
+    pub(crate) until_top_k: Option<usize>,
+    /// Adaptive sampling: samples per superpixel of the first round.
+    #[arg(long, value_name = "M", default_value_t = 2)]
+    pub(crate) adaptive_start: usize,
+    /// Adaptive sampling: samples per superpixel added each round.
+    #[arg(long, value_name = "M", default_value_t = 1)]
+    pub(crate) adaptive_step: usize,
     /// What hidden superpixels show: black, white, mean (each segment's mean
     /// colour), blur or blur:SIGMA (a blurred copy) or R,G,B with values in 0..=1.
     #[arg(long, default_value = "black", value_parser = parse_hide_color)]
