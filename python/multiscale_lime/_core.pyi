@@ -120,6 +120,8 @@ class MultiScaleLime:
         samples: Optional[int] = None,
         sampling: str = "independent",
         share_passes: bool = False,
+        until_stability: Optional[float] = None,
+        until_top_k: Optional[int] = None,
         kernel_width: float = 0.25,
         alpha: float = 1.0,
         hide_color: Optional[HideColor] = None,

@@ -7,8 +7,8 @@ use multiscale_lime::combine::CombinedHeatmap;
 use multiscale_lime::metrics::stability;
 use multiscale_lime::render::panel;
 use multiscale_lime::{
-    BatchSize, BernoulliPerturber, Combiner, Explanation, HeatmapStack, Image, LevelExplanation,
-    MultiScaleLime, Ridge, Segmenter,
+    Adaptive, BatchSize, BernoulliPerturber, Combiner, Explanation, HeatmapStack, Image,
+    LevelExplanation, MultiScaleLime, Ridge, Segmenter,
 };
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::exceptions::PyValueError;
@@ -51,6 +51,14 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 ///     paper's; see the guide for the others).
 /// share_passes : bool
 ///     Fit every level on the model calls of all levels (default False).
+/// until_stability : float, optional
+///     Adaptive sampling: add samples to each level in rounds (2 per
+///     superpixel, then 1 more per round) until its map's expected
+///     seed-to-seed Pearson reaches this value in (0, 1); the sample count
+///     is then the budget. Not with ``share_passes``.
+/// until_top_k : int, optional
+///     Adaptive sampling: stop a level once its ``k`` top superpixels'
+///     90 % intervals lie above all the others'.
 /// kernel_width : float
 ///     Width of the exponential kernel on cosine distance (default 0.25,
 ///     ``lime``'s).
@@ -77,7 +85,7 @@ pub(crate) struct PyExplainer {
 #[pymethods]
 impl PyExplainer {
     #[new]
-    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", share_passes = false, kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
+    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", share_passes = false, until_stability = None, until_top_k = None, kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         levels: Vec<usize>,
@@ -88,6 +96,8 @@ impl PyExplainer {
         samples: Option<usize>,
         sampling: &str,
         share_passes: bool,
+        until_stability: Option<f64>,
+        until_top_k: Option<usize>,
         kernel_width: f64,
         alpha: f64,
         hide_color: Option<&Bound<'_, PyAny>>,
@@ -128,6 +138,16 @@ impl PyExplainer {
         if let Some(size) = batch_size {
             builder = builder.batch_size(BatchSize::Fixed(size));
         }
+        builder = match (until_stability, until_top_k) {
+            (Some(_), Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "give until_stability or until_top_k, not both",
+                ))
+            }
+            (Some(p), None) => builder.adaptive(Adaptive::stability(p).py_err()?),
+            (None, Some(k)) => builder.adaptive(Adaptive::top_k(k).py_err()?),
+            (None, None) => builder,
+        };
         let engine = builder
             .segmenter(segmenter)
             .surrogate(Ridge::new(alpha).py_err()?)

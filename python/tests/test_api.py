@@ -224,3 +224,27 @@ def test_shared_passes_fit_every_level_on_every_call(patch):
     assert sum(calls) == 2 + sum(own)
     assert all(level.samples == sum(own) for level in e.levels)
     assert own == [4 * level.actual for level in e.levels]
+
+
+def test_adaptive_sampling_stops_within_the_budget(patch):
+    calls = []
+
+    def predict(batch):
+        calls.append(len(batch))
+        return dark_share(batch)
+
+    e = ml.explain(patch, predict, levels=(10, 50), until_stability=0.5, samples_per_segment=10)
+    own = [level.calls for level in e.levels]
+    # After the two calls on the image alone, each level's rounds.
+    assert sum(calls) == 2 + sum(own)
+    for level in e.levels:
+        assert level.calls % level.actual == 0
+        assert 2 <= level.calls // level.actual <= 10
+    plain = ml.explain(patch, predict, levels=(10, 50), samples_per_segment=10)
+    assert sum(level.calls for level in plain.levels) == 10 * sum(l.actual for l in plain.levels)
+    with pytest.raises(ValueError, match="adaptive stability"):
+        ml.MultiScaleLime(until_stability=1.5)
+    with pytest.raises(ValueError, match="not both"):
+        ml.MultiScaleLime(until_stability=0.9, until_top_k=3)
+    with pytest.raises(ValueError, match="adaptive"):
+        ml.MultiScaleLime(until_top_k=3, share_passes=True)
