@@ -10,7 +10,7 @@
 //! seeds' coefficients lie within each other's 90 % intervals.
 
 use multiscale_lime::metrics::{deletion_curve, jaccard_at_k, pearson, pixel_auc};
-use multiscale_lime::{Combiner, MultiScaleLime, Result, Sampling, Target, Trapezoid};
+use multiscale_lime::{Adaptive, Combiner, MultiScaleLime, Result, Sampling, Target, Trapezoid};
 use serde_json::{json, Value};
 
 use crate::cases::{Case, Group};
@@ -18,67 +18,84 @@ use crate::methods::{LEVELS, PAPER_COMPACTNESS};
 use crate::report::{quantile, CURVE_STEPS};
 
 /// A way of spending the model calls: a design, with or without sharing
-/// the passes across levels.
+/// the passes across levels, with or without adaptive rounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Variant {
     /// How each level's masks are drawn.
     pub design: Sampling,
     /// Whether every level is fitted on the passes of all levels.
     pub shared: bool,
+    /// Adaptive rounds until each level's expected stability reaches this
+    /// many thousandths (the budget being the cell's samples per segment).
+    pub adaptive: Option<u16>,
 }
 
 impl Variant {
-    /// Every variant studied: each design alone, and the independent,
-    /// balanced and orthogonal designs with shared passes.
-    pub const ALL: [Variant; 7] = [
+    const fn plain(design: Sampling, shared: bool) -> Variant {
         Variant {
-            design: Sampling::Independent,
+            design,
+            shared,
+            adaptive: None,
+        }
+    }
+
+    const fn until(design: Sampling, permille: u16) -> Variant {
+        Variant {
+            design,
             shared: false,
-        },
-        Variant {
-            design: Sampling::Antithetic,
-            shared: false,
-        },
-        Variant {
-            design: Sampling::Balanced,
-            shared: false,
-        },
-        Variant {
-            design: Sampling::Orthogonal,
-            shared: false,
-        },
-        Variant {
-            design: Sampling::Independent,
-            shared: true,
-        },
-        Variant {
-            design: Sampling::Balanced,
-            shared: true,
-        },
-        Variant {
-            design: Sampling::Orthogonal,
-            shared: true,
-        },
+            adaptive: Some(permille),
+        }
+    }
+
+    /// Every variant studied: each design alone; the independent,
+    /// balanced and orthogonal designs with shared passes; adaptive rounds
+    /// of independent and orthogonal masks to several expected stabilities.
+    pub const ALL: [Variant; 14] = [
+        Variant::plain(Sampling::Independent, false),
+        Variant::plain(Sampling::Antithetic, false),
+        Variant::plain(Sampling::Balanced, false),
+        Variant::plain(Sampling::Orthogonal, false),
+        Variant::plain(Sampling::Independent, true),
+        Variant::plain(Sampling::Balanced, true),
+        Variant::plain(Sampling::Orthogonal, true),
+        Variant::until(Sampling::Independent, 980),
+        Variant::until(Sampling::Independent, 990),
+        Variant::until(Sampling::Independent, 995),
+        Variant::until(Sampling::Independent, 998),
+        Variant::until(Sampling::Orthogonal, 980),
+        Variant::until(Sampling::Orthogonal, 990),
+        Variant::until(Sampling::Orthogonal, 995),
     ];
 
-    /// The paper's: independent, unshared.
-    pub const PAPER: Variant = Variant {
-        design: Sampling::Independent,
-        shared: false,
-    };
+    /// The paper's: independent, unshared, every sample drawn.
+    pub const PAPER: Variant = Variant::plain(Sampling::Independent, false);
 
-    /// `design` or `design+shared`.
+    /// `design`, `design+shared` or `design+adaptive0.99`.
     pub fn name(&self) -> String {
-        if self.shared {
-            format!("{}+shared", self.design.name())
-        } else {
-            self.design.name().to_string()
+        match (self.shared, self.adaptive) {
+            (_, Some(permille)) => format!(
+                "{}+adaptive{}",
+                self.design.name(),
+                f64::from(permille) / 1000.0
+            ),
+            (true, None) => format!("{}+shared", self.design.name()),
+            (false, None) => self.design.name().to_string(),
         }
     }
 
     /// The variant of [`Variant::ALL`] named `name`.
     pub fn parse(name: &str) -> Option<Variant> {
         Variant::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The budgets (samples per segment) the variant is run at: adaptive
+    /// rounds only at the paper's 10, which they may stop short of.
+    pub fn budgets(&self) -> &'static [usize] {
+        if self.adaptive.is_some() {
+            &PER_SEGMENT[PER_SEGMENT.len() - 1..]
+        } else {
+            &PER_SEGMENT
+        }
     }
 }
 
@@ -100,8 +117,9 @@ pub struct Cell {
     pub variant: Variant,
     /// Samples per segment.
     pub per_segment: usize,
-    /// Model calls per explanation.
-    pub calls: usize,
+    /// Model calls per explanation, the mean over seeds (adaptive rounds
+    /// stop at different counts).
+    pub calls: f64,
     /// Each seed's pixel AUC of the fused map.
     pub pixel_auc: Vec<f64>,
     /// Each seed's deletion AUC of the fused map.
@@ -128,7 +146,7 @@ pub struct Cell {
 pub fn study(case: &Case, variants: &[Variant], seeds: &[u64]) -> Result<Vec<Cell>> {
     let mut cells = Vec::new();
     for &variant in variants {
-        for m in PER_SEGMENT {
+        for &m in variant.budgets() {
             cells.push(cell(case, variant, m, seeds)?);
         }
     }
@@ -141,18 +159,21 @@ fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> 
     let (mut pixel, mut deletion) = (Vec::new(), Vec::new());
     let mut calls = 0;
     for &seed in seeds {
-        let lime = MultiScaleLime::builder()
+        let mut builder = MultiScaleLime::builder()
             .hide_color(case.hide)
             .sampling(variant.design)
             .share_passes(variant.shared)
             .compactness(PAPER_COMPACTNESS)
             .levels(LEVELS)
             .samples_per_segment(m)
-            .seed(seed)
-            .build()?;
+            .seed(seed);
+        if let Some(permille) = variant.adaptive {
+            builder = builder.adaptive(Adaptive::stability(f64::from(permille) / 1000.0)?);
+        }
+        let lime = builder.build()?;
         let e = lime.explain(&case.image, &*case.model, Target::Class(case.class))?;
         let stack = &e.stacks()[0];
-        calls = stack.levels().iter().map(|l| l.calls).sum();
+        calls += stack.levels().iter().map(|l| l.calls).sum::<usize>();
         let map = Trapezoid.combine(stack)?.heatmap;
         pixel.push(pixel_auc(&map, case.truth.view())?);
         deletion.push(
@@ -202,7 +223,7 @@ fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> 
         group: case.group,
         variant,
         per_segment: m,
-        calls,
+        calls: calls as f64 / seeds.len().max(1) as f64,
         pixel_auc: pixel,
         deletion_auc: deletion,
         pearson: pearsons,
@@ -275,7 +296,7 @@ pub fn summarise(cells: &[Cell]) -> Vec<Row> {
     let mut rows = Vec::new();
     for group in [Group::Planted, Group::Cnn] {
         for variant in Variant::ALL {
-            for m in PER_SEGMENT {
+            for &m in variant.budgets() {
                 let of: Vec<&Cell> = cells
                     .iter()
                     .filter(|c| c.group == group && c.variant == variant && c.per_segment == m)
@@ -295,7 +316,7 @@ pub fn summarise(cells: &[Cell]) -> Vec<Row> {
                     group,
                     variant,
                     per_segment: m,
-                    calls: median(&|c| c.calls as f64),
+                    calls: median(&|c| c.calls),
                     pixel_auc: median(&|c| mean(&c.pixel_auc)),
                     deletion_auc: median(&|c| mean(&c.deletion_auc)),
                     stability: median(&|c| mean(&c.pearson)),
