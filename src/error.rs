@@ -95,6 +95,19 @@ pub enum Error {
         value: f32,
     },
 
+    /// A score is not a probability where one is needed (the
+    /// [`Response::LogOdds`](crate::Response::LogOdds) surrogate takes
+    /// the log-odds of scores in `[0, 1]`).
+    #[error("classifier returned {value} for perturbed image {image}, class {class}; log-odds need probabilities in [0, 1] (regress logits with Response::Score)")]
+    ClassifierNotProbability {
+        /// Row of the level's fit (0 is the original image).
+        image: usize,
+        /// Class column.
+        class: usize,
+        /// The offending score.
+        value: f32,
+    },
+
     /// The classifier itself failed.
     #[error("the classifier failed")]
     Classifier(#[source] ClassifierError),

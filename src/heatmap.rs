@@ -152,7 +152,8 @@ pub struct LevelExplanation {
     /// Model calls spent on this level's own passes (`samples` unless
     /// passes are shared); their sum over levels is the explanation's cost.
     pub calls: usize,
-    /// Ridge coefficients, one per segment.
+    /// Ridge coefficients, one per segment, on the scale of the
+    /// regressed [`Response`](crate::Response) (the score, or its log-odds).
     pub coefficients: Array1<f64>,
     /// Ridge intercept.
     pub intercept: f64,

@@ -118,8 +118,8 @@ pub use crate::combine::{
 };
 pub use crate::error::{ClassifierError, Error, Result};
 pub use crate::explain::{
-    Adaptive, BatchSize, Explanation, Limits, MultiScaleLime, MultiScaleLimeBuilder, SampleCount,
-    StopRule, Target,
+    Adaptive, BatchSize, Explanation, Limits, MultiScaleLime, MultiScaleLimeBuilder, Response,
+    SampleCount, StopRule, Target,
 };
 pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 pub use crate::input::Image;

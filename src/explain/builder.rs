@@ -3,7 +3,7 @@
 
 use super::options::BatchSize;
 use super::Limits;
-use super::{Adaptive, MultiScaleLime, SampleCount};
+use super::{Adaptive, MultiScaleLime, Response, SampleCount};
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 use crate::perturb::{BernoulliPerturber, HideColor, Perturber, Sampling};
@@ -141,6 +141,51 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
     /// How coefficients become heatmap values (default [`Normalization::MinMax`]).
     pub fn normalization(mut self, normalization: Normalization) -> Self {
         self.config.settings.normalization = normalization;
+        self
+    }
+
+    /// What each level's surrogate regresses (default
+    /// [`Response::Score`], the paper's: the score as it is). With
+    /// [`Response::LogOdds`] it regresses `ln(p / (1 − p))` of a
+    /// probability-scoring classifier, which a sigmoid or softmax model's
+    /// additive evidence fits far better: as stable a map from a fraction
+    /// of the samples. The classifier's scores must then lie in `[0, 1]`
+    /// ([`Error::ClassifierNotProbability`](crate::Error::ClassifierNotProbability)
+    /// otherwise).
+    ///
+    /// ```
+    /// use multiscale_lime::{Error, FnClassifier, Image, MultiScaleLime, Response, SquareGrid, Target};
+    /// use ndarray::{Array2, Array3};
+    ///
+    /// // A logistic model of two corners' brightness.
+    /// let image = Image::new(Array3::from_elem((8, 8, 3), 0.9))?;
+    /// let clf = FnClassifier::new(1, |b| {
+    ///     Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| {
+    ///         let evidence = 4.0 * b[[i, 0, 0, 0]] + 2.0 * b[[i, 7, 7, 0]] - 3.0;
+    ///         1.0 / (1.0 + (-evidence).exp())
+    ///     }))
+    /// });
+    /// let lime = MultiScaleLime::builder()
+    ///     .segmenter(SquareGrid)
+    ///     .levels([4])
+    ///     .samples_per_segment(5)
+    ///     .response(Response::LogOdds)
+    ///     .build()?;
+    /// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
+    /// let level = &explanation.stacks()[0].levels()[0];
+    /// // The log-odds are linear in the masks: corner 0 weighs about twice
+    /// // corner 3 (the ridge shrinks both), the two others nothing.
+    /// let b = &level.coefficients;
+    /// assert!(b[0] > 1.5 * b[3] && b[3] > 10.0 * b[1].abs().max(b[2].abs()));
+    ///
+    /// // A model returning logits has no log-odds to take.
+    /// let logits = FnClassifier::new(1, |b| Ok(Array2::from_elem((b.dim().0, 1), 2.5)));
+    /// let err = lime.explain(&image, &logits, Target::Class(0)).unwrap_err();
+    /// assert!(matches!(err, Error::ClassifierNotProbability { value, .. } if value == 2.5));
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn response(mut self, response: Response) -> Self {
+        self.config.settings.response = response;
         self
     }
 

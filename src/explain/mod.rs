@@ -16,6 +16,7 @@ mod limits;
 mod options;
 mod pooling;
 mod render_order;
+mod response;
 mod scoring;
 
 pub use adaptive::{Adaptive, StopRule};
@@ -23,6 +24,7 @@ pub use builder::MultiScaleLimeBuilder;
 pub use explanation::Explanation;
 pub use limits::Limits;
 pub use options::{BatchSize, SampleCount, Target};
+pub use response::Response;
 
 use std::sync::Arc;
 
@@ -147,6 +149,11 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// Whether every level is fitted on the passes of all levels.
     pub fn shares_passes(&self) -> bool {
         self.settings.share_passes
+    }
+
+    /// What each level's surrogate regresses ([`Response`]).
+    pub fn response(&self) -> Response {
+        self.settings.response
     }
 
     /// The adaptive sampling rule, if any.
@@ -566,9 +573,18 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         targets: &[usize],
     ) -> Result<Vec<LevelExplanation>> {
         let (n, k) = z.dim();
-        let ys = Array2::from_shape_fn((n, targets.len()), |(i, t)| {
-            f64::from(scores[[i, targets[t]]])
-        });
+        let response = self.settings.response;
+        let mut ys = Array2::<f64>::zeros((n, targets.len()));
+        for ((i, t), y) in ys.indexed_iter_mut() {
+            let value = scores[[i, targets[t]]];
+            *y = response
+                .apply(value)
+                .ok_or(Error::ClassifierNotProbability {
+                    image: i,
+                    class: targets[t],
+                    value,
+                })?;
+        }
         let fits = self
             .surrogate
             .fit_many(z.view(), ys.view(), weights.view())?;

@@ -1,7 +1,7 @@
 //! What an explainer is asked to do: which classes, how many samples, how
 //! many images per classifier call, and the plain settings they form.
 
-use super::{Adaptive, Limits};
+use super::{Adaptive, Limits, Response};
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 
@@ -134,6 +134,7 @@ pub(crate) struct Settings {
     pub(crate) limits: Limits,
     pub(crate) share_passes: bool,
     pub(crate) adaptive: Option<Adaptive>,
+    pub(crate) response: Response,
 }
 
 impl Default for Settings {
@@ -148,6 +149,7 @@ impl Default for Settings {
             limits: Limits::default(),
             share_passes: false,
             adaptive: None,
+            response: Response::Score,
         }
     }
 }
