@@ -920,3 +920,50 @@ fn adaptive_sampling_is_reported_and_checked() {
         assert!(stderr.contains(needle), "{extra:?}: {stderr}");
     }
 }
+
+#[test]
+fn log_odds_response_is_reported() {
+    let dir = scratch("response");
+    let patch = root().join("assets/ihc_patch96.png");
+    let explain = |name: &str, extra: &[&str]| {
+        let base = [
+            "--levels",
+            "10",
+            "--samples-per-segment",
+            "3",
+            "--no-metrics",
+        ];
+        let output = run(&command_args(
+            "explain",
+            &patch,
+            &dir.join(name),
+            &[&base[..], extra].concat(),
+        ));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(name).join("explanation.json")).unwrap(),
+        )
+        .unwrap();
+        report
+    };
+    let score = explain("score", &[]);
+    let log_odds = explain("log-odds", &["--response", "log-odds"]);
+    assert_eq!(score["parameters"]["response"], "score");
+    assert_eq!(log_odds["parameters"]["response"], "log-odds");
+    // Same masks (same seed), another regression target.
+    let coefficients = |r: &serde_json::Value| r["levels"][0]["coefficients"].clone();
+    assert_ne!(coefficients(&score), coefficients(&log_odds));
+
+    let output = run(&command_args(
+        "explain",
+        &patch,
+        &dir.join("bad"),
+        &["--response", "logit"],
+    ));
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("logit"),
+        "{}",
+        text(&output.stderr)
+    );
+}

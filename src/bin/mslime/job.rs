@@ -193,6 +193,7 @@ impl Plan {
             .samples_per_segment(args.samples_per_segment)
             .sampling(args.sampling.into())
             .share_passes(args.share_passes)
+            .response(args.response.into())
             .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
             .seed(args.seed)
             .hide_color(args.hide_color)
@@ -360,6 +361,7 @@ pub(crate) fn explain_into(
             "samples_per_segment": plan.args.samples_per_segment,
             "sampling": Sampling::from(plan.args.sampling).name(),
             "share_passes": plan.args.share_passes,
+            "response": plan.lime.response().name(),
             "adaptive": plan.lime.adaptive().map(|a| json!({
                 "rule": match a.rule() {
                     StopRule::Stability(p) => json!({"stability": p}),

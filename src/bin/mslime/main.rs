@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use multiscale_lime::onnx::{ExecutionProvider, InputLayout};
-use multiscale_lime::{HideColor, Image, Sampling, Segmenter, Slic};
+use multiscale_lime::{HideColor, Image, Response, Sampling, Segmenter, Slic};
 
 use crate::parse::{parse_hide_color, parse_provider, parse_rgb, Shard};
 
@@ -198,6 +198,12 @@ pub(crate) struct LimeArgs {
     /// (docs/guide.md §4 compares them).
     #[arg(long, value_enum, default_value_t = SamplingKind::Independent)]
     pub(crate) sampling: SamplingKind,
+    /// What each level's surrogate regresses: the model's score as it is
+    /// (the paper's) or the log-odds ln(p / (1 − p)) of a probability,
+    /// which gives as stable a map from far fewer samples for a softmax or
+    /// sigmoid model (docs/sampling.md); log-odds need scores in [0, 1].
+    #[arg(long, value_enum, default_value_t = ResponseKind::Score)]
+    pub(crate) response: ResponseKind,
     /// Fit every level on the model calls of all levels (each pass seen as
     /// the share of each superpixel it left visible), at no extra call.
     #[arg(long)]
@@ -272,6 +278,24 @@ pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result
         eprintln!("note: {} {note}", path.display());
     }
     Ok(image)
+}
+
+/// Surrogate responses selectable from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ResponseKind {
+    /// The score as the model returns it (LIME's and the paper's).
+    Score,
+    /// The log-odds of a probability.
+    LogOdds,
+}
+
+impl From<ResponseKind> for Response {
+    fn from(kind: ResponseKind) -> Self {
+        match kind {
+            ResponseKind::Score => Response::Score,
+            ResponseKind::LogOdds => Response::LogOdds,
+        }
+    }
 }
 
 /// Sampling designs selectable from the command line.
