@@ -122,6 +122,7 @@ class MultiScaleLime:
         share_passes: bool = False,
         until_stability: Optional[float] = None,
         until_top_k: Optional[int] = None,
+        response: str = "score",
         kernel_width: float = 0.25,
         alpha: float = 1.0,
         hide_color: Optional[HideColor] = None,

@@ -59,6 +59,11 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 /// until_top_k : int, optional
 ///     Adaptive sampling: stop a level once its ``k`` top superpixels'
 ///     90 % intervals lie above all the others'.
+/// response : ``"score"`` | ``"log-odds"``
+///     What each level's surrogate regresses: the model's score as it is
+///     (default, the paper's) or the log-odds ``ln(p / (1 - p))`` of a
+///     probability, which gives a softmax or sigmoid model's map as stable
+///     from far fewer samples; the scores must then lie in [0, 1].
 /// kernel_width : float
 ///     Width of the exponential kernel on cosine distance (default 0.25,
 ///     ``lime``'s).
@@ -85,7 +90,7 @@ pub(crate) struct PyExplainer {
 #[pymethods]
 impl PyExplainer {
     #[new]
-    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", share_passes = false, until_stability = None, until_top_k = None, kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
+    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", share_passes = false, until_stability = None, until_top_k = None, response = "score", kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         levels: Vec<usize>,
@@ -98,6 +103,7 @@ impl PyExplainer {
         share_passes: bool,
         until_stability: Option<f64>,
         until_top_k: Option<usize>,
+        response: &str,
         kernel_width: f64,
         alpha: f64,
         hide_color: Option<&Bound<'_, PyAny>>,
@@ -124,6 +130,7 @@ impl PyExplainer {
             .hide_color(hide)
             .sampling(settings::sampling(sampling)?)
             .share_passes(share_passes)
+            .response(response.parse().py_err()?)
             .seed(seed)
             .normalization(settings::normalization(normalization)?);
         builder = match (samples_per_segment, samples) {

@@ -248,3 +248,25 @@ def test_adaptive_sampling_stops_within_the_budget(patch):
         ml.MultiScaleLime(until_stability=0.9, until_top_k=3)
     with pytest.raises(ValueError, match="adaptive"):
         ml.MultiScaleLime(until_top_k=3, share_passes=True)
+
+
+def test_log_odds_response_regresses_the_logit(patch):
+    def probability(batch):
+        # A logistic model of the dark share: its log-odds are linear in it.
+        z = 6.0 * dark_share(batch) - 3.0
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def logit(batch):
+        return np.log(probability(batch) / (1.0 - probability(batch)))
+
+    kwargs = dict(levels=(10,), samples_per_segment=3)
+    log_odds = ml.explain(patch, probability, response="log-odds", **kwargs)
+    by_hand = ml.explain(patch, logit, **kwargs)
+    # The same masks and the same regressed values up to float32 rounding.
+    np.testing.assert_allclose(
+        log_odds.levels[0].coefficients, by_hand.levels[0].coefficients, atol=1e-4
+    )
+    with pytest.raises(ValueError, match="log-odds need probabilities"):
+        ml.explain(patch, logit, response="log-odds", **kwargs)
+    with pytest.raises(ValueError, match="logit"):
+        ml.MultiScaleLime(response="logit")
