@@ -10,7 +10,9 @@
 //! seeds' coefficients lie within each other's 90 % intervals.
 
 use multiscale_lime::metrics::{deletion_curve, jaccard_at_k, pearson, pixel_auc};
-use multiscale_lime::{Adaptive, Combiner, MultiScaleLime, Result, Sampling, Target, Trapezoid};
+use multiscale_lime::{
+    Adaptive, Combiner, Heatmap, MultiScaleLime, Response, Result, Sampling, Target, Trapezoid,
+};
 use serde_json::{json, Value};
 
 use crate::cases::{Case, Group};
@@ -28,6 +30,9 @@ pub struct Variant {
     /// Adaptive rounds until each level's expected stability reaches this
     /// many thousandths (the budget being the cell's samples per segment).
     pub adaptive: Option<u16>,
+    /// Whether the surrogates regress the log-odds ([`Response::LogOdds`])
+    /// instead of the probability.
+    pub log_odds: bool,
 }
 
 impl Variant {
@@ -36,6 +41,16 @@ impl Variant {
             design,
             shared,
             adaptive: None,
+            log_odds: false,
+        }
+    }
+
+    const fn log_odds(design: Sampling) -> Variant {
+        Variant {
+            design,
+            shared: false,
+            adaptive: None,
+            log_odds: true,
         }
     }
 
@@ -44,13 +59,15 @@ impl Variant {
             design,
             shared: false,
             adaptive: Some(permille),
+            log_odds: false,
         }
     }
 
     /// Every variant studied: each design alone; the independent,
     /// balanced and orthogonal designs with shared passes; adaptive rounds
-    /// of independent and orthogonal masks to several expected stabilities.
-    pub const ALL: [Variant; 14] = [
+    /// of independent and orthogonal masks to several expected stabilities;
+    /// independent and orthogonal masks regressing the log-odds.
+    pub const ALL: [Variant; 16] = [
         Variant::plain(Sampling::Independent, false),
         Variant::plain(Sampling::Antithetic, false),
         Variant::plain(Sampling::Balanced, false),
@@ -65,13 +82,19 @@ impl Variant {
         Variant::until(Sampling::Orthogonal, 980),
         Variant::until(Sampling::Orthogonal, 990),
         Variant::until(Sampling::Orthogonal, 995),
+        Variant::log_odds(Sampling::Independent),
+        Variant::log_odds(Sampling::Orthogonal),
     ];
 
     /// The paper's: independent, unshared, every sample drawn.
     pub const PAPER: Variant = Variant::plain(Sampling::Independent, false);
 
-    /// `design`, `design+shared` or `design+adaptive0.99`.
+    /// `design`, `design+shared`, `design+adaptive0.99` or
+    /// `design+log-odds`.
     pub fn name(&self) -> String {
+        if self.log_odds {
+            return format!("{}+log-odds", self.design.name());
+        }
         match (self.shared, self.adaptive) {
             (_, Some(permille)) => format!(
                 "{}+adaptive{}",
@@ -126,6 +149,10 @@ pub struct Cell {
     pub deletion_auc: Vec<f64>,
     /// Pearson of the fused maps of each pair of seeds.
     pub pearson: Vec<f64>,
+    /// Pearson of one seed's fused map with another seed's map of the
+    /// paper's sampling, per ordered pair: how much this cell's maps are
+    /// the paper's explanation (for the paper's cell, its stability).
+    pub agreement: Vec<f64>,
     /// Jaccard@k of each level's top coefficients, mean over levels, per
     /// pair of seeds.
     pub jaccard: Vec<f64>,
@@ -144,16 +171,33 @@ pub struct Cell {
 /// # Errors
 /// When an explanation or a metric fails.
 pub fn study(case: &Case, variants: &[Variant], seeds: &[u64]) -> Result<Vec<Cell>> {
+    // The paper's maps first: every cell is compared with them.
+    let (paper, reference) = cell(case, Variant::PAPER, PAPER_PER_SEGMENT, seeds, None)?;
     let mut cells = Vec::new();
     for &variant in variants {
         for &m in variant.budgets() {
-            cells.push(cell(case, variant, m, seeds)?);
+            if variant == Variant::PAPER && m == PAPER_PER_SEGMENT {
+                cells.push(paper.clone());
+            } else {
+                cells.push(cell(case, variant, m, seeds, Some(&reference))?.0);
+            }
         }
     }
     Ok(cells)
 }
 
-fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> {
+/// The paper's samples per segment.
+const PAPER_PER_SEGMENT: usize = 10;
+
+/// A cell and its seeds' fused maps; `reference` the paper's maps (`None`
+/// for the paper's cell itself).
+fn cell(
+    case: &Case,
+    variant: Variant,
+    m: usize,
+    seeds: &[u64],
+    reference: Option<&[Heatmap]>,
+) -> Result<(Cell, Vec<Heatmap>)> {
     let mut fused = Vec::new();
     let mut levels = Vec::new();
     let (mut pixel, mut deletion) = (Vec::new(), Vec::new());
@@ -166,6 +210,11 @@ fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> 
             .compactness(PAPER_COMPACTNESS)
             .levels(LEVELS)
             .samples_per_segment(m)
+            .response(if variant.log_odds {
+                Response::LogOdds
+            } else {
+                Response::Score
+            })
             .seed(seed);
         if let Some(permille) = variant.adaptive {
             builder = builder.adaptive(Adaptive::stability(f64::from(permille) / 1000.0)?);
@@ -211,6 +260,16 @@ fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> 
             jaccards.push(j / levels[a].len() as f64);
         }
     }
+    // Pearson of each seed's map with every other seed's map of the paper.
+    let reference = reference.unwrap_or(&fused);
+    let mut agreement = Vec::new();
+    for (a, map) in fused.iter().enumerate() {
+        for (b, paper) in reference.iter().enumerate() {
+            if a != b {
+                agreement.push(pearson(map, paper).unwrap_or(0.0));
+            }
+        }
+    }
     let share = |hits: usize, of: usize| {
         if of == 0 {
             f64::NAN
@@ -218,7 +277,7 @@ fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> 
             hits as f64 / of as f64
         }
     };
-    Ok(Cell {
+    let cell = Cell {
         case: case.name.clone(),
         group: case.group,
         variant,
@@ -230,7 +289,9 @@ fn cell(case: &Case, variant: Variant, m: usize, seeds: &[u64]) -> Result<Cell> 
         jaccard: jaccards,
         pair_coverage: share(pair_in, total),
         cross_coverage: share(cross_in, 2 * total),
-    })
+        agreement,
+    };
+    Ok((cell, fused))
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -261,6 +322,8 @@ pub struct Row {
     pub stability: f64,
     /// Median over cases of the mean pairwise Jaccard@k.
     pub jaccard: f64,
+    /// Median over cases of the mean agreement with the paper's maps.
+    pub agreement: f64,
     /// Median over cases of the pair coverage.
     pub pair_coverage: f64,
     /// Median over cases of the cross coverage.
@@ -321,6 +384,7 @@ pub fn summarise(cells: &[Cell]) -> Vec<Row> {
                     deletion_auc: median(&|c| mean(&c.deletion_auc)),
                     stability: median(&|c| mean(&c.pearson)),
                     jaccard: median(&|c| mean(&c.jaccard)),
+                    agreement: median(&|c| mean(&c.agreement)),
                     pair_coverage: median(&|c| c.pair_coverage),
                     cross_coverage: median(&|c| c.cross_coverage),
                     pixel_sd: median(&|c| std(&c.pixel_auc)),
@@ -340,8 +404,8 @@ pub fn summarise(cells: &[Cell]) -> Vec<Row> {
 /// sampling (independent, 10 per segment) of its group.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| group | design | m | calls | stability ↑ | Jaccard@5 ↑ | pixel AUC ↑ | deletion AUC ↓ | 90 % pair coverage | cross coverage | reaches the paper's |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| group | design | m | calls | stability ↑ | Jaccard@5 ↑ | pixel AUC ↑ | deletion AUC ↓ | agreement with the paper's | 90 % pair coverage | cross coverage | reaches the paper's |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in rows {
         let reference = rows
@@ -349,7 +413,7 @@ pub fn table(rows: &[Row]) -> String {
             .find(|x| x.group == r.group && x.variant == Variant::PAPER && x.per_segment == 10);
         let reaches = reference.map_or("", |x| if r.reaches(x) { "yes" } else { "no" });
         out.push_str(&format!(
-            "| {} | {} | {} | {:.0} | {:.4} ± {:.4} | {:.3} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.3} | {:.3} | {reaches} |\n",
+            "| {} | {} | {} | {:.0} | {:.4} ± {:.4} | {:.3} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} | {:.3} | {:.3} | {reaches} |\n",
             r.group.name(),
             r.variant.name(),
             r.per_segment,
@@ -361,6 +425,7 @@ pub fn table(rows: &[Row]) -> String {
             r.pixel_sd,
             r.deletion_auc,
             r.deletion_sd,
+            r.agreement,
             r.pair_coverage,
             r.cross_coverage,
         ));
@@ -375,7 +440,7 @@ pub fn to_json(settings: Value, cells: &[Cell], rows: &[Row]) -> Value {
         "rows": rows.iter().map(|r| json!({
             "group": r.group.name(), "design": r.variant.name(), "per_segment": r.per_segment,
             "calls": r.calls, "stability": r.stability, "stability_sd": r.stability_sd,
-            "jaccard": r.jaccard, "pixel_auc": r.pixel_auc, "pixel_sd": r.pixel_sd,
+            "jaccard": r.jaccard, "agreement": r.agreement, "pixel_auc": r.pixel_auc, "pixel_sd": r.pixel_sd,
             "deletion_auc": r.deletion_auc, "deletion_sd": r.deletion_sd,
             "pair_coverage": r.pair_coverage, "cross_coverage": r.cross_coverage,
             "pixel_sd_of_median": r.pixel_sd_of_median,
@@ -385,7 +450,7 @@ pub fn to_json(settings: Value, cells: &[Cell], rows: &[Row]) -> Value {
         "cells": cells.iter().map(|c| json!({
             "case": c.case, "group": c.group.name(), "design": c.variant.name(),
             "per_segment": c.per_segment, "calls": c.calls, "pixel_auc": c.pixel_auc,
-            "deletion_auc": c.deletion_auc, "pearson": c.pearson, "jaccard": c.jaccard,
+            "deletion_auc": c.deletion_auc, "pearson": c.pearson, "jaccard": c.jaccard, "agreement": c.agreement,
             "pair_coverage": c.pair_coverage, "cross_coverage": c.cross_coverage,
         })).collect::<Vec<_>>(),
     })
