@@ -30,7 +30,8 @@ const USAGE: &str =
   --variants LIST  with --sampling: the variants to run, comma-separated (default all:
              independent, antithetic, balanced, orthogonal, independent+shared,
              balanced+shared, orthogonal+shared, independent+adaptive0.98, …0.99, …0.995,
-             …0.998, orthogonal+adaptive0.98, …0.99, …0.995; independent is the reference)";
+             …0.998, orthogonal+adaptive0.98, …0.99, …0.995, independent+log-odds,
+             orthogonal+log-odds; independent is the reference)";
 
 struct Options {
     quick: bool,
