@@ -98,7 +98,7 @@ pub enum Error {
     /// A score is not a probability where one is needed (the
     /// [`Response::LogOdds`](crate::Response::LogOdds) surrogate takes
     /// the log-odds of scores in `[0, 1]`).
-    #[error("classifier returned {value} for perturbed image {image}, class {class}; log-odds need probabilities in [0, 1] (regress logits with Response::Score)")]
+    #[error("classifier returned {value} for image {image} of a level's fit, class {class}; log-odds need probabilities in [0, 1] (for a model that returns logits, regress them as they are: Response::Score, `--response score`)")]
     ClassifierNotProbability {
         /// Row of the level's fit (0 is the original image).
         image: usize,
