@@ -2,6 +2,7 @@
 //! library's own cost (segmentation, rendering, ridge) is what is measured.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use multiscale_lime::Preset;
 use multiscale_lime::{FnClassifier, MultiScaleLime, Target};
 
 fn explain(c: &mut Criterion) {
@@ -14,7 +15,7 @@ fn explain(c: &mut Criterion) {
     ];
     for (name, file, levels) in cases {
         let image = multiscale_lime_testkit::load_asset(file);
-        let lime = MultiScaleLime::builder()
+        let lime = MultiScaleLime::preset(Preset::Paper)
             .levels(levels)
             .seed(0)
             .build()

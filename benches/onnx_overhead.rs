@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use multiscale_lime::onnx::OnnxClassifier;
+use multiscale_lime::Preset;
 use multiscale_lime::{Classifier, ClassifierError, MultiScaleLime, Target};
 use ndarray::{Array2, Array4, ArrayView4};
 use rayon::prelude::*;
@@ -70,7 +71,7 @@ fn overhead(c: &mut Criterion) {
         .load_path(root.join("assets/models/ihc_dab_cnn.onnx"))
         .unwrap();
     let patch = multiscale_lime_testkit::load_asset("ihc_patch96.png");
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25, 50, 100, 200])
         .samples_per_segment(10)
         .seed(0)

@@ -10,6 +10,7 @@
 
 use multiscale_lime::prelude::*;
 use multiscale_lime::BatchSize;
+use multiscale_lime::Preset;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|s| s.parse())
         .collect::<Result<_, _>>()?;
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels(levels.iter().copied())
         .compactness(5.0)
         .samples_per_segment(10)

@@ -12,6 +12,7 @@
 
 use multiscale_lime::prelude::*;
 use multiscale_lime::BatchSize;
+use multiscale_lime::Preset;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let image = Image::try_from(&large)?;
     drop(large);
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([level])
         .samples(samples)
         .batch_size(batch)

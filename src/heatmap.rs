@@ -8,6 +8,24 @@ use ndarray::{Array1, Array2};
 use crate::error::{Error, Result};
 use crate::segment::Segmentation;
 
+impl std::fmt::Display for Normalization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Normalization {
+    type Err = Error;
+
+    /// Parses [`name`](Normalization::name)'s spelling.
+    fn from_str(s: &str) -> Result<Self> {
+        Normalization::ALL
+            .into_iter()
+            .find(|n| n.name() == s)
+            .ok_or_else(|| Error::invalid("normalization", s, "minmax, positive or maxabs"))
+    }
+}
+
 /// How a level's coefficients become heatmap values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -25,6 +43,23 @@ pub enum Normalization {
 }
 
 impl Normalization {
+    /// Every normalisation, in the order of their names.
+    pub const ALL: [Normalization; 3] = [
+        Normalization::MinMax,
+        Normalization::PositiveOnly,
+        Normalization::MaxAbs,
+    ];
+
+    /// The name `mslime --normalization` and Python's `normalization=`
+    /// take: `minmax`, `positive` or `maxabs`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Normalization::MinMax => "minmax",
+            Normalization::PositiveOnly => "positive",
+            Normalization::MaxAbs => "maxabs",
+        }
+    }
+
     /// Normalises coefficients.
     ///
     /// ```
@@ -146,7 +181,7 @@ pub struct LevelExplanation {
     pub segmentation: Arc<Segmentation>,
     /// Number of perturbed samples the surrogate was fitted on, `n` (row 0
     /// being the original image): the level's own, or with shared passes
-    /// ([`MultiScaleLimeBuilder::share_passes`](crate::MultiScaleLimeBuilder::share_passes))
+    /// ([`Schedule::SharedPasses`](crate::Schedule::SharedPasses))
     /// those of every level.
     pub samples: usize,
     /// Model calls spent on this level's own passes (`samples` unless

@@ -113,13 +113,13 @@ pub use ndarray;
 pub use crate::classify::{Classifier, FnClassifier};
 #[doc(no_inline)]
 pub use crate::combine::{
-    CombinedHeatmap, Combiner, CustomWeights, Density, Gaussian, InverseTrapezoid, Trapezoid,
-    Uniform,
+    CombinedHeatmap, Combiner, CustomWeights, Density, Fusion, Gaussian, InverseTrapezoid,
+    Trapezoid, Uniform,
 };
 pub use crate::error::{ClassifierError, Error, Result};
 pub use crate::explain::{
-    Adaptive, BatchSize, Explanation, Limits, MultiScaleLime, MultiScaleLimeBuilder, Response,
-    SampleCount, StopRule, Target,
+    Adaptive, BatchSize, Config, Explanation, Limits, MultiScaleLime, MultiScaleLimeBuilder,
+    Preset, Response, SampleCount, Schedule, Setting, StopRule, Target,
 };
 pub use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 pub use crate::input::Image;
@@ -147,8 +147,8 @@ pub struct ReadmeDoctests;
 pub mod prelude {
     #[doc(no_inline)]
     pub use crate::{
-        BatchSize, Classifier, ClassifierError, Combiner, Error, Explanation, FnClassifier,
-        HideColor, Image, MultiScaleLime, Perturber, Result, Segmenter, Slic, SurrogateFitter,
-        Target, Trapezoid,
+        BatchSize, Classifier, ClassifierError, Combiner, Config, Error, Explanation, FnClassifier,
+        Fusion, HideColor, Image, MultiScaleLime, Perturber, Preset, Result, Segmenter, Slic,
+        SurrogateFitter, Target, Trapezoid,
     };
 }

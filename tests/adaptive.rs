@@ -4,6 +4,7 @@
 //! agreement.
 
 use multiscale_lime::metrics::pearson;
+use multiscale_lime::Preset;
 use multiscale_lime::{
     Adaptive, Error, FnClassifier, Image, LevelExplanation, MultiScaleLime, Ridge, Sampling,
     SquareGrid, Target,
@@ -66,7 +67,7 @@ fn assert_same_level(a: &LevelExplanation, b: &LevelExplanation) {
 #[test]
 fn a_rule_never_met_spends_the_budget_and_equals_the_plain_explanation() {
     let (img, clf) = (image(), classifier());
-    let plain = MultiScaleLime::builder()
+    let plain = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4, 9, 36])
         .samples_per_segment(10)
@@ -81,12 +82,12 @@ fn a_rule_never_met_spends_the_budget_and_equals_the_plain_explanation() {
         .unwrap()
         .with_step(2)
         .unwrap();
-    let adaptive = MultiScaleLime::builder()
+    let adaptive = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4, 9, 36])
         .samples_per_segment(10)
         .seed(5)
-        .adaptive(rule)
+        .schedule(rule)
         .build()
         .unwrap();
     let got = adaptive.explain(&img, &clf, Target::TopLabels(2)).unwrap();
@@ -102,14 +103,14 @@ fn a_rule_never_met_spends_the_budget_and_equals_the_plain_explanation() {
 fn a_level_stopped_early_equals_a_plain_explanation_with_its_samples() {
     let (img, clf) = (image(), classifier());
     let builder = || {
-        MultiScaleLime::builder()
+        MultiScaleLime::preset(Preset::Paper)
             .segmenter(SquareGrid)
             .levels([4, 16, 36])
             .samples_per_segment(20)
             .seed(11)
     };
     let adaptive = builder()
-        .adaptive(Adaptive::stability(0.9).unwrap())
+        .schedule(Adaptive::stability(0.9).unwrap())
         .build()
         .unwrap();
     let got = adaptive.explain(&img, &clf, Target::Class(0)).unwrap();
@@ -155,12 +156,12 @@ fn threads_and_batch_sizes_change_no_bit() {
         Sampling::Balanced,
     ] {
         let explain = |threads: usize, batch: usize| {
-            let lime = MultiScaleLime::builder()
+            let lime = MultiScaleLime::preset(Preset::Paper)
                 .segmenter(SquareGrid)
                 .levels([4, 16, 36])
                 .sampling(sampling)
                 .batch_size(batch)
-                .adaptive(Adaptive::top_k(3).unwrap())
+                .schedule(Adaptive::top_k(3).unwrap())
                 .build()
                 .unwrap();
             rayon::ThreadPoolBuilder::new()
@@ -197,10 +198,10 @@ fn top_k_stops_once_the_top_segments_are_separated() {
             quadrant + 0.01 * elsewhere * quadrant
         }))
     });
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4])
-        .adaptive(Adaptive::top_k(1).unwrap())
+        .schedule(Adaptive::top_k(1).unwrap())
         .build()
         .unwrap();
     let e = lime.explain(&img, &clf, Target::Class(0)).unwrap();
@@ -225,7 +226,7 @@ fn expected_stability_predicts_the_agreement_of_seeds() {
     for (level, samples) in [(16, 4), (36, 3), (36, 8)] {
         let maps: Vec<(multiscale_lime::Heatmap, f64)> = (0..8)
             .map(|seed| {
-                let lime = MultiScaleLime::builder()
+                let lime = MultiScaleLime::preset(Preset::Paper)
                     .segmenter(SquareGrid)
                     .levels([level])
                     .samples_per_segment(samples)
@@ -253,28 +254,15 @@ fn expected_stability_predicts_the_agreement_of_seeds() {
 }
 
 #[test]
-fn adaptive_needs_standard_errors_and_own_passes() {
-    let (img, clf) = (image(), classifier());
-    let lime = MultiScaleLime::builder()
+fn adaptive_needs_standard_errors_before_any_call() {
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4])
         .surrogate(Ridge::default().std_errors(false))
-        .adaptive(Adaptive::stability(0.9).unwrap())
-        .build()
-        .unwrap();
-    match lime.explain(&img, &clf, Target::Class(0)) {
-        Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "adaptive"),
+        .schedule(Adaptive::stability(0.9).unwrap())
+        .build();
+    match lime {
+        Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "schedule"),
         other => panic!("{other:?}"),
     }
-    let shared = MultiScaleLime::builder()
-        .adaptive(Adaptive::top_k(2).unwrap())
-        .share_passes(true)
-        .build();
-    assert!(matches!(
-        shared,
-        Err(Error::InvalidParameter {
-            name: "adaptive",
-            ..
-        })
-    ));
 }

@@ -2,6 +2,7 @@
 //! panics.
 
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
 use multiscale_lime::{
     BernoulliPerturber, CustomWeights, Gaussian, HideColor, Limits, Precomputed, Ridge,
     Segmentation, SquareGrid, Surrogate, Uniform,
@@ -10,7 +11,7 @@ use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 use ndarray::{array, Array1, Array2, Array3};
 
 fn lime_grid(levels: &[usize]) -> MultiScaleLime<SquareGrid> {
-    MultiScaleLime::builder()
+    MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels(levels.to_vec())
         .samples(8)
@@ -23,50 +24,56 @@ fn invalid_parameters() {
     let cases: Vec<(&str, Result<_, Error>)> = vec![
         (
             "levels",
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .levels(Vec::<usize>::new())
                 .build()
                 .map(|_| ()),
         ),
         (
             "levels",
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .levels([10, 0])
                 .build()
                 .map(|_| ()),
         ),
         (
             "samples",
-            MultiScaleLime::builder().samples(1).build().map(|_| ()),
+            MultiScaleLime::preset(Preset::Paper)
+                .samples(1)
+                .build()
+                .map(|_| ()),
         ),
         (
             "samples",
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .samples_per_segment(0)
                 .build()
                 .map(|_| ()),
         ),
         (
             "kernel_width",
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .kernel_width(0.0)
                 .build()
                 .map(|_| ()),
         ),
         (
             "kernel_width",
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .kernel_width(f64::NAN)
                 .build()
                 .map(|_| ()),
         ),
         (
             "batch_size",
-            MultiScaleLime::builder().batch_size(0).build().map(|_| ()),
+            MultiScaleLime::preset(Preset::Paper)
+                .batch_size(0)
+                .build()
+                .map(|_| ()),
         ),
         (
             "compactness",
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .compactness(-5.0)
                 .build()
                 .map(|_| ()),
@@ -85,7 +92,7 @@ fn invalid_parameters() {
             other => panic!("{name}: expected InvalidParameter, got {other:?}"),
         }
     }
-    let msg = MultiScaleLime::builder()
+    let msg = MultiScaleLime::preset(Preset::Paper)
         .kernel_width(-2.0)
         .build()
         .unwrap_err()
@@ -152,7 +159,7 @@ fn invalid_segmentations() {
         Err(Error::InvalidSegmentation { .. })
     ));
     let wrong_size = Precomputed::new(Segmentation::new(Array2::zeros((3, 3))).unwrap());
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .segmenter(wrong_size)
         .levels([1])
         .build()
@@ -287,7 +294,7 @@ impl SurrogateFitter for Strided {
 fn strided_or_non_finite_surrogate_coefficients() {
     let image = textured_image(12, 12);
     let clf = rectangle_classifier(0, 6, 0, 6);
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4])
         .samples(8)
@@ -303,7 +310,7 @@ fn strided_or_non_finite_surrogate_coefficients() {
         [map[[0, 0]], map[[0, 11]], map[[11, 0]], map[[11, 11]]],
         [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]
     );
-    let nan = MultiScaleLime::builder()
+    let nan = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4])
         .samples(8)
@@ -323,7 +330,7 @@ fn limits_refuse_before_allocating() {
         builder.build()?.explain(&image, &clf, Target::Class(0))
     };
     let grid = || {
-        MultiScaleLime::builder()
+        MultiScaleLime::preset(Preset::Paper)
             .segmenter(SquareGrid)
             .levels([4, 16])
     };
@@ -368,7 +375,7 @@ fn limits_refuse_before_allocating() {
         (y / 4 * 10 + x / 3) as u32
     }))
     .unwrap();
-    let precomputed = MultiScaleLime::builder()
+    let precomputed = MultiScaleLime::preset(Preset::Paper)
         .segmenter(Precomputed::new(seg))
         .levels([1])
         .limits(Limits::default().max_segments(50))
@@ -429,7 +436,7 @@ fn degenerate_levels_still_explain() {
     assert!(c.uniform_fallback);
     // One-pixel image, one segment.
     let tiny = Image::new(Array3::from_elem((1, 1, 3), 0.5)).unwrap();
-    let e = MultiScaleLime::builder()
+    let e = MultiScaleLime::preset(Preset::Paper)
         .levels([1])
         .samples(4)
         .build()

@@ -144,7 +144,7 @@ fn explain_writes_outputs_that_parse() {
         "4",
         "--sampling",
         "balanced",
-        "--combiner",
+        "--fusion",
         "gaussian",
         "--class-names",
         "DAB-poor,DAB-rich",
@@ -189,8 +189,9 @@ fn explain_writes_outputs_that_parse() {
         (weights[0] / weights[1] - (-2.0f64).exp()).abs() < 1e-9,
         "{weights:?}"
     );
-    assert_eq!(report["parameters"]["combiner"], "gaussian");
-    assert_eq!(report["parameters"]["sampling"], "balanced");
+    assert_eq!(report["combined"]["fusion"], "gaussian:1,0.5");
+    assert_eq!(report["parameters"]["settings"]["fusion"], "gaussian:1,0.5");
+    assert_eq!(report["parameters"]["settings"]["sampling"], "balanced");
     // Each superpixel's coefficient, its standard error and a 90 % interval
     // around it.
     for level in levels {
@@ -744,12 +745,12 @@ fn transparent_pixels_are_noted_or_composited() {
     assert!(!opaque_note.contains("alpha") && !rgb_note.contains("alpha"));
     let (note, ignored) = explain(&clear_path, "ignored", &[]);
     assert!(
-        note.contains("transparent pixels") && note.contains("--alpha"),
+        note.contains("transparent pixels") && note.contains("--transparency"),
         "{note}"
     );
     assert_eq!(ignored, rgb, "ignoring alpha keeps the stored colours");
-    let (_, white) = explain(&clear_path, "white", &["--alpha", "white"]);
-    let (_, black) = explain(&clear_path, "black", &["--alpha", "black"]);
+    let (_, white) = explain(&clear_path, "white", &["--transparency", "white"]);
+    let (_, black) = explain(&clear_path, "black", &["--transparency", "black"]);
     assert_ne!(white, rgb);
     assert_ne!(white, black);
 }
@@ -880,16 +881,16 @@ fn adaptive_sampling_is_reported_and_checked() {
             &[&base[..], extra].concat(),
         ))
     };
-    let output = explain("stability", &["--until-stability", "0.5"]);
+    let output = explain("stability", &["--schedule", "until-stability:0.5"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.join("stability/explanation.json")).unwrap(),
     )
     .unwrap();
-    let adaptive = &report["parameters"]["adaptive"];
-    assert_eq!(adaptive["rule"]["stability"], 0.5);
-    assert_eq!(adaptive["start_per_segment"], 2);
-    assert_eq!(adaptive["step_per_segment"], 1);
+    assert_eq!(
+        report["parameters"]["settings"]["schedule"],
+        "until-stability:0.5,start=2,step=1"
+    );
     // Rounds of whole samples per superpixel, within the budget of 10.
     for level in report["levels"].as_array().unwrap() {
         let (calls, actual) = (
@@ -904,15 +905,12 @@ fn adaptive_sampling_is_reported_and_checked() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("plain/explanation.json")).unwrap())
             .unwrap();
-    assert!(report["parameters"]["adaptive"].is_null());
+    assert_eq!(report["parameters"]["settings"]["schedule"], "per-level");
 
     for (extra, needle) in [
-        (&["--until-stability", "1.5"][..], "1.5"),
-        (&["--until-top-k", "0"][..], "adaptive top k"),
-        (
-            &["--until-top-k", "3", "--share-passes"][..],
-            "--share-passes",
-        ),
+        (&["--schedule", "until-stability:1.5"][..], "1.5"),
+        (&["--schedule", "until-top-k:0"][..], "adaptive top k"),
+        (&["--schedule", "adaptive"][..], "--schedule"),
     ] {
         let output = explain("bad", extra);
         assert!(!output.status.success(), "{extra:?}");
@@ -946,10 +944,18 @@ fn log_odds_response_is_reported() {
         .unwrap();
         report
     };
-    let score = explain("score", &[]);
+    let score = explain("score", &["--response", "score"]);
     let log_odds = explain("log-odds", &["--response", "log-odds"]);
     assert_eq!(score["parameters"]["response"], "score");
     assert_eq!(log_odds["parameters"]["response"], "log-odds");
+    // By default, `auto`: the bundled CNN scores probabilities, so log-odds.
+    let auto = explain("auto", &[]);
+    assert_eq!(auto["parameters"]["settings"]["response"], "auto");
+    assert_eq!(auto["parameters"]["response"], "log-odds");
+    assert_eq!(
+        auto["levels"][0]["coefficients"],
+        log_odds["levels"][0]["coefficients"]
+    );
     // Same masks (same seed), another regression target.
     let coefficients = |r: &serde_json::Value| r["levels"][0]["coefficients"].clone();
     assert_ne!(coefficients(&score), coefficients(&log_odds));
@@ -966,4 +972,109 @@ fn log_odds_response_is_reported() {
         "{}",
         text(&output.stderr)
     );
+}
+
+/// `[default: X]` of flag `--name` in a help text, if it shows one.
+fn shown_default(help: &str, name: &str) -> Option<String> {
+    shown(help, name, "default")
+}
+
+/// `[KEY: X]` of flag `--name` in a help text, if it shows one.
+fn shown(help: &str, name: &str, key: &str) -> Option<String> {
+    let flag = format!("--{name} ");
+    let at = help.find(&flag)?;
+    // The flag's own paragraph: up to the next line that starts a flag.
+    let rest = &help[at + flag.len()..];
+    let paragraph = rest
+        .lines()
+        .enumerate()
+        .take_while(|(i, line)| *i == 0 || !line.trim_start().starts_with('-'))
+        .map(|(_, line)| line)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    let label = format!("[{key}: ");
+    let start = paragraph.find(&label)? + label.len();
+    let len = paragraph[start..].find(']')?;
+    Some(paragraph[start..start + len].to_string())
+}
+
+#[test]
+fn help_shows_the_library_defaults_and_choices() {
+    use multiscale_lime::{Config, Preset};
+    for command in ["explain", "batch"] {
+        let output = run(&[command, "--help"]);
+        assert!(output.status.success());
+        let help = text(&output.stdout);
+        let defaults = Config::default();
+        for setting in Config::SETTINGS {
+            assert!(
+                help.contains(&format!("--{} ", setting.name)),
+                "{}",
+                setting.name
+            );
+            assert_eq!(
+                shown_default(&help, setting.name),
+                defaults.get(setting.name),
+                "--{} in `mslime {command} --help`",
+                setting.name
+            );
+            assert_eq!(
+                shown(&help, setting.name, "choices").as_deref(),
+                (!setting.choices.is_empty())
+                    .then(|| setting.choices.join(", "))
+                    .as_deref(),
+                "--{} choices",
+                setting.name
+            );
+        }
+        assert_eq!(
+            shown_default(&help, "preset").as_deref(),
+            Some(Preset::default().name())
+        );
+        for preset in Preset::ALL {
+            assert!(help.contains(preset.name()));
+        }
+    }
+}
+
+#[test]
+fn with_nothing_set_the_command_line_explains_as_the_library() {
+    use multiscale_lime::onnx::OnnxClassifier;
+    use multiscale_lime::{Image, MultiScaleLime, Preset, Target};
+    let dir = scratch("defaults");
+    let patch = root().join("assets/ihc_patch96.png");
+    let image = Image::try_from(&image::open(&patch).unwrap().to_rgb8()).unwrap();
+    let model = OnnxClassifier::builder(96, 96)
+        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
+        .unwrap();
+    for (name, extra, builder) in [
+        ("recommended", &[][..], MultiScaleLime::builder()),
+        (
+            "paper",
+            &["--preset", "paper"][..],
+            MultiScaleLime::preset(Preset::Paper),
+        ),
+    ] {
+        let out = dir.join(name);
+        let base = ["--backend", "tract", "--no-metrics"];
+        let result = run(&command_args(
+            "explain",
+            &patch,
+            &out,
+            &[&base[..], extra].concat(),
+        ));
+        assert!(result.status.success(), "{}", text(&result.stderr));
+        let cli: Array2<f32> = read_npy(out.join("combined.npy")).unwrap();
+        let library = builder
+            .build()
+            .unwrap()
+            .explain(&image, &model, Target::Predicted)
+            .unwrap();
+        let lib = library.fused().heatmap.values();
+        assert!(
+            cli.iter().zip(lib).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}: the command line's map differs from the library's"
+        );
+    }
 }

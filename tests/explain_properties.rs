@@ -5,6 +5,7 @@
 //! valid explanation does not depend on the thread count or batch size.
 
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
 use multiscale_lime::{ClassifierError, Error, Limits};
 use multiscale_lime_testkit::noise_image;
 use ndarray::{Array2, ArrayView4};
@@ -71,7 +72,7 @@ fn run(
         let call = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         scores(b, behaviour, call)
     });
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels(levels.iter().copied())
         .samples(samples)
         .batch_size(batch)

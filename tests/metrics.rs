@@ -6,6 +6,7 @@ use multiscale_lime::metrics::{
     pixel_auc, pointing_game, relevance_mass, stability,
 };
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
 use multiscale_lime::{Error, Heatmap};
 use multiscale_lime_testkit::{
     mean_red_classifier as mean_red, rectangle_classifier, textured_image,
@@ -173,7 +174,7 @@ fn perfect_heatmap_deletes_faster_than_a_random_one() {
         "perfect {perfect_auc} vs random {random_aucs:?}"
     );
     // And the multi-scale explanation lands between the two, nearer the perfect one.
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25, 50])
         .seed(1)
         .build()
@@ -196,7 +197,10 @@ fn perfect_heatmap_deletes_faster_than_a_random_one() {
 fn stability_across_seeds_is_high_for_a_simple_model() {
     let image = textured_image(32, 32);
     let clf = rectangle_classifier(0, 16, 0, 16);
-    let lime = MultiScaleLime::builder().levels([10, 30]).build().unwrap();
+    let lime = MultiScaleLime::preset(Preset::Paper)
+        .levels([10, 30])
+        .build()
+        .unwrap();
     let report = stability(
         &lime,
         &image,

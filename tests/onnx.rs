@@ -4,6 +4,7 @@
 
 use multiscale_lime::onnx::{InputLayout, OnnxClassifier};
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
 use multiscale_lime::{BatchSize, Error};
 use multiscale_lime_testkit::{explain_on_threads, heatmap_bits};
 use ndarray::{s, Array3, Array4};
@@ -124,7 +125,7 @@ fn clear_errors() {
     // An image of another size: a typed classifier error, not a panic.
     let clf = model();
     let wrong = Image::new(Array3::from_elem((64, 64, 3), 0.5)).unwrap();
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([4])
         .samples(4)
         .build()
@@ -144,7 +145,7 @@ fn explains_a_patch_end_to_end() {
     )
     .unwrap();
     let clf = model();
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25])
         .samples_per_segment(4)
         .seed(5)
@@ -185,7 +186,7 @@ fn explanations_are_bit_identical_whatever_the_batching() {
             .unwrap(),
     ] {
         let explain = |batch: BatchSize, threads: usize| -> Vec<Vec<u32>> {
-            let lime = MultiScaleLime::builder()
+            let lime = MultiScaleLime::preset(Preset::Paper)
                 .levels([10, 25])
                 .samples_per_segment(3)
                 .batch_size(batch)

@@ -8,6 +8,7 @@ use multiscale_lime::onnx::{
     ExecutionProvider, OnnxClassifier, OrtClassifier, OrtClassifierBuilder,
 };
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
 use multiscale_lime::{BatchSize, Error};
 use multiscale_lime_testkit::{
     asset, explain_on_threads, heatmap_bits, load_asset, onnxruntime_library, repo_root,
@@ -106,7 +107,7 @@ fn explanations_are_bit_identical_whatever_the_batching() {
     let clf = builder().load_bytes(&model_bytes()).unwrap();
     assert_eq!(clf.preferred_batch_size(), Some(8));
     let explain = |batch: BatchSize, threads: usize| {
-        let lime = MultiScaleLime::builder()
+        let lime = MultiScaleLime::preset(Preset::Paper)
             .levels([10, 25])
             .samples_per_segment(4)
             .hide_color(HideColor::Constant([1.0; 3]))
@@ -209,7 +210,7 @@ fn clear_errors() {
     // An image of another size: a typed classifier error, not a panic.
     let clf = builder().load_bytes(&bytes).unwrap();
     let wrong = Image::new(ndarray::Array3::from_elem((64, 64, 3), 0.5)).unwrap();
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([4])
         .samples(4)
         .build()
@@ -222,7 +223,7 @@ fn clear_errors() {
 fn both_runtimes_give_the_same_heatmaps_to_1e_5() {
     // Not to the bit: the runtimes' scores differ by ~1e-7.
     let patch = load_asset("ihc_patch96.png");
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25, 50])
         .samples_per_segment(10)
         .hide_color(HideColor::Constant([1.0; 3]))

@@ -1,13 +1,15 @@
 //! End-to-end behaviour of `MultiScaleLime::explain`.
 
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
+use multiscale_lime::Schedule;
 use multiscale_lime::{Explanation, HideColor, InverseTrapezoid, Normalization, SquareGrid};
 use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 
 fn explain_with(threads: usize, batch_size: impl Into<BatchSize>, seed: u64) -> Explanation {
     let image = textured_image(48, 48);
     let clf = rectangle_classifier(6, 20, 24, 42);
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25, 50])
         .batch_size(batch_size)
         .seed(seed)
@@ -21,7 +23,7 @@ fn planted_rectangle_gets_most_of_the_relevance() {
     let (r0, r1, c0, c1) = (6, 20, 24, 42);
     let image = textured_image(48, 48);
     let clf = rectangle_classifier(r0, r1, c0, c1);
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25, 50, 100])
         .seed(3)
         .build()
@@ -95,7 +97,7 @@ fn large_images_keep_every_guarantee_level_by_level() {
     let image = textured_image(1030, 1024);
     let clf = rectangle_classifier(0, 512, 0, 512);
     let run = |threads: usize, batch: usize| {
-        let lime = MultiScaleLime::builder()
+        let lime = MultiScaleLime::preset(Preset::Paper)
             .segmenter(SquareGrid)
             .levels([4, 16])
             .samples(9)
@@ -142,7 +144,7 @@ fn top_labels_share_forward_passes_and_order_by_score() {
         inner.predict(batch)
     });
     let image = textured_image(24, 24);
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4, 9])
         .samples(20)
@@ -178,7 +180,7 @@ fn levels_report_desired_and_actual_counts_and_valid_ranges() {
         Normalization::PositiveOnly,
         Normalization::MaxAbs,
     ] {
-        let lime = MultiScaleLime::builder()
+        let lime = MultiScaleLime::preset(Preset::Paper)
             .levels([5, 20, 60])
             .normalization(normalization)
             .hide_color(HideColor::SegmentMean)
@@ -219,10 +221,14 @@ fn shared_passes_fit_every_level_on_all_calls_reproducibly() {
     let image = textured_image(48, 48);
     let clf = rectangle_classifier(6, 20, 24, 42);
     let build = |share: bool, batch: usize| {
-        MultiScaleLime::builder()
+        MultiScaleLime::preset(Preset::Paper)
             .levels([10, 25, 50])
             .samples_per_segment(5)
-            .share_passes(share)
+            .schedule(if share {
+                Schedule::SharedPasses
+            } else {
+                Schedule::PerLevel
+            })
             .batch_size(batch)
             .seed(4)
             .build()
@@ -272,9 +278,13 @@ fn one_shared_level_is_the_unshared_level() {
     let image = textured_image(32, 32);
     let clf = rectangle_classifier(0, 16, 0, 16);
     let run = |share: bool| {
-        MultiScaleLime::builder()
+        MultiScaleLime::preset(Preset::Paper)
             .levels([25])
-            .share_passes(share)
+            .schedule(if share {
+                Schedule::SharedPasses
+            } else {
+                Schedule::PerLevel
+            })
             .seed(2)
             .build()
             .unwrap()

@@ -3,13 +3,14 @@
 
 use multiscale_lime::prelude::*;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
+use multiscale_lime::Preset;
 use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 
 #[test]
 fn panel_and_overlay_pngs() {
     let image = textured_image(24, 20);
     let clf = rectangle_classifier(0, 12, 0, 10);
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([4, 12, 30])
         .build()
         .unwrap();

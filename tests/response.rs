@@ -1,11 +1,13 @@
 //! The log-odds response: the same fit as regressing a hand-made logit,
-//! bit-identical across threads and batch sizes, and a more stable map
-//! than the probability's for a logistic model of additive evidence.
+//! bit-identical across threads and batch sizes under every schedule and
+//! design, a more stable map than the probability's for a logistic model
+//! of additive evidence, `Auto`'s choice, and the early refusal of logits.
 
 use multiscale_lime::metrics::pearson;
+use multiscale_lime::Preset;
 use multiscale_lime::{
-    BatchSize, Combiner, Error, FnClassifier, Heatmap, Image, MultiScaleLime, Response, SquareGrid,
-    Target, Trapezoid,
+    Adaptive, BatchSize, Combiner, Error, FnClassifier, Heatmap, Image, MultiScaleLime, Response,
+    Sampling, Schedule, SquareGrid, Target, Trapezoid,
 };
 use ndarray::{Array2, Array3, ArrayView3};
 
@@ -64,7 +66,7 @@ fn image() -> Image {
 }
 
 fn lime(response: Response, per_segment: usize, seed: u64) -> MultiScaleLime<SquareGrid> {
-    MultiScaleLime::builder()
+    MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([9, 36, 144])
         .samples_per_segment(per_segment)
@@ -107,7 +109,7 @@ fn log_odds_maps_are_bit_identical_across_threads_and_batches() {
             .build()
             .unwrap();
         pool.install(|| {
-            MultiScaleLime::builder()
+            MultiScaleLime::preset(Preset::Paper)
                 .segmenter(SquareGrid)
                 .levels([9, 36])
                 .samples_per_segment(3)
@@ -190,4 +192,138 @@ fn a_score_outside_zero_one_is_named() {
     assert!(lime(Response::LogOdds, 2, 0)
         .explain(&image(), &logits, Target::Class(1))
         .is_ok());
+}
+
+fn schedules() -> Vec<Schedule> {
+    vec![
+        Schedule::PerLevel,
+        Schedule::SharedPasses,
+        Schedule::Adaptive(Adaptive::stability(0.99).unwrap()),
+        // Odd rounds: a design drawn in pairs must still fill them.
+        Schedule::Adaptive(
+            Adaptive::top_k(2)
+                .unwrap()
+                .with_start(3)
+                .unwrap()
+                .with_step(3)
+                .unwrap(),
+        ),
+    ]
+}
+
+#[test]
+fn every_schedule_and_design_takes_log_odds_bit_reproducibly() {
+    for schedule in schedules() {
+        for sampling in [
+            Sampling::Independent,
+            Sampling::Antithetic,
+            Sampling::Orthogonal,
+        ] {
+            let run = |threads: usize, batch: usize| {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                pool.install(|| {
+                    MultiScaleLime::builder()
+                        .segmenter(SquareGrid)
+                        .levels([9, 36])
+                        .sampling(sampling)
+                        .samples_per_segment(7)
+                        .schedule(schedule)
+                        .response(Response::LogOdds)
+                        .batch_size(BatchSize::Fixed(batch))
+                        .build()
+                        .unwrap()
+                        .explain(&image(), &model(probability), Target::Class(0))
+                        .unwrap()
+                })
+            };
+            let reference = run(1, 1);
+            assert_eq!(reference.response(), Response::LogOdds);
+            for level in reference.stacks()[0].levels() {
+                // Within the budget of 7 per superpixel.
+                assert!(level.calls <= 7 * level.actual, "{schedule} {sampling}");
+                assert!(level.coefficients.iter().all(|b| b.is_finite()));
+            }
+            let other = run(3, 5);
+            for (a, b) in reference.stacks()[0]
+                .levels()
+                .iter()
+                .zip(other.stacks()[0].levels())
+            {
+                assert_eq!(a.coefficients, b.coefficients, "{schedule} {sampling}");
+            }
+            assert_eq!(reference.fused(), other.fused(), "{schedule} {sampling}");
+        }
+    }
+}
+
+#[test]
+fn shared_passes_take_log_odds_as_the_logit() {
+    let logit = |image: ArrayView3<'_, f32>| {
+        let p = f64::from(probability(image));
+        (p / (1.0 - p)).ln() as f32
+    };
+    let explain = |response, model: &Model| {
+        MultiScaleLime::preset(Preset::Paper)
+            .segmenter(SquareGrid)
+            .levels([9, 36])
+            .samples_per_segment(4)
+            .schedule(Schedule::SharedPasses)
+            .response(response)
+            .seed(5)
+            .build()
+            .unwrap()
+            .explain(&image(), model, Target::Class(0))
+            .unwrap()
+    };
+    let a = explain(Response::LogOdds, &model(probability));
+    let b = explain(Response::Score, &model(logit));
+    for (x, y) in a.stacks()[0].levels().iter().zip(b.stacks()[0].levels()) {
+        for (p, q) in x.coefficients.iter().zip(&y.coefficients) {
+            assert!((p - q).abs() < 1e-5, "{p} {q}");
+        }
+    }
+}
+
+#[test]
+fn auto_takes_log_odds_of_probabilities_and_the_score_of_logits() {
+    let explain = |response, model: &Model| {
+        MultiScaleLime::builder()
+            .segmenter(SquareGrid)
+            .levels([9, 36])
+            .response(response)
+            .build()
+            .unwrap()
+            .explain(&image(), model, Target::Class(0))
+            .unwrap()
+    };
+    let auto = explain(Response::Auto, &model(probability));
+    let log_odds = explain(Response::LogOdds, &model(probability));
+    assert_eq!(auto.response(), Response::LogOdds);
+    assert_eq!(auto.fused(), log_odds.fused());
+    // A model returning logits (the evidence itself, far outside [0, 1]).
+    let auto = explain(Response::Auto, &model(evidence));
+    let score = explain(Response::Score, &model(evidence));
+    assert_eq!(auto.response(), Response::Score);
+    assert_eq!(auto.fused(), score.fused());
+}
+
+#[test]
+fn log_odds_of_a_logits_model_fail_before_any_mask_is_scored() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let logits = FnClassifier::new(1, |b: ndarray::ArrayView4<'_, f32>| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(Array2::from_elem((b.dim().0, 1), 2.5))
+    });
+    let err = lime(Response::LogOdds, 10, 0)
+        .explain(&image(), &logits, Target::Class(0))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ClassifierNotProbability { image: 0, value, .. } if value == 2.5),
+        "{err}"
+    );
+    // The unperturbed image only.
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
 }

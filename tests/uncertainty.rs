@@ -2,6 +2,7 @@
 //! them: against a naive implementation of the formula, and their
 //! invariances.
 
+use multiscale_lime::Preset;
 use multiscale_lime::{
     FnClassifier, Image, MultiScaleLime, Ridge, SquareGrid, SurrogateFitter, Target,
 };
@@ -168,7 +169,7 @@ fn level_intervals_contain_their_coefficient_and_widen_with_confidence() {
             left * left
         }))
     });
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4, 16])
         .build()

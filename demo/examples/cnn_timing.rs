@@ -5,8 +5,9 @@
 //! cargo run --release --example cnn_timing -- ort|tract REPEATS LEVEL...
 //! ```
 //!
-//! Hidden superpixels are white, n = 10·s' per level, compactness 5, no
-//! metrics: the same work `lime` is given by the script. Prints
+//! Hidden superpixels are white, no metrics; the settings are
+//! `Preset::Paper`'s (n = 10·s' per level, compactness 5: the same work
+//! `lime` is given by the script) unless `PRESET=recommended`. Prints
 //! `backend=… samples=… median_ms=… min_ms=… model_ms=…` on one line,
 //! `model_ms` being the median time spent inside the classifier (summed
 //! over threads) and `replay_ms` the time the classifier alone takes to
@@ -88,10 +89,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let classifier = Timed(classifier, AtomicU64::new(0), Mutex::new(Some(Vec::new())));
     let patch = load_asset("ihc_patch96.png");
-    let lime = MultiScaleLime::builder()
+    // The preset from $PRESET (`paper` unless set, as the figures in
+    // docs/performance.md).
+    let preset: multiscale_lime::Preset = std::env::var("PRESET")
+        .unwrap_or_else(|_| "paper".into())
+        .parse()?;
+    let lime = MultiScaleLime::preset(preset)
         .levels(levels.iter().copied())
-        .compactness(5.0)
-        .samples_per_segment(10)
         .hide_color(HideColor::Constant([1.0; 3]))
         .seed(0)
         .build()?;

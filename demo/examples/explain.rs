@@ -112,13 +112,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         HideColor::Constant([1.0; 3])
     };
-    let lime = MultiScaleLime::builder()
-        .hide_color(hide)
-        .levels([10, 25, 50, 100, 200])
-        .compactness(5.0)
-        .samples_per_segment(10)
-        .seed(0)
-        .build()?;
+    // The crate's defaults (`Preset::Recommended`): five levels, orthogonal
+    // masks, log-odds of the CNN's probabilities, density fusion.
+    let lime = MultiScaleLime::builder().hide_color(hide).build()?;
 
     let start = std::time::Instant::now();
     let explanation = lime.explain(&image, &classifier, Target::TopLabels(2))?;
@@ -126,14 +122,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let class = explanation.predicted_class();
     let names = ["DAB-poor", "DAB-rich"];
+    let calls: usize = explanation.stacks()[0]
+        .levels()
+        .iter()
+        .map(|l| l.calls)
+        .sum();
     println!(
-        "{} ({}×{}), {model_name}: predicted {} (p = {:.3}), explained in {:.0} ms",
+        "{} ({}×{}), {model_name}: predicted {} (p = {:.3}), explained in {:.0} ms ({calls} model calls, {} regressed)",
         input.display(),
         image.width(),
         image.height(),
         names[class],
         explanation.prediction()[class],
-        elapsed.as_secs_f64() * 1e3
+        elapsed.as_secs_f64() * 1e3,
+        explanation.response(),
     );
     let stack = &explanation.stacks()[0];
     let trapezoid = Trapezoid.combine(stack)?;
@@ -158,7 +160,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         colorize(&level.heatmap, Colormap::Viridis, (0.0, 1.0))?.save(out_dir.join(name))?;
     }
+    // The explainer's own fused map first (density), then the paper's rules.
     let combined = [
+        ("combined", explanation.fused().clone()),
         ("combined_trapezoid", trapezoid),
         ("combined_inverse_trapezoid", inverse),
         (
@@ -207,10 +211,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         dab_density(&image.pixel(y, x)) > DAB_THRESHOLD
     });
     let rich = explanation.stack(1).ok_or("DAB-rich was not explained")?;
-    let rich_map = Trapezoid.combine(rich)?;
+    let rich_map = explanation
+        .fused_for(1)
+        .ok_or("DAB-rich was not fused")?
+        .clone();
     if class != 1 {
         colorize(&rich_map.heatmap, Colormap::Viridis, (0.0, 1.0))?
-            .save(out_dir.join("dab_rich_trapezoid.png"))?;
+            .save(out_dir.join("dab_rich.png"))?;
         overlay(
             &image,
             &rich_map.heatmap,
@@ -218,7 +225,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (0.0, 1.0),
             0.6,
         )?
-        .save(out_dir.join("dab_rich_trapezoid_overlay.png"))?;
+        .save(out_dir.join("dab_rich_overlay.png"))?;
         panel(&image, rich, &rich_map, Colormap::Viridis, (0.0, 1.0), 2)?
             .save(out_dir.join("panel_dab_rich.png"))?;
     }

@@ -13,6 +13,7 @@
 use multiscale_lime::image;
 use multiscale_lime::onnx::OnnxClassifier;
 use multiscale_lime::prelude::*;
+use multiscale_lime::Preset;
 use multiscale_lime::{
     BernoulliPerturber, Explanation, Gaussian, HideColor, InverseTrapezoid, SquareGrid, Uniform,
 };
@@ -96,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     for (i, hide) in hides.into_iter().enumerate() {
         for (batch, seed) in [(BatchSize::Auto, 3), (BatchSize::Fixed(5), 11)] {
-            let lime = MultiScaleLime::builder()
+            let lime = MultiScaleLime::preset(Preset::Paper)
                 .levels([10, 25, 50, 100, 200])
                 .perturber(BernoulliPerturber::new(0.5, hide)?)
                 .batch_size(batch)
@@ -108,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             report(format!("crop slic hide{i} {batch:?} seed {seed}"), &e)?;
         }
     }
-    let grid = MultiScaleLime::builder()
+    let grid = MultiScaleLime::preset(Preset::Paper)
         .segmenter(SquareGrid)
         .levels([4, 16, 64])
         .samples(300)
@@ -118,7 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "patch grid".into(),
         &grid.explain(&patch, &red, Target::Class(1))?,
     )?;
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .levels([10, 25, 50, 100, 200])
         .perturber(BernoulliPerturber::new(0.5, HideColor::Constant([1.0; 3]))?)
         .seed(42)

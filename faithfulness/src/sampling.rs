@@ -10,6 +10,8 @@
 //! seeds' coefficients lie within each other's 90 % intervals.
 
 use multiscale_lime::metrics::{deletion_curve, jaccard_at_k, pearson, pixel_auc};
+use multiscale_lime::Preset;
+use multiscale_lime::Schedule;
 use multiscale_lime::{
     Adaptive, Combiner, Heatmap, MultiScaleLime, Response, Result, Sampling, Target, Trapezoid,
 };
@@ -203,10 +205,14 @@ fn cell(
     let (mut pixel, mut deletion) = (Vec::new(), Vec::new());
     let mut calls = 0;
     for &seed in seeds {
-        let mut builder = MultiScaleLime::builder()
+        let mut builder = MultiScaleLime::preset(Preset::Paper)
             .hide_color(case.hide)
             .sampling(variant.design)
-            .share_passes(variant.shared)
+            .schedule(if variant.shared {
+                Schedule::SharedPasses
+            } else {
+                Schedule::PerLevel
+            })
             .compactness(PAPER_COMPACTNESS)
             .levels(LEVELS)
             .samples_per_segment(m)
@@ -217,7 +223,7 @@ fn cell(
             })
             .seed(seed);
         if let Some(permille) = variant.adaptive {
-            builder = builder.adaptive(Adaptive::stability(f64::from(permille) / 1000.0)?);
+            builder = builder.schedule(Adaptive::stability(f64::from(permille) / 1000.0)?);
         }
         let lime = builder.build()?;
         let e = lime.explain(&case.image, &*case.model, Target::Class(case.class))?;

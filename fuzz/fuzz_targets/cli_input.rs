@@ -36,8 +36,16 @@ fuzz_target!(|data: &[u8]| {
         // An option's value.
         _ => {
             let text = String::from_utf8_lossy(rest);
-            if let Ok(colour) = parse::parse_hide_color(&text) {
+            if let Ok(colour) = text.parse::<multiscale_lime::HideColor>() {
                 assert!(colour.validate().is_ok());
+            }
+            // Every setting's grammar: what parses, prints and parses back.
+            for setting in multiscale_lime::Config::SETTINGS {
+                let mut config = multiscale_lime::Config::default();
+                if config.set(setting.name, &text).is_ok() {
+                    let printed = config.to_string();
+                    assert_eq!(printed.parse::<multiscale_lime::Config>().ok(), Some(config));
+                }
             }
             let _ = parse::parse_rgb(&text);
             let _ = parse::parse_provider(&text);

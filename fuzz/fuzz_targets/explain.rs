@@ -1,5 +1,6 @@
-//! Builder, `explain`, combiners and metrics on arbitrary images, settings
-//! and classifier behaviour: every run ends in a valid result or a typed
+//! Builder (both presets, every response and schedule), `explain`,
+//! combiners and metrics on arbitrary images, settings and classifier
+//! behaviour: every run ends in a valid result or a typed
 //! error, never a panic.
 #![no_main]
 
@@ -8,8 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy};
 use multiscale_lime::prelude::*;
 use multiscale_lime::{
-    BernoulliPerturber, CustomWeights, Gaussian, InverseTrapezoid, Normalization, Sampling,
-    Uniform,
+    Adaptive, BernoulliPerturber, CustomWeights, Gaussian, InverseTrapezoid, Normalization,
+    Response, Sampling, Schedule, Uniform,
 };
 use ndarray::{Array2, Array3};
 
@@ -54,6 +55,10 @@ struct Case {
     keep: u8,
     sampling: u8,
     share: bool,
+    preset: u8,
+    response: u8,
+    schedule: u8,
+    rounds: (u8, u8, u8),
 }
 
 fuzz_target!(|case: Case| {
@@ -117,7 +122,29 @@ fuzz_target!(|case: Case| {
         assert!(keep != 0.5);
         return;
     };
-    let mut builder = MultiScaleLime::builder()
+    // Every schedule: the paper's, shared passes, and adaptive rounds of any
+    // start and step (a bad one is a typed error from `Adaptive`).
+    let (start, step, rule) = case.rounds;
+    let schedule = match case.schedule % 4 {
+        0 if case.share => Schedule::SharedPasses,
+        0 => Schedule::PerLevel,
+        1 => Schedule::SharedPasses,
+        2 => match Adaptive::stability(f64::from(rule) / 256.0)
+            .and_then(|a| a.with_start(usize::from(start % 5)))
+            .and_then(|a| a.with_step(usize::from(step % 5)))
+        {
+            Ok(a) => Schedule::Adaptive(a),
+            Err(_) => return,
+        },
+        _ => match Adaptive::top_k(usize::from(rule % 6))
+            .and_then(|a| a.with_start(usize::from(start % 5)))
+            .and_then(|a| a.with_step(usize::from(step % 5)))
+        {
+            Ok(a) => Schedule::Adaptive(a),
+            Err(_) => return,
+        },
+    };
+    let mut builder = MultiScaleLime::preset(Preset::ALL[usize::from(case.preset % 2)])
         .levels(case.levels.iter().take(4).map(|&l| usize::from(l)))
         .compactness(case.compactness)
         .kernel_width(case.kernel_width)
@@ -132,7 +159,8 @@ fuzz_target!(|case: Case| {
             _ => Normalization::MaxAbs,
         })
         .perturber(perturber)
-        .share_passes(case.share);
+        .response(Response::ALL[usize::from(case.response % 3)])
+        .schedule(schedule);
     builder = match case.samples {
         Some(n) => builder.samples(usize::from(n)),
         None => builder.samples_per_segment(usize::from(case.per_segment % 6)),
@@ -146,6 +174,13 @@ fuzz_target!(|case: Case| {
     let Ok(explanation) = lime.explain(&image, &classifier, target) else {
         return;
     };
+    // The explainer's own fusion: one finite map per explained class, and
+    // the response it settled on.
+    assert_ne!(explanation.response(), Response::Auto);
+    for stack in explanation.stacks() {
+        let fused = explanation.fused_for(stack.class()).expect("every class fused");
+        assert!(fused.heatmap.values().iter().all(|v| v.is_finite()));
+    }
 
     for stack in explanation.stacks() {
         for level in stack.levels() {

@@ -52,8 +52,15 @@ from ._core import (
     pointing_game,
     relevance_mass,
     save_png,
+    settings_table,
     slic,
 )
+
+#: Every setting of ``MultiScaleLime`` the library defines: its keyword,
+#: what it does, its choices, whether it changes results, and its value
+#: under each preset (``{"recommended": ..., "paper": ...}``), in the text
+#: form ``mslime`` takes.
+SETTINGS = settings_table()
 
 __all__ = [
     "AccuracyReport",
@@ -62,6 +69,7 @@ __all__ = [
     "Level",
     "MultiScaleLime",
     "Precomputed",
+    "SETTINGS",
     "Slic",
     "SquareGrid",
     "StabilityReport",
@@ -97,7 +105,8 @@ def explain(
 
     The same as ``MultiScaleLime(**settings).explain(image, predict,
     target=target, top_labels=top_labels)``; see ``MultiScaleLime`` for the
-    settings and their defaults (the paper's).
+    settings and their defaults (``preset="recommended"``; ``preset="paper"``
+    for the paper's setting).
     """
     return MultiScaleLime(**settings).explain(
         image, predict, target=target, top_labels=top_labels

@@ -1,17 +1,30 @@
 # Type stubs of the Rust extension module (python/src). Docstrings live
 # in the extension itself (help(multiscale_lime.MultiScaleLime)).
 from os import PathLike
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Literal, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
 
 __version__: str
 
+def settings_table() -> list[dict[str, object]]: ...
+
 ImageLike = npt.ArrayLike  # H×W×3 RGB: uint8, or floats in [0, 1]
 Predict = Callable[[npt.NDArray[np.float32]], npt.ArrayLike]  # N×H×W×3 → N×C
-HideColor = Union[float, Tuple[float, float, float], str, Tuple[str, float]]
-CombinerLike = Union[str, Tuple[str, float, float], Sequence[float]]
+# The choices of each setting, as the library names them (a test checks
+# them against multiscale_lime.SETTINGS).
+PresetName = Literal["recommended", "paper"]
+SamplingName = Literal["independent", "antithetic", "balanced", "orthogonal"]
+ResponseName = Literal["auto", "score", "log-odds"]
+NormalizationName = Literal["minmax", "positive", "maxabs"]
+# "per-level", "shared-passes", "until-stability:P" or "until-top-k:K"
+# (optionally ",start=M,step=M").
+ScheduleLike = Union[Literal["per-level", "shared-passes"], str]
+FusionName = Literal["trapezoid", "inverse", "gaussian", "uniform", "density"]
+HideColorName = Literal["black", "white", "mean", "blur"]
+HideColor = Union[float, Tuple[float, float, float], HideColorName, str, Tuple[str, float]]
+FusionLike = Union[FusionName, str, Tuple[str, float, float], Sequence[float]]
 SegmenterLike = Union[str, "Slic", "SquareGrid", "Precomputed", npt.ArrayLike]
 Labels = npt.NDArray[np.uint32]
 Heatmap = npt.NDArray[np.float32]
@@ -72,6 +85,8 @@ class Explanation:
     @property
     def prediction(self) -> npt.NDArray[np.float32]: ...
     @property
+    def response(self) -> Literal["score", "log-odds"]: ...
+    @property
     def predicted_class(self) -> int: ...
     @property
     def classes(self) -> list[int]: ...
@@ -109,28 +124,40 @@ class StabilityReport:
     def combined(self) -> list[Heatmap]: ...
 
 class MultiScaleLime:
+    """Multi-scale LIME: an explainer configured once, used on any number of
+    images and models.
+
+    ``None`` means the preset's value; ``multiscale_lime.SETTINGS`` lists
+    every setting with its choices and each preset's value, and
+    ``repr(explainer)`` shows them all.
+    """
+
     def __init__(
         self,
-        levels: Sequence[int] = (10, 25, 50, 100, 200),
+        levels: Optional[Sequence[int]] = None,
         *,
+        preset: PresetName = "recommended",
         segmenter: Optional[SegmenterLike] = None,
-        compactness: float = 5.0,
         sigma: float = 0.0,
+        compactness: Optional[float] = None,
         samples_per_segment: Optional[int] = None,
         samples: Optional[int] = None,
-        sampling: str = "independent",
-        share_passes: bool = False,
-        until_stability: Optional[float] = None,
-        until_top_k: Optional[int] = None,
-        response: str = "score",
-        kernel_width: float = 0.25,
-        alpha: float = 1.0,
+        sampling: Optional[SamplingName] = None,
+        response: Optional[ResponseName] = None,
+        schedule: Optional[ScheduleLike] = None,
         hide_color: Optional[HideColor] = None,
-        batch_size: Optional[int] = None,
-        seed: int = 0,
-        combiner: Optional[CombinerLike] = None,
-        normalization: str = "minmax",
+        fusion: Optional[FusionLike] = None,
+        kernel_width: Optional[float] = None,
+        ridge_alpha: Optional[float] = None,
+        normalization: Optional[NormalizationName] = None,
+        max_pixels: Optional[int] = None,
+        seed: Optional[int] = None,
+        batch_size: Optional[Union[int, Literal["auto"]]] = None,
     ) -> None: ...
+    @property
+    def settings(self) -> list[tuple[str, str]]: ...
+    @property
+    def preset(self) -> PresetName: ...
     @property
     def levels(self) -> list[int]: ...
     @property

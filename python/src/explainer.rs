@@ -7,8 +7,8 @@ use multiscale_lime::combine::CombinedHeatmap;
 use multiscale_lime::metrics::stability;
 use multiscale_lime::render::panel;
 use multiscale_lime::{
-    Adaptive, BatchSize, BernoulliPerturber, Combiner, Explanation, HeatmapStack, Image,
-    LevelExplanation, MultiScaleLime, Ridge, Segmenter,
+    BernoulliPerturber, Config, Explanation, HeatmapStack, Image, LevelExplanation, MultiScaleLime,
+    Preset, Ridge, Segmenter,
 };
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::exceptions::PyValueError;
@@ -29,141 +29,148 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 /// call. ``explain(image, predict)`` cuts the image into superpixels at
 /// each level (coarse to fine), scores ``samples_per_segment · s'``
 /// perturbed images per level with ``predict``, fits a kernel-weighted
-/// ridge per level and fuses the level heatmaps with ``combiner``. The
-/// same seed gives bit-identical heatmaps whatever the thread count or
-/// batch size.
+/// ridge per level and fuses the level heatmaps with ``fusion``. The same
+/// seed gives bit-identical heatmaps whatever the thread count or batch
+/// size.
+///
+/// Every setting but ``preset``, ``segmenter`` and ``sigma`` is one of the
+/// library's settings (``multiscale_lime.SETTINGS``), with the name, the
+/// text form and the default ``mslime`` has (``--hide-color`` is
+/// ``hide_color``). ``None`` means the preset's value.
 ///
 /// Parameters
 /// ----------
 /// levels : sequence of int
-///     Desired superpixel counts, coarse to fine (default the paper's
+///     Desired superpixel counts, coarse to fine (default
 ///     ``(10, 25, 50, 100, 200)``).
+/// preset : ``"recommended"`` | ``"paper"``
+///     Where every setting starts (default ``"recommended"``: measured most
+///     faithful at the fewest model calls; ``"paper"``: Hajian &
+///     Ebrahimi's setting exactly).
 /// segmenter : ``"slic"`` | ``"grid"`` | Slic | SquareGrid | Precomputed | label array
 ///     How each level is cut (default SLIC with ``compactness``, ``sigma``).
-/// compactness, sigma : float
-///     SLIC's compactness (default 5, the paper's) and pre-smoothing.
+/// sigma : float
+///     SLIC's pre-smoothing (default 0).
+/// compactness : float
+///     SLIC's compactness (recommended 20; paper 5).
 /// samples_per_segment : int
-///     ``n = samples_per_segment · s'`` per level (default 10, the paper's).
-/// samples : int, optional
+///     ``n = samples_per_segment · s'`` per level (recommended 3; paper 10).
+/// samples : int
 ///     A fixed ``n`` per level instead.
 /// sampling : ``"independent"`` | ``"antithetic"`` | ``"balanced"`` | ``"orthogonal"``
-///     How each level's masks are drawn (default independent coins, the
-///     paper's; see the guide for the others).
-/// share_passes : bool
-///     Fit every level on the model calls of all levels (default False).
-/// until_stability : float, optional
-///     Adaptive sampling: add samples to each level in rounds (2 per
-///     superpixel, then 1 more per round) until its map's expected
-///     seed-to-seed Pearson reaches this value in (0, 1); the sample count
-///     is then the budget. Not with ``share_passes``.
-/// until_top_k : int, optional
-///     Adaptive sampling: stop a level once its ``k`` top superpixels'
-///     90 % intervals lie above all the others'.
-/// response : ``"score"`` | ``"log-odds"``
-///     What each level's surrogate regresses: the model's score as it is
-///     (default, the paper's) or the log-odds ``ln(p / (1 - p))`` of a
-///     probability, which gives a softmax or sigmoid model's map as stable
-///     from far fewer samples; the scores must then lie in [0, 1].
+///     How each level's masks are drawn (recommended orthogonal arrays;
+///     paper independent coins).
+/// response : ``"auto"`` | ``"score"`` | ``"log-odds"``
+///     What each level's surrogate regresses (recommended ``"auto"``: the
+///     log-odds when ``predict`` scores the image as a probability, else
+///     the score; paper ``"score"``).
+/// schedule : str
+///     ``"per-level"`` (default), ``"shared-passes"``,
+///     ``"until-stability:P"`` or ``"until-top-k:K"`` (adaptive rounds,
+///     optionally ``",start=M,step=M"``; the sample count is the budget).
+/// hide_color : float | (r, g, b) | ``"black"`` | ``"white"`` | ``"mean"`` | ``"blur:SIGMA"`` | (``"blur"``, sigma)
+///     What hidden superpixels show (default black).
+/// fusion : str | (``"gaussian"``, mean, std) | sequence of float
+///     How level heatmaps are fused (recommended ``"density"``; paper
+///     ``"trapezoid"``; also ``"inverse"``, ``"uniform"``, ``"gaussian"``).
 /// kernel_width : float
-///     Width of the exponential kernel on cosine distance (default 0.25,
-///     ``lime``'s).
-/// alpha : float
+///     Width of the exponential kernel on cosine distance (default 0.25).
+/// ridge_alpha : float
 ///     Ridge penalty (default 1, ``lime``'s).
-/// hide_color : float | (r, g, b) | ``"mean"`` | (``"blur"``, sigma)
-///     What hidden superpixels show (default 0.0, black).
-/// batch_size : int, optional
-///     Images per ``predict`` call (default: sized for the CPU cache).
-/// seed : int
-///     Seed of every random choice (default 0).
-/// combiner : str | (``"gaussian"``, mean, std) | sequence of float
-///     How level heatmaps are fused (default ``"trapezoid"``, the paper's;
-///     also ``"inverse"``, ``"uniform"``, ``"density"``, ``"gaussian"``).
 /// normalization : ``"minmax"`` | ``"positive"`` | ``"maxabs"``
 ///     How each level's coefficients become a heatmap (default min-max).
+/// max_pixels : int
+///     Largest image explained, in pixels.
+/// seed : int
+///     Seed of every random choice (default 0).
+/// batch_size : int | ``"auto"``
+///     Images per ``predict`` call (default: sized for the CPU cache).
 #[pyclass(name = "MultiScaleLime", module = "multiscale_lime", frozen)]
 pub(crate) struct PyExplainer {
     engine: Engine,
-    combiner: Box<dyn Combiner>,
-    combiner_repr: String,
+    config: Config,
+    preset: Preset,
+    /// The segmenter as the user gave it, when not the config's SLIC.
+    segmenter_repr: Option<String>,
 }
 
 #[pymethods]
 impl PyExplainer {
     #[new]
-    #[pyo3(signature = (levels = vec![10, 25, 50, 100, 200], *, segmenter = None, compactness = 5.0, sigma = 0.0, samples_per_segment = None, samples = None, sampling = "independent", share_passes = false, until_stability = None, until_top_k = None, response = "score", kernel_width = 0.25, alpha = 1.0, hide_color = None, batch_size = None, seed = 0, combiner = None, normalization = "minmax"))]
+    #[pyo3(signature = (levels = None, *, preset = "recommended", segmenter = None, sigma = 0.0, compactness = None, samples_per_segment = None, samples = None, sampling = None, response = None, schedule = None, hide_color = None, fusion = None, kernel_width = None, ridge_alpha = None, normalization = None, max_pixels = None, seed = None, batch_size = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        levels: Vec<usize>,
+        levels: Option<&Bound<'_, PyAny>>,
+        preset: &str,
         segmenter: Option<&Bound<'_, PyAny>>,
-        compactness: f64,
         sigma: f64,
-        samples_per_segment: Option<usize>,
-        samples: Option<usize>,
-        sampling: &str,
-        share_passes: bool,
-        until_stability: Option<f64>,
-        until_top_k: Option<usize>,
-        response: &str,
-        kernel_width: f64,
-        alpha: f64,
+        compactness: Option<&Bound<'_, PyAny>>,
+        samples_per_segment: Option<&Bound<'_, PyAny>>,
+        samples: Option<&Bound<'_, PyAny>>,
+        sampling: Option<&Bound<'_, PyAny>>,
+        response: Option<&Bound<'_, PyAny>>,
+        schedule: Option<&Bound<'_, PyAny>>,
         hide_color: Option<&Bound<'_, PyAny>>,
-        batch_size: Option<usize>,
-        seed: u64,
-        combiner: Option<&Bound<'_, PyAny>>,
-        normalization: &str,
+        fusion: Option<&Bound<'_, PyAny>>,
+        kernel_width: Option<&Bound<'_, PyAny>>,
+        ridge_alpha: Option<&Bound<'_, PyAny>>,
+        normalization: Option<&Bound<'_, PyAny>>,
+        max_pixels: Option<&Bound<'_, PyAny>>,
+        seed: Option<&Bound<'_, PyAny>>,
+        batch_size: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let segmenter = crate::segment::parse(segmenter, compactness, sigma)?;
-        let hide = match hide_color {
-            Some(value) => settings::hide_color(value)?,
-            None => multiscale_lime::HideColor::default(),
-        };
-        let (combiner, combiner_repr) = match combiner {
-            Some(value) => (settings::combiner(value)?, value.repr()?.to_string()),
-            None => (
-                Box::new(multiscale_lime::Trapezoid) as Box<dyn Combiner>,
-                "'trapezoid'".to_string(),
-            ),
-        };
-        let mut builder = MultiScaleLime::builder()
-            .levels(levels)
-            .kernel_width(kernel_width)
-            .hide_color(hide)
-            .sampling(settings::sampling(sampling)?)
-            .share_passes(share_passes)
-            .response(response.parse().py_err()?)
-            .seed(seed)
-            .normalization(settings::normalization(normalization)?);
-        builder = match (samples_per_segment, samples) {
-            (Some(_), Some(_)) => {
-                return Err(PyValueError::new_err(
-                    "give samples_per_segment or samples, not both",
-                ))
-            }
-            (_, Some(n)) => builder.samples(n),
-            (per_segment, None) => builder.samples_per_segment(per_segment.unwrap_or(10)),
-        };
-        if let Some(size) = batch_size {
-            builder = builder.batch_size(BatchSize::Fixed(size));
+        let preset: Preset = preset.parse().py_err()?;
+        let mut config = preset.config();
+        if samples_per_segment.is_some() && samples.is_some() {
+            return Err(PyValueError::new_err(
+                "give samples_per_segment or samples, not both",
+            ));
         }
-        builder = match (until_stability, until_top_k) {
-            (Some(_), Some(_)) => {
-                return Err(PyValueError::new_err(
-                    "give until_stability or until_top_k, not both",
-                ))
+        if segmenter.is_some() && compactness.is_some() {
+            return Err(PyValueError::new_err(
+                "give compactness on the segmenter you pass (Slic(compactness=...)), not beside it",
+            ));
+        }
+        // In the order of the library's settings table.
+        let given = [
+            ("levels", levels),
+            ("compactness", compactness),
+            ("samples-per-segment", samples_per_segment),
+            ("samples", samples),
+            ("sampling", sampling),
+            ("response", response),
+            ("schedule", schedule),
+            ("hide-color", hide_color),
+            ("fusion", fusion),
+            ("kernel-width", kernel_width),
+            ("ridge-alpha", ridge_alpha),
+            ("normalization", normalization),
+            ("max-pixels", max_pixels),
+            ("seed", seed),
+            ("batch-size", batch_size),
+        ];
+        for (name, value) in given {
+            if let Some(value) = value {
+                config
+                    .set(name, &settings::setting_text(name, value)?)
+                    .py_err()?;
             }
-            (Some(p), None) => builder.adaptive(Adaptive::stability(p).py_err()?),
-            (None, Some(k)) => builder.adaptive(Adaptive::top_k(k).py_err()?),
-            (None, None) => builder,
+        }
+        let segmenter_repr = match segmenter {
+            Some(s) => Some(s.repr()?.to_string()),
+            None if sigma != 0.0 => Some(format!(
+                "Slic(compactness={}, sigma={sigma})",
+                config.compactness
+            )),
+            None => None,
         };
-        let engine = builder
-            .segmenter(segmenter)
-            .surrogate(Ridge::new(alpha).py_err()?)
-            .build()
-            .py_err()?;
+        let segmenter = crate::segment::parse(segmenter, config.compactness, sigma)?;
+        let engine = config.builder().segmenter(segmenter).build().py_err()?;
         Ok(PyExplainer {
             engine,
-            combiner,
-            combiner_repr,
+            config,
+            preset,
+            segmenter_repr,
         })
     }
 
@@ -192,18 +199,11 @@ impl PyExplainer {
         let target = settings::target(target, top_labels)?;
         let image = array::image(image)?;
         let model = PyModel::new(py, predict, &image)?;
-        let (explanation, fused) = run_detached(py, Some(&model), || {
-            let explanation = self.engine.explain(&image, &model, target)?;
-            let fused = explanation
-                .stacks()
-                .iter()
-                .map(|stack| self.combiner.combine(stack))
-                .collect::<multiscale_lime::Result<Vec<_>>>()?;
-            Ok((explanation, fused))
+        let explanation = run_detached(py, Some(&model), || {
+            self.engine.explain(&image, &model, target)
         })?;
         Ok(PyExplanation {
             inner: explanation,
-            fused,
             image: Arc::new(image),
         })
     }
@@ -231,7 +231,7 @@ impl PyExplainer {
                 &model,
                 target,
                 &seeds,
-                self.combiner.as_ref(),
+                self.engine.fusion(),
                 top_k,
             )
         })?;
@@ -250,16 +250,46 @@ impl PyExplainer {
         self.engine.seed()
     }
 
+    /// Every setting in the library's text form, keyed by keyword.
+    #[getter]
+    fn settings(&self) -> Vec<(String, String)> {
+        Config::SETTINGS
+            .iter()
+            .filter_map(|s| {
+                self.config
+                    .get(s.name)
+                    .map(|v| (s.name.replace('-', "_"), v))
+            })
+            .collect()
+    }
+
+    /// The preset the settings started from.
+    #[getter]
+    fn preset(&self) -> &'static str {
+        self.preset.name()
+    }
+
     fn __repr__(&self) -> String {
-        format!(
-            "MultiScaleLime(levels={:?}, samples={:?}, kernel_width={}, batch_size={:?}, seed={}, combiner={})",
-            self.engine.levels(),
-            self.engine.sample_count(),
-            self.engine.kernel_width(),
-            self.engine.batch_size(),
-            self.engine.seed(),
-            self.combiner_repr
-        )
+        let mut parts = vec![format!("preset='{}'", self.preset.name())];
+        if let Some(seg) = &self.segmenter_repr {
+            parts.push(format!("segmenter={seg}"));
+        }
+        for (name, value) in self.settings() {
+            if name == "compactness" && self.segmenter_repr.is_some() {
+                continue;
+            }
+            // As Python would write the value back: numbers bare, levels as
+            // a tuple, text quoted.
+            let shown = if name == "levels" {
+                format!("({value},)").replace(",)", ")").replace(',', ", ")
+            } else if value.parse::<f64>().is_ok() {
+                value
+            } else {
+                format!("'{value}'")
+            };
+            parts.push(format!("{name}={shown}"));
+        }
+        format!("MultiScaleLime({})", parts.join(", "))
     }
 }
 
@@ -272,7 +302,6 @@ impl PyExplainer {
 #[pyclass(name = "Explanation", module = "multiscale_lime", frozen)]
 pub(crate) struct PyExplanation {
     inner: Explanation,
-    fused: Vec<CombinedHeatmap>,
     image: Arc<Image>,
 }
 
@@ -296,7 +325,11 @@ impl PyExplanation {
 
     fn stack(&self, class: Option<usize>) -> PyResult<(&HeatmapStack, &CombinedHeatmap)> {
         let i = self.index(class)?;
-        Ok((&self.inner.stacks()[i], &self.fused[i]))
+        let stack = &self.inner.stacks()[i];
+        let fused = self.inner.fused_for(stack.class()).ok_or_else(|| {
+            PyValueError::new_err("the explanation holds no fused map for this class")
+        })?;
+        Ok((stack, fused))
     }
 }
 
@@ -306,6 +339,13 @@ impl PyExplanation {
     #[getter]
     fn prediction<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f32>> {
         self.inner.prediction().clone().into_pyarray(py)
+    }
+
+    /// What the surrogates regressed: ``"score"`` or ``"log-odds"`` (what
+    /// ``response="auto"`` became for this image).
+    #[getter]
+    fn response(&self) -> &'static str {
+        self.inner.response().name()
     }
 
     /// The class with the highest score (lowest index on ties).
@@ -327,7 +367,7 @@ impl PyExplanation {
     /// The fused heatmap of the first explained class, ``(H, W)`` ``float32``.
     #[getter]
     fn heatmap<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f32>> {
-        self.fused[0].heatmap.values().clone().into_pyarray(py)
+        self.inner.fused().heatmap.values().clone().into_pyarray(py)
     }
 
     /// The fused heatmap of ``class_``.
@@ -345,7 +385,7 @@ impl PyExplanation {
     /// ``"density"``, which is not a weighted average, ``1/L`` each).
     #[getter]
     fn weights<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
-        self.fused[0].weights.clone().into_pyarray(py)
+        self.inner.fused().weights.clone().into_pyarray(py)
     }
 
     /// Each level's segmentation, ``(H, W)`` ``uint32`` labels from 0, in
@@ -403,7 +443,7 @@ impl PyExplanation {
     }
 
     fn __repr__(&self) -> String {
-        let (h, w) = self.fused[0].heatmap.dim();
+        let (h, w) = self.inner.fused().heatmap.dim();
         format!(
             "Explanation(classes={:?}, predicted_class={}, levels={:?}, heatmap=<{h}×{w}>)",
             self.classes(),

@@ -30,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<metrics::PyAccuracyReport>()?;
     m.add_class::<metrics::PyCurve>()?;
     m.add_class::<metrics::PyStabilityReport>()?;
+    m.add_function(wrap_pyfunction!(settings::settings_table, m)?)?;
     m.add_function(wrap_pyfunction!(segment::slic, m)?)?;
     m.add_function(wrap_pyfunction!(surrogate::fit_ridge, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::pointing_game, m)?)?;

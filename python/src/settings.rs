@@ -1,11 +1,8 @@
-//! Python values for the explainer's settings: hide colours, combiners,
-//! sampling designs, normalisations, targets and colour maps.
+//! Python values of the explainer's settings (converted to the library's
+//! text forms, so both read them alike), targets and colour maps.
 
 use multiscale_lime::render::Colormap;
-use multiscale_lime::{
-    Combiner, CustomWeights, Density, Gaussian, HideColor, InverseTrapezoid, Normalization,
-    Sampling, Target, Trapezoid, Uniform,
-};
+use multiscale_lime::{Config, HideColor, Preset, Target};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -18,93 +15,102 @@ fn repr(value: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-/// ``hide_color``: a grey level (``0.0`` black, the default), an RGB
-/// triple in ``[0, 1]``, ``"mean"`` (each segment's mean colour, as
-/// ``lime``'s ``hide_color=None``), or ``("blur", sigma)`` (a Gaussian
-/// blur of the image, σ in pixels). ``None`` (Python's) means the default.
-pub(crate) fn hide_color(value: &Bound<'_, PyAny>) -> PyResult<HideColor> {
-    let bad = || {
+/// A Python value of setting `name` in the library's text form
+/// (`Config::set` reads it): a string as it is; numbers, sequences and
+/// tuples in the forms Python users write.
+///
+/// - ``levels``: a sequence of ints;
+/// - ``hide_color``: a grey level, an ``(r, g, b)`` triple in ``[0, 1]``,
+///   ``"mean"``, ``"white"``, ``"blur:SIGMA"`` or ``("blur", sigma)``;
+/// - ``fusion``: a name, ``("gaussian", mean, std)`` or a sequence of
+///   weights, one per level;
+/// - numbers as numbers.
+pub(crate) fn setting_text(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    let bad = |expected: &str| {
         PyValueError::new_err(format!(
-            "hide_color {}: expected a grey level, an (r, g, b) triple in [0, 1], \"mean\" or (\"blur\", sigma)",
+            "{} {}: expected {expected}",
+            name.replace('-', "_"),
             repr(value)
         ))
     };
-    let hide = if let Ok(name) = value.extract::<String>() {
-        match name.as_str() {
-            "mean" => HideColor::SegmentMean,
-            _ => return Err(bad()),
-        }
-    } else if let Ok(grey) = value.extract::<f32>() {
-        HideColor::Constant([grey; 3])
-    } else if let Ok((name, sigma)) = value.extract::<(String, f32)>() {
-        if name != "blur" {
-            return Err(bad());
-        }
-        HideColor::Blurred { sigma }
-    } else if let Ok(rgb) = value.extract::<[f32; 3]>() {
-        HideColor::Constant(rgb)
-    } else {
-        return Err(bad());
-    };
-    hide.validate().py_err()?;
-    Ok(hide)
-}
-
-/// ``combiner``: ``"trapezoid"`` (the paper's, default), ``"inverse"``,
-/// ``"uniform"``, ``"density"``, ``"gaussian"`` (mean 1, std 0.5),
-/// ``("gaussian", mean, std)`` or a sequence
-/// of weights, one per level.
-pub(crate) fn combiner(value: &Bound<'_, PyAny>) -> PyResult<Box<dyn Combiner>> {
-    if let Ok(name) = value.extract::<String>() {
-        return match name.as_str() {
-            "trapezoid" => Ok(Box::new(Trapezoid)),
-            "inverse" => Ok(Box::new(InverseTrapezoid)),
-            "uniform" => Ok(Box::new(Uniform)),
-            "density" => Ok(Box::new(Density)),
-            // As `mslime --combiner gaussian`: centred on the finest level.
-            "gaussian" => Ok(Box::new(Gaussian::new(1.0, 0.5).py_err()?)),
-            _ => Err(PyValueError::new_err(format!(
-                "combiner {name:?}: expected \"trapezoid\", \"inverse\", \"uniform\", \"density\", \"gaussian\", (\"gaussian\", mean, std) or a sequence of weights"
-            ))),
-        };
+    if let Ok(text) = value.extract::<String>() {
+        return Ok(text);
     }
-    if let Ok((name, mean, std)) = value.extract::<(String, f64, f64)>() {
-        if name == "gaussian" {
-            return Ok(Box::new(Gaussian::new(mean, std).py_err()?));
-        }
+    // A bool is an int to Python; as a setting it is a mistake.
+    if value.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(bad("a number or a name, not a bool"));
     }
-    if let Ok(weights) = value.extract::<Vec<f64>>() {
-        return Ok(Box::new(CustomWeights::new(weights).py_err()?));
-    }
-    Err(PyValueError::new_err(format!(
-        "combiner {}: expected a name, (\"gaussian\", mean, std) or a sequence of weights",
-        repr(value)
-    )))
-}
-
-/// ``sampling``: how each level's masks are drawn.
-pub(crate) fn sampling(name: &str) -> PyResult<Sampling> {
-    Sampling::ALL
-        .into_iter()
-        .find(|s| s.name() == name)
-        .ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "sampling {name:?}: expected \"independent\", \"antithetic\", \"balanced\" or \"orthogonal\""
-            ))
-        })
-}
-
-/// ``normalization``: ``"minmax"`` (the paper's, default), ``"positive"``
-/// or ``"maxabs"`` (signed, in ``[-1, 1]``).
-pub(crate) fn normalization(name: &str) -> PyResult<Normalization> {
+    let numbers = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(",");
     match name {
-        "minmax" => Ok(Normalization::MinMax),
-        "positive" => Ok(Normalization::PositiveOnly),
-        "maxabs" => Ok(Normalization::MaxAbs),
-        other => Err(PyValueError::new_err(format!(
-            "normalization {other:?}: expected \"minmax\", \"positive\" or \"maxabs\""
-        ))),
+        "levels" => value
+            .extract::<Vec<usize>>()
+            .map(|l| l.iter().map(usize::to_string).collect::<Vec<_>>().join(","))
+            .map_err(|_| bad("a sequence of segment counts")),
+        "hide-color" => {
+            if let Ok(grey) = value.extract::<f64>() {
+                Ok(numbers(&[grey; 3]))
+            } else if let Ok((kind, sigma)) = value.extract::<(String, f64)>() {
+                match kind.as_str() {
+                    "blur" => Ok(format!("blur:{sigma}")),
+                    _ => Err(bad("(\"blur\", sigma)")),
+                }
+            } else if let Ok(rgb) = value.extract::<[f64; 3]>() {
+                Ok(numbers(&rgb))
+            } else {
+                Err(bad("a grey level, an (r, g, b) triple in [0, 1], \"mean\", \"white\" or (\"blur\", sigma)"))
+            }
+        }
+        "fusion" => {
+            if let Ok((kind, mean, std)) = value.extract::<(String, f64, f64)>() {
+                match kind.as_str() {
+                    "gaussian" => Ok(format!("gaussian:{mean},{std}")),
+                    _ => Err(bad("(\"gaussian\", mean, std)")),
+                }
+            } else if let Ok(weights) = value.extract::<Vec<f64>>() {
+                Ok(format!("weights:{}", numbers(&weights)))
+            } else {
+                Err(bad(
+                    "a name, (\"gaussian\", mean, std) or a sequence of weights",
+                ))
+            }
+        }
+        _ => {
+            if let Ok(int) = value.extract::<i128>() {
+                Ok(int.to_string())
+            } else if let Ok(float) = value.extract::<f64>() {
+                Ok(float.to_string())
+            } else {
+                Err(bad("a number or a name"))
+            }
+        }
     }
+}
+
+/// ``hide_color`` of a metric: as the explainer reads it.
+pub(crate) fn hide_color(value: &Bound<'_, PyAny>) -> PyResult<HideColor> {
+    setting_text("hide-color", value)?.parse().py_err()
+}
+
+/// The settings table for Python: each setting's keyword, what it does, its
+/// choices, and its value under every preset, in the library's text form.
+#[pyfunction]
+pub(crate) fn settings_table(py: Python<'_>) -> PyResult<Vec<Bound<'_, pyo3::types::PyDict>>> {
+    Config::SETTINGS
+        .iter()
+        .map(|s| {
+            let row = pyo3::types::PyDict::new(py);
+            row.set_item("name", s.name.replace('-', "_"))?;
+            row.set_item("help", s.help)?;
+            row.set_item("choices", s.choices.to_vec())?;
+            row.set_item("changes_results", s.changes_results)?;
+            let values = pyo3::types::PyDict::new(py);
+            for preset in Preset::ALL {
+                values.set_item(preset.name(), preset.config().get(s.name))?;
+            }
+            row.set_item("presets", values)?;
+            Ok(row)
+        })
+        .collect()
 }
 
 /// ``target`` and ``top_labels``: the predicted class (both ``None``), one

@@ -12,8 +12,8 @@ use std::process::Command;
 
 use multiscale_lime::ndarray::{Array2, ArrayView4, Axis};
 use multiscale_lime::{
-    ClassifierError, Combiner, Density, FnClassifier, HideColor, MultiScaleLime, Sampling,
-    SquareGrid, Target, Trapezoid,
+    ClassifierError, FnClassifier, Fusion, HideColor, MultiScaleLime, Preset, Sampling, SquareGrid,
+    Target,
 };
 use multiscale_lime_testkit::{load_asset, repo_root};
 use ndarray_npy::write_npy;
@@ -81,9 +81,9 @@ fn write_reference(dir: &Path) {
     let image = load_asset("ihc_patch96.png");
     write_npy(dir.join("image.npy"), &image.view().to_owned()).unwrap();
     let classifier = FnClassifier::new(2, dark_share);
-    let save = |name: &str, e: &multiscale_lime::Explanation, combiner: &dyn Combiner| {
+    let save = |name: &str, e: &multiscale_lime::Explanation| {
         for (c, stack) in e.stacks().iter().enumerate() {
-            let fused = combiner.combine(stack).unwrap();
+            let fused = e.fused_for(stack.class()).unwrap();
             write_npy(
                 dir.join(format!("{name}_c{c}_fused.npy")),
                 fused.heatmap.values(),
@@ -110,8 +110,16 @@ fn write_reference(dir: &Path) {
             }
         }
     };
-    // "paper": the defaults with a seed and white hidden superpixels.
-    let lime = MultiScaleLime::builder()
+    // "default": nothing set, on either side.
+    let lime = MultiScaleLime::builder().build().unwrap();
+    save(
+        "default",
+        &lime
+            .explain(&image, &classifier, Target::Predicted)
+            .unwrap(),
+    );
+    // "paper": the paper's preset with a seed and white hidden superpixels.
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .seed(7)
         .hide_color(HideColor::Constant([1.0; 3]))
         .build()
@@ -121,16 +129,15 @@ fn write_reference(dir: &Path) {
         &lime
             .explain(&image, &classifier, Target::Predicted)
             .unwrap(),
-        &Trapezoid,
     );
     // "grid": square grid, both classes, segment means, fixed n, batches of
     // 5, balanced masks.
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .sampling(Sampling::Balanced)
+        .hide_color(HideColor::SegmentMean)
         .segmenter(SquareGrid)
         .levels([4, 16, 64])
         .samples(150)
-        .hide_color(HideColor::SegmentMean)
         .batch_size(5)
         .seed(3)
         .build()
@@ -140,23 +147,22 @@ fn write_reference(dir: &Path) {
         &lime
             .explain(&image, &classifier, Target::TopLabels(2))
             .unwrap(),
-        &Trapezoid,
     );
     // "density": compactness 20, blurred fill, the density fusion,
     // folded orthogonal arrays.
-    let lime = MultiScaleLime::builder()
+    let lime = MultiScaleLime::preset(Preset::Paper)
         .sampling(Sampling::Orthogonal)
         .compactness(20.0)
         .levels([10, 50, 200])
         .hide_color(HideColor::Blurred { sigma: 3.0 })
         .kernel_width(0.4)
+        .fusion(Fusion::Density)
         .seed(11)
         .build()
         .unwrap();
     save(
         "density",
         &lime.explain(&image, &classifier, Target::Class(1)).unwrap(),
-        &Density,
     );
 }
 

@@ -12,13 +12,13 @@ from conftest import dark_share
 
 
 def test_one_call_equals_the_explainer_object(patch):
-    a = ml.explain(patch, dark_share, levels=(10, 50), seed=4, combiner="density")
-    b = ml.MultiScaleLime(levels=(10, 50), seed=4, combiner="density").explain(patch, dark_share)
+    a = ml.explain(patch, dark_share, levels=(10, 50), seed=4, fusion="density")
+    b = ml.MultiScaleLime(levels=(10, 50), seed=4, fusion="density").explain(patch, dark_share)
     assert np.array_equal(a.heatmap, b.heatmap)
 
 
 def test_explanation_holds_every_level(patch):
-    e = ml.explain(patch, dark_share, seed=0)
+    e = ml.explain(patch, dark_share, preset="paper", seed=0)
     assert e.prediction.shape == (2,) and e.prediction.dtype == np.float32
     assert e.predicted_class == int(np.argmax(dark_share(patch[None] / 255.0)[0]))
     assert e.classes == [e.predicted_class]
@@ -38,6 +38,21 @@ def test_explanation_holds_every_level(patch):
     # The trapezoid fusion is the weighted average of the level maps.
     fused = sum(w * l.heatmap for w, l in zip(e.weights, e.levels))
     np.testing.assert_allclose(e.heatmap, fused, atol=1e-5)
+
+
+def test_the_default_fuses_relevance_density_at_three_samples_per_superpixel(patch):
+    e = ml.explain(patch, dark_share)
+    assert e.response == "log-odds"  # dark_share is a probability
+    assert len(e.levels) == 5
+    for level in e.levels:
+        assert level.samples == 3 * level.actual
+    # Density: the mean over levels of coefficient / superpixel area, min-max scaled.
+    density = sum(
+        (l.coefficients / np.bincount(l.labels.ravel(), minlength=l.actual))[l.labels] for l in e.levels
+    ) / len(e.levels)
+    scaled = (density - density.min()) / (density.max() - density.min())
+    np.testing.assert_allclose(e.heatmap, scaled, atol=1e-5)
+    np.testing.assert_allclose(e.weights, [0.2] * 5)
 
 
 def test_top_labels_explain_both_classes_from_one_set_of_passes(patch):
@@ -63,8 +78,10 @@ def test_top_labels_explain_both_classes_from_one_set_of_passes(patch):
 def test_segmenters(patch, segmenter):
     e = ml.explain(patch, dark_share, levels=(16,), segmenter=segmenter)
     labels = e.segmentations[0]
+    # "slic" is SLIC at the explainer's compactness.
+    compactness = float(dict(ml.MultiScaleLime().settings)["compactness"])
     expected = segmenter if not isinstance(segmenter, str) else (
-        ml.Slic() if segmenter == "slic" else ml.SquareGrid()
+        ml.Slic(compactness=compactness) if segmenter == "slic" else ml.SquareGrid()
     )
     assert np.array_equal(labels, expected.segment(patch, 16))
 
@@ -159,8 +176,14 @@ def test_rendering(patch, tmp_path):
 
 
 def test_reprs_name_the_settings(patch):
-    lime = ml.MultiScaleLime(levels=(4, 9), seed=3, combiner="uniform")
-    assert "seed=3" in repr(lime) and "'uniform'" in repr(lime)
+    lime = ml.MultiScaleLime(levels=(4, 9), seed=3, fusion="uniform")
+    text = repr(lime)
+    # Every setting, preset included, in the form the constructor takes.
+    assert "seed=3" in text and "fusion='uniform'" in text and "levels=(4, 9)" in text
+    for row in ml.SETTINGS:
+        if row["name"] != "samples":
+            assert row["name"] + "=" in text, row["name"]
+    assert "preset='recommended'" in text
     e = lime.explain(patch, dark_share)
     assert "Explanation(" in repr(e) and "Level(" in repr(e.levels[0])
     assert lime.levels == [4, 9] and lime.seed == 3
@@ -199,8 +222,10 @@ def test_intervals_are_calibrated_across_seeds(patch):
     # is about 90 % when the errors are right.
     inside, total = 0, 0
     for seed in range(0, 12, 2):
-        a = ml.explain(patch, dark_share, levels=(50,), seed=seed).levels[0]
-        b = ml.explain(patch, dark_share, levels=(50,), seed=seed + 1).levels[0]
+        # Independent masks on the score, whose intervals are calibrated
+        # (orthogonal arrays' are conservative: docs/sampling.md).
+        a = ml.explain(patch, dark_share, preset="paper", levels=(50,), seed=seed).levels[0]
+        b = ml.explain(patch, dark_share, preset="paper", levels=(50,), seed=seed + 1).levels[0]
         d = np.abs(a.coefficients - b.coefficients)
         inside += int(np.sum(d <= 1.6448536 * np.hypot(a.std_errors, b.std_errors)))
         total += d.size
@@ -219,7 +244,7 @@ def test_shared_passes_fit_every_level_on_every_call(patch):
         calls.append(len(batch))
         return dark_share(batch)
 
-    e = ml.explain(patch, predict, levels=(10, 50), share_passes=True, samples_per_segment=4)
+    e = ml.explain(patch, predict, levels=(10, 50), schedule="shared-passes", samples_per_segment=4)
     own = [level.calls for level in e.levels]
     assert sum(calls) == 2 + sum(own)
     assert all(level.samples == sum(own) for level in e.levels)
@@ -233,7 +258,7 @@ def test_adaptive_sampling_stops_within_the_budget(patch):
         calls.append(len(batch))
         return dark_share(batch)
 
-    e = ml.explain(patch, predict, levels=(10, 50), until_stability=0.5, samples_per_segment=10)
+    e = ml.explain(patch, predict, levels=(10, 50), schedule="until-stability:0.5", samples_per_segment=10)
     own = [level.calls for level in e.levels]
     # After the two calls on the image alone, each level's rounds.
     assert sum(calls) == 2 + sum(own)
@@ -243,11 +268,9 @@ def test_adaptive_sampling_stops_within_the_budget(patch):
     plain = ml.explain(patch, predict, levels=(10, 50), samples_per_segment=10)
     assert sum(level.calls for level in plain.levels) == 10 * sum(l.actual for l in plain.levels)
     with pytest.raises(ValueError, match="adaptive stability"):
-        ml.MultiScaleLime(until_stability=1.5)
-    with pytest.raises(ValueError, match="not both"):
-        ml.MultiScaleLime(until_stability=0.9, until_top_k=3)
-    with pytest.raises(ValueError, match="adaptive"):
-        ml.MultiScaleLime(until_top_k=3, share_passes=True)
+        ml.MultiScaleLime(schedule="until-stability:1.5")
+    with pytest.raises(ValueError, match="schedule"):
+        ml.MultiScaleLime(schedule="until-stability:0.9,until-top-k:3")
 
 
 def test_log_odds_response_regresses_the_logit(patch):
@@ -261,12 +284,28 @@ def test_log_odds_response_regresses_the_logit(patch):
 
     kwargs = dict(levels=(10,), samples_per_segment=3)
     log_odds = ml.explain(patch, probability, response="log-odds", **kwargs)
-    by_hand = ml.explain(patch, logit, **kwargs)
+    by_hand = ml.explain(patch, logit, response="score", **kwargs)
+    assert log_odds.response == "log-odds" and by_hand.response == "score"
+    # With nothing set, a probability model gets the log-odds...
+    assert ml.explain(patch, probability, **kwargs).response == "log-odds"
+    # ...and a model returning logits outside [0, 1] works, on the score.
+    def shifted(batch):
+        return logit(batch) + 5.0
+
+    assert ml.explain(patch, shifted, **kwargs).response == "score"
     # The same masks and the same regressed values up to float32 rounding.
     np.testing.assert_allclose(
         log_odds.levels[0].coefficients, by_hand.levels[0].coefficients, atol=1e-4
     )
+    calls = []
+
+    def counted(batch):
+        calls.append(len(batch))
+        return shifted(batch)
+
     with pytest.raises(ValueError, match="log-odds need probabilities"):
-        ml.explain(patch, logit, response="log-odds", **kwargs)
+        ml.explain(patch, counted, response="log-odds", **kwargs)
+    # Refused on the image alone, before any mask was scored.
+    assert calls == [1, 1]
     with pytest.raises(ValueError, match="logit"):
         ml.MultiScaleLime(response="logit")

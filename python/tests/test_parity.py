@@ -8,9 +8,11 @@ import multiscale_lime as ml
 from conftest import dark_share
 
 CASES = {
-    "paper": (dict(seed=7, hide_color=1.0), dict()),
+    "default": (dict(), dict()),
+    "paper": (dict(preset="paper", seed=7, hide_color=1.0), dict()),
     "grid": (
         dict(
+            preset="paper",
             segmenter="grid",
             levels=(4, 16, 64),
             samples=150,
@@ -23,13 +25,14 @@ CASES = {
     ),
     "density": (
         dict(
+            preset="paper",
             compactness=20.0,
             sampling="orthogonal",
             levels=(10, 50, 200),
             hide_color=("blur", 3.0),
             kernel_width=0.4,
             seed=11,
-            combiner="density",
+            fusion="density",
         ),
         dict(target=1),
     ),
@@ -58,7 +61,7 @@ def test_uint8_images_are_read_as_the_crate_reads_png(patch, reference):
     # Rust's Image::from_rgb8 divides by 255 in float32, as np.float32 does.
     image = np.load(reference / "image.npy")
     assert np.array_equal(patch.astype(np.float32) / np.float32(255), image)
-    a = ml.explain(patch, dark_share, seed=7, hide_color=1.0)
+    a = ml.explain(patch, dark_share, preset="paper", seed=7, hide_color=1.0)
     assert np.array_equal(a.heatmap, np.load(reference / "paper_c0_fused.npy"))
 
 

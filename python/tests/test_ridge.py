@@ -40,7 +40,9 @@ def test_a_level_is_scikit_learns_ridge_on_its_own_masks(patch, level):
         seen.append((batch.copy(), scores))
         return scores
 
-    lime = ml.MultiScaleLime(levels=(level,), segmenter="grid", kernel_width=0.25, alpha=1.0)
+    lime = ml.MultiScaleLime(
+        levels=(level,), preset="paper", segmenter="grid", kernel_width=0.25, ridge_alpha=1.0
+    )
     e = lime.explain(patch, predict, target=1)
     (fitted,) = e.levels
     image = patch.astype(np.float32) / np.float32(255)

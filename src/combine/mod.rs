@@ -16,8 +16,10 @@
 //! [`CombinedHeatmap::weights`] says so.
 
 mod density;
+mod fusion;
 
 pub use density::Density;
+pub use fusion::Fusion;
 
 use ndarray::Array2;
 

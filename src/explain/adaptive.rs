@@ -1,8 +1,20 @@
 //! [`Adaptive`]: samples added to each level in rounds until its map is
 //! known well enough, the explainer's sample count being the budget.
 
+use std::sync::Arc;
+
+use ndarray::{Array2, Axis};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use super::scoring::{score_levels, LevelPlan};
+use super::{Fitted, MultiScaleLime, Run};
+use crate::classify::Classifier;
 use crate::error::{Error, Result};
 use crate::heatmap::LevelExplanation;
+use crate::perturb::Perturber;
+use crate::segment::{Segmentation, Segmenter};
+use crate::surrogate::SurrogateFitter;
 
 /// When an adaptive level has enough samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,7 +45,7 @@ pub enum StopRule {
 /// fits, so the result is as bit-reproducible as the plain one.
 ///
 /// ```
-/// use multiscale_lime::{Adaptive, FnClassifier, Image, MultiScaleLime, SquareGrid, Target};
+/// use multiscale_lime::{Adaptive, FnClassifier, Image, MultiScaleLime, Preset, SquareGrid, Target};
 /// use ndarray::{Array2, Array3};
 ///
 /// // A nearly linear score: the fine level settles long before its budget.
@@ -41,10 +53,10 @@ pub enum StopRule {
 /// let clf = FnClassifier::new(1, |b| {
 ///     Ok(Array2::from_shape_fn((b.dim().0, 1), |(i, _)| b[[i, 0, 0, 0]] + 0.5 * b[[i, 7, 7, 0]]))
 /// });
-/// let lime = MultiScaleLime::builder()
+/// let lime = MultiScaleLime::preset(Preset::Paper)
 ///     .segmenter(SquareGrid)
 ///     .levels([4, 16])
-///     .adaptive(Adaptive::stability(0.98)?)
+///     .schedule(Adaptive::stability(0.98)?)
 ///     .build()?;
 /// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
 /// for level in explanation.stacks()[0].levels() {
@@ -182,6 +194,107 @@ impl Adaptive {
             }
         }
         Ok(true)
+    }
+}
+
+impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
+    /// [`Schedule::Adaptive`](super::Schedule::Adaptive): each group of
+    /// levels scored in rounds ([`refine`](Self::refine)).
+    pub(super) fn explain_adaptive<C: Classifier + ?Sized>(
+        &self,
+        run: &Run<'_, C>,
+        adaptive: &Adaptive,
+    ) -> Result<Fitted> {
+        let mut levels = Vec::with_capacity(self.settings.levels.len());
+        let mut segmentations = Vec::with_capacity(self.settings.levels.len());
+        self.score_groups(run, |plans, rngs, scores| {
+            for (fits, seg) in self.refine(adaptive, run, plans, rngs, scores)? {
+                levels.push(fits);
+                segmentations.push(seg);
+            }
+            Ok(())
+        })?;
+        Ok((levels, segmentations))
+    }
+
+    /// Adaptive sampling: fits every open level on its rows so far, closes
+    /// those whose rule holds or whose budget is spent, and scores the next
+    /// round of the others together, until none is open. Returns each
+    /// level's fits and segmentation, in level order.
+    fn refine<C: Classifier + ?Sized>(
+        &self,
+        adaptive: &Adaptive,
+        run: &Run<'_, C>,
+        mut plans: Vec<LevelPlan>,
+        mut rngs: Vec<ChaCha8Rng>,
+        mut scores: Vec<Array2<f32>>,
+    ) -> Result<Vec<(Vec<LevelExplanation>, Arc<Segmentation>)>> {
+        let budgets: Vec<usize> = plans
+            .iter()
+            .map(|p| self.settings.samples.for_segments(p.segmentation.count()))
+            .collect();
+        let mut masks: Vec<Array2<u8>> = plans
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.masks))
+            .collect();
+        let mut done: Vec<Option<Vec<LevelExplanation>>> = vec![None; plans.len()];
+        loop {
+            let open: Vec<usize> = (0..plans.len()).filter(|&l| done[l].is_none()).collect();
+            let fits: Vec<Result<(Vec<LevelExplanation>, bool)>> = open
+                .par_iter()
+                .map(|&l| {
+                    let plan = &plans[l];
+                    let fits = self.fit_level(
+                        plan.desired,
+                        &plan.segmentation,
+                        masks[l].view(),
+                        scores[l].view(),
+                        &run.targets,
+                    )?;
+                    let closed = masks[l].nrows() >= budgets[l] || adaptive.settled(&fits)?;
+                    Ok((fits, closed))
+                })
+                .collect();
+            for (&l, fit) in open.iter().zip(fits) {
+                let (fits, closed) = fit?;
+                if closed {
+                    done[l] = Some(fits);
+                }
+            }
+            if done.iter().all(Option::is_some) {
+                break;
+            }
+            // The next round of every open level; closed levels score nothing.
+            for (l, plan) in plans.iter_mut().enumerate() {
+                let k = plan.segmentation.count();
+                plan.masks = if done[l].is_some() {
+                    Array2::zeros((0, k))
+                } else {
+                    let add = adaptive.next_rows(k, masks[l].nrows(), budgets[l]);
+                    // Row 0 of a draw is the unperturbed image, already scored.
+                    let drawn = self.draw_masks(k, add + 1, &mut rngs[l])?;
+                    drawn.slice(ndarray::s![1.., ..]).to_owned()
+                };
+            }
+            let added = score_levels(
+                &self.perturber,
+                run.image,
+                run.classifier,
+                &plans,
+                run.batch,
+            )?;
+            for (l, (plan, new)) in plans.iter().zip(added).enumerate() {
+                if plan.masks.nrows() > 0 {
+                    masks[l] = ndarray::concatenate![Axis(0), masks[l], plan.masks];
+                    scores[l] = ndarray::concatenate![Axis(0), scores[l], new];
+                }
+            }
+        }
+        Ok(done
+            .into_iter()
+            .zip(plans)
+            .map(|(fits, plan)| (fits.unwrap_or_default(), plan.segmentation))
+            .collect())
     }
 }
 

@@ -1,9 +1,11 @@
 //! [`MultiScaleLimeBuilder`]: settings in any order, checked once by
 //! [`build`](MultiScaleLimeBuilder::build).
 
-use super::options::BatchSize;
+use super::config::Config;
+use super::options::{BatchSize, Settings};
 use super::Limits;
-use super::{Adaptive, MultiScaleLime, Response, SampleCount};
+use super::{MultiScaleLime, Response, SampleCount, Schedule};
+use crate::combine::Fusion;
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 use crate::perturb::{BernoulliPerturber, HideColor, Perturber, Sampling};
@@ -13,6 +15,19 @@ use crate::surrogate::{Ridge, SurrogateFitter};
 /// Unvalidated configuration of [`MultiScaleLime`]: the explainer it will
 /// become, held unchecked until [`build`](Self::build). See
 /// [`MultiScaleLime::builder`] for the defaults.
+///
+/// Setters may come in any order, and none is silently dropped: a setting
+/// made on a component (the compactness of [`Slic`], the hide colour or
+/// sampling of [`BernoulliPerturber`]) followed by a replacement of that
+/// component is an error at `build`, since the new component would not
+/// carry it.
+///
+/// ```
+/// use multiscale_lime::{MultiScaleLime, SquareGrid};
+///
+/// assert!(MultiScaleLime::builder().compactness(10.0).segmenter(SquareGrid).build().is_err());
+/// assert!(MultiScaleLime::builder().segmenter(SquareGrid).build().is_ok());
+/// ```
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct MultiScaleLimeBuilder<S = Slic, P = BernoulliPerturber, F = Ridge> {
@@ -20,18 +35,66 @@ pub struct MultiScaleLimeBuilder<S = Slic, P = BernoulliPerturber, F = Ridge> {
     /// A setter that validates on the spot (e.g. the compactness of
     /// [`Slic`]) leaves its error here; `build` returns it.
     pending: Option<Error>,
+    /// The setter that last configured the segmenter, which replacing the
+    /// segmenter would drop.
+    on_segmenter: Option<&'static str>,
+    /// The same for the perturber.
+    on_perturber: Option<&'static str>,
 }
 
 impl Default for MultiScaleLimeBuilder {
+    /// [`Config::default`]'s builder: the [`Preset::Recommended`](crate::Preset::Recommended) settings.
     fn default() -> Self {
+        Config::default().builder()
+    }
+}
+
+impl MultiScaleLimeBuilder {
+    /// A builder holding `config`'s settings; a value that does not
+    /// validate is reported by `build`.
+    pub(crate) fn from_config(config: &Config) -> Self {
+        let mut pending = None;
+        let mut keep = |r: Result<()>| {
+            if let Err(e) = r {
+                pending.get_or_insert(e);
+            }
+        };
+        let mut segmenter = Slic::default();
+        keep(
+            segmenter
+                .with_compactness(config.compactness)
+                .map(|s| segmenter = s),
+        );
+        let mut perturber = BernoulliPerturber::default();
+        keep(
+            BernoulliPerturber::new(perturber.keep_probability(), config.hide_color)
+                .and_then(|p| p.with_sampling(config.sampling))
+                .map(|p| perturber = p),
+        );
+        let mut surrogate = Ridge::default();
+        keep(Ridge::new(config.ridge_alpha).map(|r| surrogate = r));
+        let settings = Settings {
+            levels: config.levels.clone(),
+            samples: config.samples,
+            kernel_width: config.kernel_width,
+            batch_size: config.batch_size,
+            seed: config.seed,
+            normalization: config.normalization,
+            limits: Limits::default().max_pixels(config.max_pixels),
+            schedule: config.schedule,
+            response: config.response,
+            fusion: config.fusion.clone(),
+        };
         MultiScaleLimeBuilder {
             config: MultiScaleLime {
-                settings: Default::default(),
-                segmenter: Slic::default(),
-                perturber: BernoulliPerturber::default(),
-                surrogate: Ridge::default(),
+                settings,
+                segmenter,
+                perturber,
+                surrogate,
             },
-            pending: None,
+            pending,
+            on_segmenter: None,
+            on_perturber: None,
         }
     }
 }
@@ -46,11 +109,12 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
 }
 
 impl<P, F> MultiScaleLimeBuilder<Slic, P, F> {
-    /// SLIC compactness for every level (default 5, the paper's `c`).
+    /// SLIC compactness for every level (default 20; the paper's `c` is 5).
     /// Available while the segmenter is [`Slic`]; checked by `build`.
     pub fn compactness(mut self, compactness: f64) -> Self {
         let checked = self.config.segmenter.with_compactness(compactness);
         let result = checked.map(|slic| self.config.segmenter = slic);
+        self.on_segmenter = Some("compactness");
         self.defer(result)
     }
 }
@@ -58,7 +122,7 @@ impl<P, F> MultiScaleLimeBuilder<Slic, P, F> {
 impl<S, F> MultiScaleLimeBuilder<S, BernoulliPerturber, F> {
     /// What hidden segments show (default black, the paper's). Available
     /// while the perturber is [`BernoulliPerturber`]; its keep probability
-    /// stays. Checked by `build`.
+    /// and sampling stay. Checked by `build`.
     ///
     /// ```
     /// use multiscale_lime::{HideColor, MultiScaleLime};
@@ -75,12 +139,14 @@ impl<S, F> MultiScaleLimeBuilder<S, BernoulliPerturber, F> {
         let checked = BernoulliPerturber::new(current.keep_probability(), hide_color)
             .and_then(|p| p.with_sampling(current.sampling()));
         let result = checked.map(|p| self.config.perturber = p);
+        self.on_perturber = Some("hide_color");
         self.defer(result)
     }
 
-    /// How each level's masks are drawn (default [`Sampling::Independent`],
-    /// the paper's), while the perturber is [`BernoulliPerturber`]; its keep
-    /// probability and hide colour stay. Checked by `build`.
+    /// How each level's masks are drawn (default [`Sampling::Orthogonal`];
+    /// the paper's is [`Sampling::Independent`]), while the perturber is
+    /// [`BernoulliPerturber`]; its keep probability and hide colour stay.
+    /// Checked by `build`.
     ///
     /// ```
     /// use multiscale_lime::perturb::Sampling;
@@ -93,6 +159,7 @@ impl<S, F> MultiScaleLimeBuilder<S, BernoulliPerturber, F> {
     pub fn sampling(mut self, sampling: Sampling) -> Self {
         let checked = self.config.perturber.with_sampling(sampling);
         let result = checked.map(|p| self.config.perturber = p);
+        self.on_perturber = Some("sampling");
         self.defer(result)
     }
 }
@@ -105,7 +172,7 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
-    /// `n = per_segment · s'` samples per level (default 10, the paper's).
+    /// `n = per_segment · s'` samples per level (default 3; the paper's 10).
     pub fn samples_per_segment(mut self, per_segment: usize) -> Self {
         self.config.settings.samples = SampleCount::PerSegment(per_segment);
         self
@@ -144,14 +211,16 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
-    /// What each level's surrogate regresses (default
-    /// [`Response::Score`], the paper's: the score as it is). With
-    /// [`Response::LogOdds`] it regresses `ln(p / (1 − p))` of a
+    /// What each level's surrogate regresses (default [`Response::Auto`]:
+    /// the log-odds of a model that scores the image as a probability, the
+    /// score of any other; the paper's is [`Response::Score`], the score as
+    /// it is). With [`Response::LogOdds`] it regresses `ln(p / (1 − p))` of a
     /// probability-scoring classifier, which a sigmoid or softmax model's
     /// additive evidence fits far better: as stable a map from a fraction
     /// of the samples. The classifier's scores must then lie in `[0, 1]`
     /// ([`Error::ClassifierNotProbability`](crate::Error::ClassifierNotProbability)
-    /// otherwise).
+    /// otherwise, from the unperturbed image's scores before any mask is
+    /// scored).
     ///
     /// ```
     /// use multiscale_lime::{Error, FnClassifier, Image, MultiScaleLime, Response, SquareGrid, Target};
@@ -169,6 +238,7 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
     ///     .segmenter(SquareGrid)
     ///     .levels([4])
     ///     .samples_per_segment(5)
+    ///     .sampling(multiscale_lime::Sampling::Independent)
     ///     .response(Response::LogOdds)
     ///     .build()?;
     /// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
@@ -189,45 +259,49 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
-    /// Fit every level on the passes of all levels (default false: each
-    /// level on its own `n`, the paper's): a pass drawn at one level is
-    /// seen by every other as the share of each of its superpixels left
-    /// visible, so each level learns from the model calls of all, at no
-    /// extra call. `LevelExplanation::samples` is then the rows fitted and
-    /// `LevelExplanation::calls` the level's own passes.
+    /// How model calls are spent across the levels (default
+    /// [`Schedule::PerLevel`], the paper's): every level on its own passes,
+    /// every level on the passes of all ([`Schedule::SharedPasses`]: a pass
+    /// drawn at one level is seen by every other as the share of each of its
+    /// superpixels left visible, so each level learns from the model calls
+    /// of all, at no extra call; `LevelExplanation::samples` is then the
+    /// rows fitted and `LevelExplanation::calls` the level's own passes),
+    /// or in rounds until each level's map is settled
+    /// ([`Schedule::Adaptive`], the sample count being the budget; the
+    /// surrogate must give standard errors).
     ///
     /// ```
-    /// use multiscale_lime::MultiScaleLime;
+    /// use multiscale_lime::{Adaptive, MultiScaleLime, Ridge, Schedule};
     ///
-    /// let lime = MultiScaleLime::builder().share_passes(true).samples_per_segment(5).build()?;
-    /// assert!(lime.shares_passes());
+    /// let lime = MultiScaleLime::builder().schedule(Schedule::SharedPasses).build()?;
+    /// assert_eq!(lime.schedule(), Schedule::SharedPasses);
+    /// let adaptive = Schedule::Adaptive(Adaptive::stability(0.98)?);
+    /// assert_eq!(MultiScaleLime::builder().schedule(adaptive).build()?.adaptive(), adaptive.adaptive());
+    /// // Adaptive rounds read standard errors: refused up front without them.
+    /// let no_se = Ridge::default().std_errors(false);
+    /// assert!(MultiScaleLime::builder().schedule(adaptive).surrogate(no_se).build().is_err());
     /// # Ok::<(), multiscale_lime::Error>(())
     /// ```
-    pub fn share_passes(mut self, on: bool) -> Self {
-        self.config.settings.share_passes = on;
+    pub fn schedule(mut self, schedule: impl Into<Schedule>) -> Self {
+        self.config.settings.schedule = schedule.into();
         self
     }
 
-    /// Add samples to each level in rounds until its map is settled
-    /// ([`Adaptive`]); the sample count
-    /// ([`samples_per_segment`](Self::samples_per_segment), [`samples`](Self::samples))
-    /// becomes the budget. Default: none, every level draws its whole
-    /// sample count (the paper's). Not with [`share_passes`](Self::share_passes).
+    /// How each explained class's level heatmaps are fused into
+    /// [`Explanation::fused`](crate::Explanation::fused) (default
+    /// [`Fusion::Density`]; the paper's is [`Fusion::Trapezoid`]).
     ///
     /// ```
-    /// use multiscale_lime::{Adaptive, MultiScaleLime};
+    /// use multiscale_lime::{Fusion, MultiScaleLime};
     ///
-    /// let lime = MultiScaleLime::builder().adaptive(Adaptive::stability(0.98)?).build()?;
-    /// assert_eq!(lime.adaptive(), Some(Adaptive::stability(0.98)?));
-    /// assert!(MultiScaleLime::builder()
-    ///     .adaptive(Adaptive::top_k(5)?)
-    ///     .share_passes(true)
-    ///     .build()
-    ///     .is_err());
+    /// let lime = MultiScaleLime::builder().fusion(Fusion::Trapezoid).build()?;
+    /// assert_eq!(lime.fusion(), &Fusion::Trapezoid);
+    /// // Weights are checked against the levels.
+    /// assert!(MultiScaleLime::builder().levels([4, 16]).fusion(Fusion::Weights(vec![1.0])).build().is_err());
     /// # Ok::<(), multiscale_lime::Error>(())
     /// ```
-    pub fn adaptive(mut self, adaptive: Adaptive) -> Self {
-        self.config.settings.adaptive = Some(adaptive);
+    pub fn fusion(mut self, fusion: Fusion) -> Self {
+        self.config.settings.fusion = fusion;
         self
     }
 
@@ -238,14 +312,38 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
-    /// Replaces the segmenter (default [`Slic`] with compactness 5).
+    /// Replaces the segmenter (default [`Slic`] with compactness 20).
+    /// After [`compactness`](MultiScaleLimeBuilder::compactness), `build`
+    /// fails: the new segmenter would drop it.
     pub fn segmenter<S2: Segmenter>(self, segmenter: S2) -> MultiScaleLimeBuilder<S2, P, F> {
-        self.replace_parts(|_, p, f| (segmenter, p, f))
+        let dropped = self.on_segmenter;
+        let mut next = self.replace_parts(|_, p, f| (segmenter, p, f));
+        next.on_segmenter = None;
+        next.dropped("segmenter", dropped)
     }
 
-    /// Replaces the perturber (default [`BernoulliPerturber`]: keep 0.5, black).
+    /// Replaces the perturber (default [`BernoulliPerturber`]: keep 0.5,
+    /// black, orthogonal arrays). After
+    /// [`hide_color`](MultiScaleLimeBuilder::hide_color) or
+    /// [`sampling`](MultiScaleLimeBuilder::sampling), `build` fails: the
+    /// new perturber would drop them.
     pub fn perturber<P2: Perturber>(self, perturber: P2) -> MultiScaleLimeBuilder<S, P2, F> {
-        self.replace_parts(|s, _, f| (s, perturber, f))
+        let dropped = self.on_perturber;
+        let mut next = self.replace_parts(|s, _, f| (s, perturber, f));
+        next.on_perturber = None;
+        next.dropped("perturber", dropped)
+    }
+
+    /// The error of replacing a component a setter configured.
+    fn dropped(self, component: &'static str, setter: Option<&'static str>) -> Self {
+        match setter {
+            None => self,
+            Some(setter) => self.defer(Err(Error::invalid(
+                component,
+                format!("replaced after {setter}(…)"),
+                "the component first, then the setters that configure it (or configure the component you pass)",
+            ))),
+        }
     }
 
     /// Replaces the surrogate (default [`Ridge`] with `alpha = 1`).
@@ -273,6 +371,8 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
                 surrogate,
             },
             pending: self.pending,
+            on_segmenter: self.on_segmenter,
+            on_perturber: self.on_perturber,
         }
     }
 
@@ -282,8 +382,10 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
     /// [`Error::InvalidParameter`] for: no levels or a level of 0; fewer
     /// than 2 samples (per segment or fixed); a kernel width that is not
     /// finite and > 0; a batch size of 0; an invalid compactness or hide
-    /// colour (the first such setter's error); a limit of 0; adaptive
-    /// sampling with shared passes.
+    /// colour (the first such setter's error); a limit of 0; fusion
+    /// weights that are not one per level; an adaptive schedule with a
+    /// surrogate that gives no standard errors; a component replaced after
+    /// a setter configured it.
     /// [`Error::LimitExceeded`] for a level asking for more segments than
     /// [`Limits::max_segments`].
     pub fn build(self) -> Result<MultiScaleLime<S, P, F>>
@@ -296,6 +398,14 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
             return Err(e);
         }
         self.config.settings.validate()?;
+        let adaptive = matches!(self.config.settings.schedule, Schedule::Adaptive(_));
+        if adaptive && !self.config.surrogate.estimates_std_errors() {
+            return Err(Error::invalid(
+                "schedule",
+                self.config.settings.schedule,
+                "a surrogate that gives standard errors for adaptive rounds (Ridge with std_errors(true))",
+            ));
+        }
         Ok(self.config)
     }
 }

@@ -4,20 +4,26 @@ use std::sync::Arc;
 
 use ndarray::{Array1, ArrayView1};
 
+use super::Response;
+use crate::combine::{CombinedHeatmap, Fusion};
 use crate::heatmap::HeatmapStack;
 use crate::segment::Segmentation;
 
 /// The result of [`MultiScaleLime::explain`](crate::MultiScaleLime::explain):
 /// the classifier's scores on the original image, one [`HeatmapStack`] per
-/// explained class, and the segmentation of each level (shared by the
-/// stacks).
+/// explained class with its levels fused by the explainer's [`Fusion`]
+/// rule ([`fused`](Explanation::fused)), and the segmentation of each
+/// level (shared by the stacks).
 ///
-/// Fuse a stack's levels with a [`Combiner`](crate::Combiner):
+/// Fuse a stack's levels with another [`Combiner`](crate::Combiner):
 /// `Trapezoid.combine(&explanation.stacks()[0])`.
 #[derive(Debug, Clone)]
 pub struct Explanation {
     pub(super) prediction: Array1<f32>,
     pub(super) stacks: Vec<HeatmapStack>,
+    pub(super) fused: Vec<CombinedHeatmap>,
+    pub(super) fusion: Fusion,
+    pub(super) response: Response,
     pub(super) segmentations: Vec<Arc<Segmentation>>,
 }
 
@@ -45,6 +51,34 @@ impl Explanation {
     /// The stack of `class`, if it was explained.
     pub fn stack(&self, class: usize) -> Option<&HeatmapStack> {
         self.stacks.iter().find(|s| s.class() == class)
+    }
+
+    /// The first explained class's levels fused by the explainer's
+    /// [`Fusion`] rule: the heatmap to show. With
+    /// [`Target::TopLabels`](crate::Target::TopLabels), the best class's;
+    /// [`fused_for`](Explanation::fused_for) gives the others'.
+    pub fn fused(&self) -> &CombinedHeatmap {
+        &self.fused[0]
+    }
+
+    /// The fused heatmap of `class`, if it was explained.
+    pub fn fused_for(&self, class: usize) -> Option<&CombinedHeatmap> {
+        self.stacks
+            .iter()
+            .position(|s| s.class() == class)
+            .map(|i| &self.fused[i])
+    }
+
+    /// The rule that fused the levels.
+    pub fn fusion(&self) -> &Fusion {
+        &self.fusion
+    }
+
+    /// What the surrogates regressed: [`Response::Score`] or
+    /// [`Response::LogOdds`], never [`Response::Auto`] (which became one
+    /// of them on the unperturbed image's scores).
+    pub fn response(&self) -> Response {
+        self.response
     }
 
     /// The segmentation of each level, in request order.

@@ -1,30 +1,37 @@
 //! The multi-scale LIME pipeline: [`MultiScaleLime::builder`] →
 //! [`MultiScaleLime::explain`] → [`Explanation`].
 //!
+//! - `config`: every setting as plain data, the presets and the text forms;
 //! - `options`: what to explain and how many samples and images per call;
 //! - `limits`: the memory bounds, checked before allocating;
 //! - `builder`: the unchecked settings and `build`;
-//! - `adaptive`: rounds of samples until a level's map is settled;
+//! - `schedule`: how model calls are spent across the levels, each
+//!   schedule's algorithm beside it: per level (here), `pooling` (shared
+//!   passes) and `adaptive` (rounds until a level's map is settled);
 //! - `scoring`: perturbed images rendered in reused batches and scored, in
 //!   the order `render_order` finds;
 //! - `explanation`: the result.
 
 mod adaptive;
 mod builder;
+mod config;
 mod explanation;
 mod limits;
 mod options;
 mod pooling;
 mod render_order;
 mod response;
+mod schedule;
 mod scoring;
 
 pub use adaptive::{Adaptive, StopRule};
 pub use builder::MultiScaleLimeBuilder;
+pub use config::{Config, Preset, Setting};
 pub use explanation::Explanation;
 pub use limits::Limits;
 pub use options::{BatchSize, SampleCount, Target};
 pub use response::Response;
+pub use schedule::Schedule;
 
 use std::sync::Arc;
 
@@ -32,6 +39,7 @@ use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 
 use crate::classify::Classifier;
+use crate::combine::{Combiner, Fusion};
 use crate::error::{Error, Result};
 use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 use crate::input::Image;
@@ -51,18 +59,26 @@ use scoring::{check_scores, score_levels, LevelPlan};
 /// # Parameters
 /// | Name | Default | Range | Purpose |
 /// |---|---|---|---|
+/// The defaults are [`Preset::Recommended`]'s; [`MultiScaleLime::preset`]
+/// starts from another ([`Preset::Paper`]: the paper's setting).
+///
+/// | Name | Default | Range | Purpose |
+/// |---|---|---|---|
 /// | `levels` | `[10, 25, 50, 100, 200]` | non-empty, each ≥ 1 | desired segments per level |
-/// | `compactness` | 5 | finite, > 0 | SLIC colour/space balance |
-/// | `samples_per_segment` / `samples` | 10 per segment | ≥ 2 | perturbations per level |
+/// | `compactness` | 20 (paper: 5) | finite, > 0 | SLIC colour/space balance |
+/// | `samples_per_segment` / `samples` | 3 per segment (paper: 10) | ≥ 2 | perturbations per level |
+/// | `sampling` | [`Sampling::Orthogonal`](crate::Sampling::Orthogonal) (paper: independent) | [`Sampling`](crate::Sampling) | how masks are drawn |
+/// | `response` | [`Response::Auto`] (paper: score) | [`Response`] | what the surrogate regresses |
+/// | `schedule` | [`Schedule::PerLevel`] | [`Schedule`] | how calls are spent across levels |
+/// | `fusion` | [`Fusion::Density`] (paper: trapezoid) | [`Fusion`] | level heatmaps → [`Explanation::fused`] |
 /// | `kernel_width` | 0.25 | finite, > 0 | proximity kernel width |
 /// | `batch_size` | [`BatchSize::Auto`] (≈ 1 MiB) | ≥ 1 | images per classifier call |
 /// | `seed` | 0 | any | all randomness |
 /// | `normalization` | `MinMax` | | coefficient → heatmap |
 /// | `hide_color` | black | RGB in `[0, 1]`, mean, blur | what hidden segments show |
-/// | `adaptive` | none | [`Adaptive`] | rounds of samples until each level is settled |
 /// | `limits` | [`Limits::default`] | each ≥ 1 | memory bounds, checked before allocating |
 /// | `segmenter` | `Slic` | | superpixels per level |
-/// | `perturber` | `BernoulliPerturber` (0.5, black) | | masks and hide colour |
+/// | `perturber` | `BernoulliPerturber` (0.5, black, orthogonal) | | masks and hide colour |
 /// | `surrogate` | `Ridge` (α = 1) | | local linear model |
 ///
 /// Only a built (validated) explainer can explain:
@@ -91,9 +107,12 @@ use scoring::{check_scores, score_levels, LevelPlan};
 ///     .seed(42)
 ///     .build()?;
 /// let explanation = lime.explain(&image, &clf, Target::Class(0))?;
-/// let combined = Trapezoid.combine(&explanation.stacks()[0])?;
-/// let map = combined.heatmap.values();
+/// // The explainer's own fusion rule (Density by default)…
+/// let map = explanation.fused().heatmap.values();
 /// assert!(map[[2, 2]] > map[[12, 12]]);
+/// // …or any other.
+/// let combined = Trapezoid.combine(&explanation.stacks()[0])?;
+/// assert!(combined.heatmap.values()[[2, 2]] > combined.heatmap.values()[[12, 12]]);
 /// # Ok::<(), multiscale_lime::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -105,9 +124,27 @@ pub struct MultiScaleLime<S = Slic, P = BernoulliPerturber, F = Ridge> {
 }
 
 impl MultiScaleLime {
-    /// A builder with the paper's defaults (see the table above).
+    /// A builder with the defaults of the table above
+    /// ([`Preset::Recommended`]).
     pub fn builder() -> MultiScaleLimeBuilder {
         MultiScaleLimeBuilder::default()
+    }
+
+    /// A builder starting from `preset`'s settings: `Preset::Paper` for
+    /// the paper's setting exactly.
+    ///
+    /// ```
+    /// use multiscale_lime::{Fusion, MultiScaleLime, Preset, Response, SampleCount};
+    ///
+    /// let paper = MultiScaleLime::preset(Preset::Paper).build()?;
+    /// assert_eq!(paper.sample_count(), SampleCount::PerSegment(10));
+    /// assert_eq!(paper.response(), Response::Score);
+    /// assert_eq!(paper.fusion(), &Fusion::Trapezoid);
+    /// assert_eq!(paper.segmenter().compactness(), 5.0);
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn preset(preset: Preset) -> MultiScaleLimeBuilder {
+        preset.config().builder()
     }
 }
 
@@ -146,19 +183,31 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         self.settings.batch_size
     }
 
-    /// Whether every level is fitted on the passes of all levels.
-    pub fn shares_passes(&self) -> bool {
-        self.settings.share_passes
+    /// How model calls are spent across the levels.
+    pub fn schedule(&self) -> Schedule {
+        self.settings.schedule
     }
 
-    /// What each level's surrogate regresses ([`Response`]).
+    /// Whether every level is fitted on the passes of all levels
+    /// ([`Schedule::SharedPasses`]).
+    pub fn shares_passes(&self) -> bool {
+        self.settings.schedule == Schedule::SharedPasses
+    }
+
+    /// What each level's surrogate regresses ([`Response`]; an
+    /// explanation records what [`Response::Auto`] became).
     pub fn response(&self) -> Response {
         self.settings.response
     }
 
-    /// The adaptive sampling rule, if any.
+    /// The adaptive sampling rule, if the schedule is adaptive.
     pub fn adaptive(&self) -> Option<Adaptive> {
-        self.settings.adaptive
+        self.settings.schedule.adaptive()
+    }
+
+    /// The fusion rule of [`Explanation::fused`].
+    pub fn fusion(&self) -> &Fusion {
+        &self.settings.fusion
     }
 
     /// The seed.
@@ -242,40 +291,100 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             _ => {}
         }
 
-        let limits = self.settings.limits;
-        limits.check_pixels(image.pixels())?;
+        self.settings.limits.check_pixels(image.pixels())?;
         let original = image.view().insert_axis(Axis(0));
         let scores = classifier.predict(original)?;
         check_scores(&scores, 1, classes)?;
         let prediction = scores.row(0).to_owned();
         let ranked = argsort_desc(prediction.view());
-        let targets: Vec<usize> = match target {
+        let classes: Vec<usize> = match target {
             Target::Predicted => ranked[..1].to_vec(),
             Target::Class(c) => vec![c],
             Target::TopLabels(k) => ranked[..k].to_vec(),
         };
+        // The response is settled on the unperturbed image: log-odds of a
+        // score outside [0, 1] fail here, before any mask is scored.
+        let response = self
+            .settings
+            .response
+            .resolve(classes.iter().map(|&c| prediction[c]));
+        for &class in &classes {
+            let value = prediction[class];
+            if response.apply(value).is_none() {
+                return Err(Error::ClassifierNotProbability {
+                    image: 0,
+                    class,
+                    value,
+                });
+            }
+        }
+        let run = Run {
+            image,
+            classifier,
+            targets: Targets { classes, response },
+            batch: self.settings.batch_size.images_for(
+                image.height(),
+                image.width(),
+                classifier.preferred_batch_size(),
+            ),
+        };
+        let (levels, segmentations) = match self.settings.schedule {
+            Schedule::PerLevel => self.explain_per_level(&run)?,
+            Schedule::SharedPasses => self.explain_shared(&run)?,
+            Schedule::Adaptive(adaptive) => self.explain_adaptive(&run, &adaptive)?,
+        };
+        // `levels` holds, per level, one fit per explained class.
+        let mut per_class: Vec<Vec<LevelExplanation>> =
+            vec![Vec::with_capacity(levels.len()); run.targets.classes.len()];
+        for level_fits in levels {
+            for (stack, fit) in per_class.iter_mut().zip(level_fits) {
+                stack.push(fit);
+            }
+        }
+        let stacks: Vec<HeatmapStack> = run
+            .targets
+            .classes
+            .iter()
+            .zip(per_class)
+            .map(|(&class, levels)| HeatmapStack::new(class, levels))
+            .collect();
+        let fused = stacks
+            .iter()
+            .map(|stack| self.settings.fusion.combine(stack))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Explanation {
+            prediction,
+            stacks,
+            fused,
+            fusion: self.settings.fusion.clone(),
+            response: run.targets.response,
+            segmentations,
+        })
+    }
 
-        // Three phases so that both cores stay busy with a slow classifier:
-        // the levels' segmentations and masks, then the batches of all those
-        // levels in one parallel pass, then the fits. Large images go one
-        // level at a time instead, which bounds memory (one fill image, one
-        // segmenter working set) and costs no idle core: their levels have
-        // many batches each. Each level draws from its own seeded stream, so
-        // the grouping changes no bit.
+    /// Segments the levels, draws their first masks and scores them, a
+    /// group of levels at a time (all together up to
+    /// [`LEVELS_TOGETHER_MAX_PIXELS`], else one by one), and hands each
+    /// group to `each` with the levels' streams for later rounds.
+    ///
+    /// Segmentations and masks first, then the batches of all the group's
+    /// levels in one parallel pass, so that both cores stay busy with a
+    /// slow classifier; large images go one level at a time instead, which
+    /// bounds memory (one fill image, one segmenter working set) and costs
+    /// no idle core: their levels have many batches each. Each level draws
+    /// from its own seeded stream, so the grouping changes no bit.
+    fn score_groups<C: Classifier + ?Sized>(
+        &self,
+        run: &Run<'_, C>,
+        mut each: impl FnMut(Vec<LevelPlan>, Vec<ChaCha8Rng>, Vec<Array2<f32>>) -> Result<()>,
+    ) -> Result<()> {
+        let image = run.image;
         let levels = &self.settings.levels;
         let group = if image.pixels() <= LEVELS_TOGETHER_MAX_PIXELS {
             levels.len()
         } else {
             1
         };
-        let batch = self.settings.batch_size.images_for(
-            image.height(),
-            image.width(),
-            classifier.preferred_batch_size(),
-        );
-        let mut per_class: Vec<Vec<LevelExplanation>> = vec![Vec::new(); targets.len()];
-        let mut segmentations = Vec::with_capacity(levels.len());
-        let mut scored: Vec<Scored> = Vec::new();
         for first in (0..levels.len()).step_by(group) {
             let last = (first + group).min(levels.len());
             let desired = &levels[first..last];
@@ -301,30 +410,21 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 .into_iter()
                 .unzip();
             let rows = plans.iter().map(|p| p.masks.nrows()).max().unwrap_or(0);
-            limits.check_batch(batch.min(rows), image.height(), image.width())?;
-            let scores = score_levels(&self.perturber, image, classifier, &plans, batch)?;
-            if let Some(adaptive) = self.settings.adaptive {
-                let fits = self.refine(
-                    &adaptive, image, classifier, plans, rngs, scores, batch, &targets,
-                )?;
-                for (level_fits, seg) in fits {
-                    for (stack, level_fit) in per_class.iter_mut().zip(level_fits) {
-                        stack.push(level_fit);
-                    }
-                    segmentations.push(seg);
-                }
-                continue;
-            }
-            if self.settings.share_passes {
-                // Fitted once every level's passes are scored.
-                scored.extend(plans.into_iter().zip(scores).map(|(plan, scores)| Scored {
-                    desired: plan.desired,
-                    segmentation: plan.segmentation,
-                    masks: plan.masks,
-                    scores,
-                }));
-                continue;
-            }
+            self.settings
+                .limits
+                .check_batch(run.batch.min(rows), image.height(), image.width())?;
+            let scores = score_levels(&self.perturber, image, run.classifier, &plans, run.batch)?;
+            each(plans, rngs, scores)?;
+        }
+        Ok(())
+    }
+
+    /// [`Schedule::PerLevel`]: each level fitted on its own passes. Returns
+    /// per level its fits (one per class) and its segmentation.
+    fn explain_per_level<C: Classifier + ?Sized>(&self, run: &Run<'_, C>) -> Result<Fitted> {
+        let mut levels = Vec::with_capacity(self.settings.levels.len());
+        let mut segmentations = Vec::with_capacity(self.settings.levels.len());
+        self.score_groups(run, |plans, _, scores| {
             let fits: Vec<Result<Vec<LevelExplanation>>> = plans
                 .par_iter()
                 .zip(&scores)
@@ -334,39 +434,17 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                         &plan.segmentation,
                         plan.masks.view(),
                         scores.view(),
-                        &targets,
+                        &run.targets,
                     )
                 })
                 .collect();
             for level_fits in fits {
-                for (stack, level_fit) in per_class.iter_mut().zip(level_fits?) {
-                    stack.push(level_fit);
-                }
+                levels.push(level_fits?);
             }
             segmentations.extend(plans.into_iter().map(|p| p.segmentation));
-        }
-        if self.settings.share_passes {
-            let fits: Vec<Result<Vec<LevelExplanation>>> = (0..scored.len())
-                .into_par_iter()
-                .map(|l| self.fit_pooled(l, &scored, &targets))
-                .collect();
-            for level_fits in fits {
-                for (stack, level_fit) in per_class.iter_mut().zip(level_fits?) {
-                    stack.push(level_fit);
-                }
-            }
-            segmentations.extend(scored.into_iter().map(|s| s.segmentation));
-        }
-        let stacks = targets
-            .iter()
-            .zip(per_class)
-            .map(|(&class, levels)| HeatmapStack::new(class, levels))
-            .collect();
-        Ok(Explanation {
-            prediction,
-            stacks,
-            segmentations,
-        })
+            Ok(())
+        })?;
+        Ok((levels, segmentations))
     }
 
     /// Draws one level's masks (with adaptive sampling, its first round's)
@@ -388,9 +466,9 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         limits.check_segments(k)?;
         limits.check_masks(n, k)?;
         let mut rng = level_rng(self.settings.seed, level);
-        let rows = match self.settings.adaptive {
-            Some(adaptive) => adaptive.first_rows(k, n),
-            None => n,
+        let rows = match self.settings.schedule {
+            Schedule::Adaptive(adaptive) => adaptive.first_rows(k, n),
+            _ => n,
         };
         let masks = self.draw_masks(k, rows, &mut rng)?;
         let fill = self.perturber.fill(image, &seg)?;
@@ -418,84 +496,6 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         Ok(masks)
     }
 
-    /// Adaptive sampling: fits every open level on its rows so far, closes
-    /// those whose rule holds or whose budget is spent, and scores the next
-    /// round of the others together, until none is open. Returns each
-    /// level's fits and segmentation, in level order.
-    #[allow(clippy::too_many_arguments)]
-    fn refine<C: Classifier + ?Sized>(
-        &self,
-        adaptive: &Adaptive,
-        image: &Image,
-        classifier: &C,
-        mut plans: Vec<LevelPlan>,
-        mut rngs: Vec<ChaCha8Rng>,
-        mut scores: Vec<Array2<f32>>,
-        batch: usize,
-        targets: &[usize],
-    ) -> Result<Vec<(Vec<LevelExplanation>, Arc<Segmentation>)>> {
-        let budgets: Vec<usize> = plans
-            .iter()
-            .map(|p| self.settings.samples.for_segments(p.segmentation.count()))
-            .collect();
-        let mut masks: Vec<Array2<u8>> = plans
-            .iter_mut()
-            .map(|p| std::mem::take(&mut p.masks))
-            .collect();
-        let mut done: Vec<Option<Vec<LevelExplanation>>> = vec![None; plans.len()];
-        loop {
-            let open: Vec<usize> = (0..plans.len()).filter(|&l| done[l].is_none()).collect();
-            let fits: Vec<Result<(Vec<LevelExplanation>, bool)>> = open
-                .par_iter()
-                .map(|&l| {
-                    let plan = &plans[l];
-                    let fits = self.fit_level(
-                        plan.desired,
-                        &plan.segmentation,
-                        masks[l].view(),
-                        scores[l].view(),
-                        targets,
-                    )?;
-                    let closed = masks[l].nrows() >= budgets[l] || adaptive.settled(&fits)?;
-                    Ok((fits, closed))
-                })
-                .collect();
-            for (&l, fit) in open.iter().zip(fits) {
-                let (fits, closed) = fit?;
-                if closed {
-                    done[l] = Some(fits);
-                }
-            }
-            if done.iter().all(Option::is_some) {
-                break;
-            }
-            // The next round of every open level; closed levels score nothing.
-            for (l, plan) in plans.iter_mut().enumerate() {
-                let k = plan.segmentation.count();
-                plan.masks = if done[l].is_some() {
-                    Array2::zeros((0, k))
-                } else {
-                    let add = adaptive.next_rows(k, masks[l].nrows(), budgets[l]);
-                    // Row 0 of a draw is the unperturbed image, already scored.
-                    let drawn = self.draw_masks(k, add + 1, &mut rngs[l])?;
-                    drawn.slice(ndarray::s![1.., ..]).to_owned()
-                };
-            }
-            let added = score_levels(&self.perturber, image, classifier, &plans, batch)?;
-            for (l, (plan, new)) in plans.iter().zip(added).enumerate() {
-                if plan.masks.nrows() > 0 {
-                    masks[l] = ndarray::concatenate![Axis(0), masks[l], plan.masks];
-                    scores[l] = ndarray::concatenate![Axis(0), scores[l], new];
-                }
-            }
-        }
-        Ok(done
-            .into_iter()
-            .zip(plans)
-            .map(|(fits, plan)| (fits.unwrap_or_default(), plan.segmentation))
-            .collect())
-    }
-
     /// Weights the samples, fits the surrogate for every target and paints
     /// the normalised coefficients.
     fn fit_level(
@@ -504,7 +504,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         seg: &Arc<Segmentation>,
         masks: ndarray::ArrayView2<'_, u8>,
         scores: ndarray::ArrayView2<'_, f32>,
-        targets: &[usize],
+        targets: &Targets,
     ) -> Result<Vec<LevelExplanation>> {
         let (n, k) = masks.dim();
         let width = self.settings.kernel_width;
@@ -520,45 +520,6 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         self.fit_features(desired, seg, z, scores, weights, n, targets)
     }
 
-    /// Level `l` fitted on the passes of every level (`pooling`), its own
-    /// first.
-    fn fit_pooled(
-        &self,
-        l: usize,
-        scored: &[Scored],
-        targets: &[usize],
-    ) -> Result<Vec<LevelExplanation>> {
-        let own = &scored[l];
-        let k = own.segmentation.count();
-        let rows: usize = scored.iter().map(|s| s.masks.nrows()).sum();
-        self.settings.limits.check_masks(rows, k)?;
-        let mut z = Array2::<f32>::zeros((rows, k));
-        let mut ys = Array2::<f32>::zeros((rows, own.scores.ncols()));
-        let mut at = 0;
-        let order = std::iter::once(l).chain((0..scored.len()).filter(|&m| m != l));
-        for m in order {
-            let from = &scored[m];
-            let n = from.masks.nrows();
-            let features =
-                pooling::project(from.masks.view(), &from.segmentation, &own.segmentation);
-            z.slice_mut(ndarray::s![at..at + n, ..]).assign(&features);
-            ys.slice_mut(ndarray::s![at..at + n, ..])
-                .assign(&from.scores);
-            at += n;
-        }
-        let weights = pooling::kernel_weights(z.view(), self.settings.kernel_width);
-        let calls = own.masks.nrows();
-        self.fit_features(
-            own.desired,
-            &own.segmentation,
-            z,
-            ys.view(),
-            weights,
-            calls,
-            targets,
-        )
-    }
-
     /// Fits the surrogate to features `z` (one row per scored image) and
     /// the scores of `targets`, and paints the normalised coefficients.
     #[allow(clippy::too_many_arguments)]
@@ -570,28 +531,29 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         scores: ndarray::ArrayView2<'_, f32>,
         weights: Array1<f64>,
         calls: usize,
-        targets: &[usize],
+        targets: &Targets,
     ) -> Result<Vec<LevelExplanation>> {
         let (n, k) = z.dim();
-        let response = self.settings.response;
-        let mut ys = Array2::<f64>::zeros((n, targets.len()));
+        let classes = &targets.classes;
+        let mut ys = Array2::<f64>::zeros((n, classes.len()));
         for ((i, t), y) in ys.indexed_iter_mut() {
-            let value = scores[[i, targets[t]]];
-            *y = response
+            let value = scores[[i, classes[t]]];
+            *y = targets
+                .response
                 .apply(value)
                 .ok_or(Error::ClassifierNotProbability {
                     image: i,
-                    class: targets[t],
+                    class: classes[t],
                     value,
                 })?;
         }
         let fits = self
             .surrogate
             .fit_many(z.view(), ys.view(), weights.view())?;
-        if fits.len() != targets.len() || fits.iter().any(|f| f.coefficients.len() != k) {
+        if fits.len() != classes.len() || fits.iter().any(|f| f.coefficients.len() != k) {
             return Err(Error::inconsistent(
                 "surrogate",
-                format!("expected {} fits of {k} coefficients", targets.len()),
+                format!("expected {} fits of {k} coefficients", classes.len()),
             ));
         }
         if let Some(c) = fits
@@ -629,11 +591,22 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     }
 }
 
-/// A level's segmentation, masks and scores, kept until every level is
-/// scored when passes are shared.
-struct Scored {
-    desired: usize,
-    segmentation: Arc<Segmentation>,
-    masks: Array2<u8>,
-    scores: Array2<f32>,
+/// One explanation's inputs shared by every schedule.
+struct Run<'a, C: ?Sized> {
+    image: &'a Image,
+    classifier: &'a C,
+    targets: Targets,
+    /// Images per classifier call.
+    batch: usize,
 }
+
+/// The explained classes and what their surrogates regress.
+struct Targets {
+    classes: Vec<usize>,
+    /// Resolved: never [`Response::Auto`].
+    response: Response,
+}
+
+/// Per level, its fits (one per explained class); and the levels'
+/// segmentations.
+type Fitted = (Vec<Vec<LevelExplanation>>, Vec<Arc<Segmentation>>);

@@ -1,7 +1,8 @@
 //! What an explainer is asked to do: which classes, how many samples, how
 //! many images per classifier call, and the plain settings they form.
 
-use super::{Adaptive, Limits, Response};
+use super::{Limits, Response, Schedule};
+use crate::combine::Fusion;
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 
@@ -116,6 +117,33 @@ impl BatchSize {
     }
 }
 
+impl std::fmt::Display for BatchSize {
+    /// `auto` or the number of images.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchSize::Auto => f.write_str("auto"),
+            BatchSize::Fixed(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl std::str::FromStr for BatchSize {
+    type Err = Error;
+
+    /// `auto` or a number of images ≥ 1.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "auto" => Ok(BatchSize::Auto),
+            t => t
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .map(BatchSize::Fixed)
+                .ok_or_else(|| Error::invalid("batch_size", s, "auto or a number ≥ 1")),
+        }
+    }
+}
+
 impl From<usize> for BatchSize {
     fn from(n: usize) -> Self {
         BatchSize::Fixed(n)
@@ -132,26 +160,9 @@ pub(crate) struct Settings {
     pub(crate) seed: u64,
     pub(crate) normalization: Normalization,
     pub(crate) limits: Limits,
-    pub(crate) share_passes: bool,
-    pub(crate) adaptive: Option<Adaptive>,
+    pub(crate) schedule: Schedule,
     pub(crate) response: Response,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            levels: vec![10, 25, 50, 100, 200],
-            samples: SampleCount::PerSegment(10),
-            kernel_width: 0.25,
-            batch_size: BatchSize::Auto,
-            seed: 0,
-            normalization: Normalization::MinMax,
-            limits: Limits::default(),
-            share_passes: false,
-            adaptive: None,
-            response: Response::Score,
-        }
-    }
+    pub(crate) fusion: Fusion,
 }
 
 impl Settings {
@@ -180,13 +191,7 @@ impl Settings {
         if self.batch_size == BatchSize::Fixed(0) {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
         }
-        if self.share_passes && self.adaptive.is_some() {
-            return Err(Error::invalid(
-                "adaptive",
-                "with share_passes",
-                "either adaptive sampling or shared passes (a shared level's rows come from every level's rounds)",
-            ));
-        }
+        self.fusion.validate(self.levels.len())?;
         self.limits.validate()?;
         for &level in &self.levels {
             self.limits.check_segments(level)?;

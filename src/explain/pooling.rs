@@ -18,10 +18,91 @@
 //! level gets about as much information from every finer level as from its
 //! own passes.
 
-use ndarray::{Array1, Array2, ArrayView2};
+use std::sync::Arc;
 
+use ndarray::{Array1, Array2, ArrayView2};
+use rayon::prelude::*;
+
+use super::{Fitted, MultiScaleLime, Run, Targets};
+use crate::classify::Classifier;
+use crate::error::Result;
+use crate::heatmap::LevelExplanation;
 use crate::kernel::exponential_kernel;
-use crate::segment::Segmentation;
+use crate::perturb::Perturber;
+use crate::segment::{Segmentation, Segmenter};
+use crate::surrogate::SurrogateFitter;
+
+/// A level's segmentation, masks and scores, kept until every level is
+/// scored.
+struct Scored {
+    desired: usize,
+    segmentation: Arc<Segmentation>,
+    masks: Array2<u8>,
+    scores: Array2<f32>,
+}
+
+impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
+    /// [`Schedule::SharedPasses`](super::Schedule::SharedPasses): every
+    /// level's passes scored, then every level fitted on all of them.
+    pub(super) fn explain_shared<C: Classifier + ?Sized>(
+        &self,
+        run: &Run<'_, C>,
+    ) -> Result<Fitted> {
+        let mut scored: Vec<Scored> = Vec::with_capacity(self.settings.levels.len());
+        self.score_groups(run, |plans, _, scores| {
+            scored.extend(plans.into_iter().zip(scores).map(|(plan, scores)| Scored {
+                desired: plan.desired,
+                segmentation: plan.segmentation,
+                masks: plan.masks,
+                scores,
+            }));
+            Ok(())
+        })?;
+        let fits: Vec<Result<Vec<LevelExplanation>>> = (0..scored.len())
+            .into_par_iter()
+            .map(|l| self.fit_pooled(l, &scored, &run.targets))
+            .collect();
+        let levels = fits.into_iter().collect::<Result<Vec<_>>>()?;
+        Ok((levels, scored.into_iter().map(|s| s.segmentation).collect()))
+    }
+
+    /// Level `l` fitted on the passes of every level, its own first.
+    fn fit_pooled(
+        &self,
+        l: usize,
+        scored: &[Scored],
+        targets: &Targets,
+    ) -> Result<Vec<LevelExplanation>> {
+        let own = &scored[l];
+        let k = own.segmentation.count();
+        let rows: usize = scored.iter().map(|s| s.masks.nrows()).sum();
+        self.settings.limits.check_masks(rows, k)?;
+        let mut z = Array2::<f32>::zeros((rows, k));
+        let mut ys = Array2::<f32>::zeros((rows, own.scores.ncols()));
+        let mut at = 0;
+        let order = std::iter::once(l).chain((0..scored.len()).filter(|&m| m != l));
+        for m in order {
+            let from = &scored[m];
+            let n = from.masks.nrows();
+            let features = project(from.masks.view(), &from.segmentation, &own.segmentation);
+            z.slice_mut(ndarray::s![at..at + n, ..]).assign(&features);
+            ys.slice_mut(ndarray::s![at..at + n, ..])
+                .assign(&from.scores);
+            at += n;
+        }
+        let weights = kernel_weights(z.view(), self.settings.kernel_width);
+        let calls = own.masks.nrows();
+        self.fit_features(
+            own.desired,
+            &own.segmentation,
+            z,
+            ys.view(),
+            weights,
+            calls,
+            targets,
+        )
+    }
+}
 
 /// For each superpixel `j` of `from`, the `(k, share)` pairs: the share of
 /// superpixel `k` of `to` that `j` covers (`|S_j ∩ T_k| / |T_k|`).
@@ -48,11 +129,7 @@ fn overlaps(from: &Segmentation, to: &Segmentation) -> Vec<Vec<(usize, f32)>> {
 }
 
 /// The features of `masks` (passes drawn on `from`) as seen by `to`.
-pub(super) fn project(
-    masks: ArrayView2<'_, u8>,
-    from: &Segmentation,
-    to: &Segmentation,
-) -> Array2<f32> {
+fn project(masks: ArrayView2<'_, u8>, from: &Segmentation, to: &Segmentation) -> Array2<f32> {
     if std::ptr::eq(from, to) {
         // A level's own passes: the masks themselves, without counting
         // every pixel against itself.
@@ -76,7 +153,7 @@ pub(super) fn project(
 
 /// LIME's kernel weight of each row of features: `d = 1 − √x̄`, for a
 /// binary row exactly the kept count's cosine distance.
-pub(super) fn kernel_weights(features: ArrayView2<'_, f32>, width: f64) -> Array1<f64> {
+fn kernel_weights(features: ArrayView2<'_, f32>, width: f64) -> Array1<f64> {
     let k = features.ncols() as f64;
     features
         .rows()

@@ -28,9 +28,17 @@
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Response {
-    /// The score itself (the paper's and `lime`'s; the default): any
-    /// finite value, a probability or a logit.
+    /// [`LogOdds`](Response::LogOdds) when the classifier scores the
+    /// original image in `[0, 1]` for every explained class, else
+    /// [`Score`](Response::Score): decided once per explanation, before
+    /// any perturbed image is scored, and recorded in
+    /// [`Explanation::response`](crate::Explanation::response). The
+    /// default, so that a probability model gets the log-odds and a model
+    /// returning logits still works.
     #[default]
+    Auto,
+    /// The score itself (the paper's and `lime`'s): any finite value, a
+    /// probability or a logit.
     Score,
     /// The log-odds of a probability, `ln(p / (1 − p))`, with `p` held in
     /// `[ε, 1 − ε]` ([`Response::EPSILON`]); the classifier's scores must
@@ -45,8 +53,13 @@ impl Response {
     /// `f32` softmax (exactly 1.0) stays finite.
     pub const EPSILON: f64 = 1e-6;
 
+    /// Every response, in the order of their names.
+    pub const ALL: [Response; 3] = [Response::Auto, Response::Score, Response::LogOdds];
+
     /// The value regressed for a score; `None` where it has none (a score
-    /// outside `[0, 1]` for [`LogOdds`](Response::LogOdds)).
+    /// outside `[0, 1]` for [`LogOdds`](Response::LogOdds), and for
+    /// [`Auto`](Response::Auto), which an explanation
+    /// [resolves](Response::resolve) first).
     pub fn apply(self, score: f32) -> Option<f64> {
         let s = f64::from(score);
         match self {
@@ -55,17 +68,50 @@ impl Response {
                 let p = s.clamp(Self::EPSILON, 1.0 - Self::EPSILON);
                 Some((p / (1.0 - p)).ln())
             }
-            Response::LogOdds => None,
+            Response::LogOdds | Response::Auto => None,
         }
     }
 
-    /// The name used by the CLI and `explanation.json`: `score` or
-    /// `log-odds`.
+    /// The response an explanation uses, given the classifier's scores on
+    /// the original image for the explained classes: [`Auto`](Response::Auto)
+    /// becomes [`LogOdds`](Response::LogOdds) when every score lies in
+    /// `[0, 1]` and [`Score`](Response::Score) otherwise; the others stay.
+    ///
+    /// ```
+    /// use multiscale_lime::Response;
+    ///
+    /// assert_eq!(Response::Auto.resolve([0.9, 0.1]), Response::LogOdds);
+    /// assert_eq!(Response::Auto.resolve([2.5]), Response::Score); // a logit
+    /// assert_eq!(Response::Score.resolve([0.5]), Response::Score);
+    /// ```
+    pub fn resolve(self, original: impl IntoIterator<Item = f32>) -> Response {
+        match self {
+            Response::Auto => {
+                let mut scores = original.into_iter();
+                if scores.all(|s| (0.0..=1.0).contains(&s)) {
+                    Response::LogOdds
+                } else {
+                    Response::Score
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The name used by the CLI, Python and `explanation.json`: `auto`,
+    /// `score` or `log-odds`.
     pub fn name(self) -> &'static str {
         match self {
+            Response::Auto => "auto",
             Response::Score => "score",
             Response::LogOdds => "log-odds",
         }
+    }
+}
+
+impl std::fmt::Display for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -74,15 +120,10 @@ impl std::str::FromStr for Response {
 
     /// Parses [`name`](Response::name)'s spelling.
     fn from_str(s: &str) -> crate::Result<Self> {
-        match s {
-            "score" => Ok(Response::Score),
-            "log-odds" => Ok(Response::LogOdds),
-            other => Err(crate::Error::invalid(
-                "response",
-                other,
-                "`score` or `log-odds`",
-            )),
-        }
+        Response::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| crate::Error::invalid("response", s, "`auto`, `score` or `log-odds`"))
     }
 }
 
@@ -120,9 +161,20 @@ mod tests {
     }
 
     #[test]
+    fn auto_takes_log_odds_of_probabilities_only() {
+        assert_eq!(Response::Auto.resolve([0.0, 1.0, 0.5]), Response::LogOdds);
+        assert_eq!(Response::Auto.resolve([0.5, 1.0001]), Response::Score);
+        assert_eq!(Response::Auto.resolve([-0.1]), Response::Score);
+        assert_eq!(Response::Auto.resolve([f32::NAN]), Response::Score);
+        assert_eq!(Response::LogOdds.resolve([3.0]), Response::LogOdds);
+        assert_eq!(Response::Auto.apply(0.5), None);
+    }
+
+    #[test]
     fn names_round_trip() {
-        for r in [Response::Score, Response::LogOdds] {
+        for r in Response::ALL {
             assert_eq!(r.name().parse::<Response>().unwrap(), r);
+            assert_eq!(r.to_string(), r.name());
         }
         let e = "logit".parse::<Response>().unwrap_err().to_string();
         assert!(e.contains("logit"), "{e}");

@@ -54,6 +54,30 @@ pub enum Sampling {
     Orthogonal,
 }
 
+impl std::fmt::Display for Sampling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Sampling {
+    type Err = Error;
+
+    /// Parses [`name`](Sampling::name)'s spelling.
+    fn from_str(s: &str) -> Result<Self> {
+        Sampling::ALL
+            .into_iter()
+            .find(|d| d.name() == s)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "sampling",
+                    s,
+                    "independent, antithetic, balanced or orthogonal",
+                )
+            })
+    }
+}
+
 impl Sampling {
     /// Every design, in the order of the guide's table.
     pub const ALL: [Sampling; 4] = [

@@ -30,6 +30,64 @@ impl Default for HideColor {
     }
 }
 
+/// The text form `mslime --hide-color` and Python's `hide_color=` take:
+/// `black`, `white`, `mean`, `blur` (σ = 5), `blur:SIGMA` or `R,G,B` with
+/// values in `[0, 1]`; [`Display`](std::fmt::Display) writes it back.
+///
+/// ```
+/// use multiscale_lime::HideColor;
+///
+/// assert_eq!("white".parse::<HideColor>()?, HideColor::Constant([1.0; 3]));
+/// assert_eq!("blur:3".parse::<HideColor>()?, HideColor::Blurred { sigma: 3.0 });
+/// assert_eq!(HideColor::Constant([0.5, 0.25, 0.0]).to_string(), "0.5,0.25,0");
+/// assert!("2,0,0".parse::<HideColor>().is_err()); // outside [0, 1]
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
+impl std::str::FromStr for HideColor {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::invalid(
+                "hide_color",
+                s,
+                "black, white, mean, blur, blur:SIGMA or R,G,B in [0, 1]",
+            )
+        };
+        let colour = match s.trim() {
+            "black" => HideColor::Constant([0.0; 3]),
+            "white" => HideColor::Constant([1.0; 3]),
+            "mean" => HideColor::SegmentMean,
+            "blur" => HideColor::Blurred { sigma: 5.0 },
+            t if t.starts_with("blur:") => HideColor::Blurred {
+                sigma: t["blur:".len()..].trim().parse().map_err(|_| bad())?,
+            },
+            t => {
+                let parts: Vec<f32> = t
+                    .split(',')
+                    .map(|p| p.trim().parse::<f32>())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|_| bad())?;
+                HideColor::Constant(<[f32; 3]>::try_from(parts.as_slice()).map_err(|_| bad())?)
+            }
+        };
+        colour.validate()?;
+        Ok(colour)
+    }
+}
+
+impl std::fmt::Display for HideColor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HideColor::Constant([0.0, 0.0, 0.0]) => f.write_str("black"),
+            HideColor::Constant([1.0, 1.0, 1.0]) => f.write_str("white"),
+            HideColor::Constant([r, g, b]) => write!(f, "{r},{g},{b}"),
+            HideColor::SegmentMean => f.write_str("mean"),
+            HideColor::Blurred { sigma } => write!(f, "blur:{sigma}"),
+        }
+    }
+}
+
 /// What hidden pixels show in a rendered image: one colour, or the pixels
 /// of an image of the explained image's size.
 /// [`Perturber::fill`](crate::Perturber::fill) makes it once per level.

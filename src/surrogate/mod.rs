@@ -51,6 +51,14 @@ pub trait SurrogateFitter: Send + Sync {
         weights: ArrayView1<'_, f64>,
     ) -> Result<Surrogate>;
 
+    /// Whether the fits carry standard errors ([`Surrogate::std_errors`]),
+    /// which adaptive schedules read. The provided implementation says
+    /// yes; a fitter that never gives them says no, so that such a
+    /// schedule is refused by `build` rather than after its first round.
+    fn estimates_std_errors(&self) -> bool {
+        true
+    }
+
     /// Fits every column of `ys` (`n × T`) against the same masks and weights.
     /// Implementations may share work between targets (ridge factorises once).
     ///

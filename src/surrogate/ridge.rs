@@ -95,6 +95,10 @@ impl Ridge {
 }
 
 impl SurrogateFitter for Ridge {
+    fn estimates_std_errors(&self) -> bool {
+        self.std_errors
+    }
+
     fn fit(
         &self,
         z: ArrayView2<'_, f32>,

@@ -9,14 +9,11 @@ use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_c
 use multiscale_lime::onnx::ort::open_library;
 use multiscale_lime::onnx::{ExecutionProvider, ModelBuilder, OnnxClassifier, OrtClassifier};
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
-use multiscale_lime::{
-    Adaptive, BatchSize, Classifier, Combiner, Density, Gaussian, HideColor, InverseTrapezoid,
-    Limits, MultiScaleLime, Sampling, StopRule, Target, Trapezoid, Uniform,
-};
+use multiscale_lime::{Classifier, Config, MultiScaleLime, Target};
 use serde_json::json;
 
 use crate::write::{self, BoxError};
-use crate::{Backend, CombinerKind, LimeArgs, ModelArgs};
+use crate::{Backend, LimeArgs, ModelArgs};
 
 /// A prepared model, whichever runtime runs it.
 pub(crate) type Model = Arc<dyn Classifier + Send + Sync>;
@@ -141,7 +138,7 @@ impl Models {
             a.execution_provider,
             a.model_batch
         );
-        let lime = format!("{:?}", plan.args);
+        let lime = plan.args.canonical();
         format!(
             "{:016x}",
             write::fingerprint(&[
@@ -161,54 +158,15 @@ impl Models {
     }
 }
 
-/// The adaptive rule the flags ask for, if any.
-fn adaptive(args: &LimeArgs) -> multiscale_lime::Result<Option<Adaptive>> {
-    let rule = match (args.until_stability, args.until_top_k) {
-        (Some(p), _) => Adaptive::stability(p)?,
-        (None, Some(k)) => Adaptive::top_k(k)?,
-        (None, None) => return Ok(None),
-    };
-    Ok(Some(
-        rule.with_start(args.adaptive_start)?
-            .with_step(args.adaptive_step)?,
-    ))
-}
-
-/// The explainer and combiner the settings describe, validated once.
+/// The explainer the settings describe, validated once.
 pub(crate) struct Plan {
     pub(crate) lime: MultiScaleLime,
-    combiner: Box<dyn Combiner>,
     pub(crate) args: LimeArgs,
 }
 
 impl Plan {
     pub(crate) fn new(args: &LimeArgs) -> Result<Plan, String> {
-        let mut builder = MultiScaleLime::builder();
-        if let Some(adaptive) = adaptive(args).map_err(|e| format!("adaptive sampling: {e}"))? {
-            builder = builder.adaptive(adaptive);
-        }
-        let lime = builder
-            .levels(args.levels.iter().copied())
-            .compactness(args.compactness)
-            .samples_per_segment(args.samples_per_segment)
-            .sampling(args.sampling.into())
-            .share_passes(args.share_passes)
-            .response(args.response.into())
-            .batch_size(args.batch_size.map_or(BatchSize::Auto, BatchSize::Fixed))
-            .seed(args.seed)
-            .hide_color(args.hide_color)
-            .limits(Limits::default().max_pixels(args.max_pixels))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let combiner: Box<dyn Combiner> = match args.combiner {
-            CombinerKind::Trapezoid => Box::new(Trapezoid),
-            CombinerKind::Inverse => Box::new(InverseTrapezoid),
-            CombinerKind::Gaussian => Box::new(
-                Gaussian::new(args.gaussian_mean, args.gaussian_std).map_err(|e| e.to_string())?,
-            ),
-            CombinerKind::Uniform => Box::new(Uniform),
-            CombinerKind::Density => Box::new(Density),
-        };
+        let lime = args.config().build().map_err(|e| e.to_string())?;
         if !(args.keep_fraction > 0.0 && args.keep_fraction <= 1.0) {
             return Err(format!(
                 "--keep-fraction {} must lie in (0, 1]",
@@ -217,9 +175,19 @@ impl Plan {
         }
         Ok(Plan {
             lime,
-            combiner,
             args: args.clone(),
         })
+    }
+
+    /// The settings, one JSON field per setting in use, as the flags spell
+    /// them.
+    fn settings_json(&self) -> serde_json::Value {
+        let config = self.args.config();
+        let fields: serde_json::Map<String, serde_json::Value> = Config::SETTINGS
+            .iter()
+            .filter_map(|s| config.get(s.name).map(|v| (s.name.to_string(), json!(v))))
+            .collect();
+        serde_json::Value::Object(fields)
     }
 }
 
@@ -228,15 +196,6 @@ pub(crate) struct Outcome {
     pub(crate) class: usize,
     pub(crate) probability: f32,
     pub(crate) millis: f64,
-}
-
-fn hide_color_name(hide: HideColor) -> String {
-    match hide {
-        HideColor::Constant([r, g, b]) => format!("{r},{g},{b}"),
-        HideColor::SegmentMean => "mean".into(),
-        HideColor::Blurred { sigma } => format!("blur:{sigma}"),
-        _ => "other".into(),
-    }
 }
 
 /// Creates the output folder `out`, or checks that it is one.
@@ -259,16 +218,19 @@ pub(crate) fn explain_into(
     let start = Instant::now();
     // Before any work: the output folder must be one (or be creatable).
     create_output_folder(out)?;
-    let image = crate::read_image(path, plan.args.max_pixels, plan.args.alpha)?;
+    let config = plan.args.config();
+    let image = crate::read_image(path, config.max_pixels, plan.args.transparency)?;
     let model = models.for_size(image.height(), image.width())?;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
+    let explaining = Instant::now();
     let explanation = plan.lime.explain(&image, &*model, target)?;
+    let explain_ms = explaining.elapsed().as_secs_f64() * 1e3;
     let stack = explanation
         .stacks()
         .first()
         .ok_or("the explanation holds no class")?;
     let class = stack.class();
-    let combined = plan.combiner.combine(stack)?;
+    let combined = explanation.fused();
 
     write::sweep_temporaries(out);
     let range = (0.0, 1.0);
@@ -317,7 +279,7 @@ pub(crate) fn explain_into(
     write::atomically(&out.join("panel.png"), |w| {
         write::png(
             w,
-            &panel(&image, stack, &combined, Colormap::Viridis, range, scale)?,
+            &panel(&image, stack, combined, Colormap::Viridis, range, scale)?,
         )
     })?;
 
@@ -325,7 +287,7 @@ pub(crate) fn explain_into(
         serde_json::Value::Null
     } else {
         // "Removed" means what it meant to the explanation.
-        let hide = plan.args.hide_color;
+        let hide = config.hide_color;
         let acc = explanation_accuracy(&image, map, &*model, class, plan.args.keep_fraction, hide)?;
         let deletion = deletion_curve(&image, map, &*model, class, 50, hide)?;
         let insertion = insertion_curve(&image, map, &*model, class, 50, 5.0)?;
@@ -350,30 +312,10 @@ pub(crate) fn explain_into(
         "backend": models.backend(),
         "settings_digest": models.settings_digest(plan),
         "parameters": {
-            "levels": plan.args.levels,
-            "combiner": plan.args.combiner.name(),
-            "gaussian": if plan.args.combiner == CombinerKind::Gaussian {
-                json!({"mean": plan.args.gaussian_mean, "std": plan.args.gaussian_std})
-            } else {
-                serde_json::Value::Null
-            },
-            "seed": plan.args.seed,
-            "samples_per_segment": plan.args.samples_per_segment,
-            "sampling": Sampling::from(plan.args.sampling).name(),
-            "share_passes": plan.args.share_passes,
-            "response": plan.lime.response().name(),
-            "adaptive": plan.lime.adaptive().map(|a| json!({
-                "rule": match a.rule() {
-                    StopRule::Stability(p) => json!({"stability": p}),
-                    StopRule::TopK(k) => json!({"top_k": k}),
-                    _ => serde_json::Value::Null,
-                },
-                "start_per_segment": a.start(),
-                "step_per_segment": a.step(),
-            })),
-            "hide_color": hide_color_name(plan.args.hide_color),
-            "compactness": plan.args.compactness,
-            "kernel_width": plan.lime.kernel_width(),
+            "preset": plan.args.settings.preset.name(),
+            "settings": plan.settings_json(),
+            // What `response=auto` became for this image.
+            "response": explanation.response().name(),
             "batch_size": plan.lime.batch_size().images_for(
                 image.height(),
                 image.width(),
@@ -389,10 +331,13 @@ pub(crate) fn explain_into(
         "levels": levels,
         "combined": {
             "heatmap": "combined.npy",
+            "fusion": explanation.fusion().to_string(),
             "weights": combined.weights,
             "uniform_fallback": combined.uniform_fallback,
         },
         "metrics": metrics,
+        // The explanation alone, and everything (reading, metrics, files).
+        "explain_ms": explain_ms,
         "elapsed_ms": millis,
     });
     // An earlier explanation with other levels leaves no files behind.

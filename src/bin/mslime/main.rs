@@ -9,6 +9,7 @@
 
 mod batch;
 mod claim;
+mod config;
 mod job;
 mod parse;
 mod read;
@@ -19,9 +20,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use multiscale_lime::onnx::{ExecutionProvider, InputLayout};
-use multiscale_lime::{HideColor, Image, Response, Sampling, Segmenter, Slic};
+use multiscale_lime::{Config, Image, Segmenter, Slic};
 
-use crate::parse::{parse_hide_color, parse_provider, parse_rgb, Shard};
+use crate::parse::{parse_provider, parse_rgb, Shard};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,8 +85,9 @@ enum Command {
         /// Desired number of superpixels.
         #[arg(long)]
         n: usize,
-        /// SLIC compactness: higher gives more regular, square superpixels.
-        #[arg(long, default_value_t = 5.0)]
+        /// SLIC compactness: higher gives more regular, square superpixels
+        /// (the explainer's default).
+        #[arg(long, default_value_t = Config::default().compactness)]
         compactness: f64,
         /// Gaussian pre-smoothing width in pixels (0: none).
         #[arg(long, default_value_t = 0.0)]
@@ -167,96 +169,53 @@ impl From<Layout> for InputLayout {
     }
 }
 
-/// The explanation's settings.
+/// The explanation's settings: the library's [`Config`] (one flag per
+/// setting, see `config.rs`) and what the command line adds.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct LimeArgs {
-    /// Desired superpixels per level, coarse to fine.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        num_args = 1,
-        default_value = "10,25,50,100,200"
-    )]
-    pub(crate) levels: Vec<usize>,
-    /// How the level heatmaps are fused.
-    #[arg(long, value_enum, default_value_t = CombinerKind::Trapezoid)]
-    pub(crate) combiner: CombinerKind,
-    /// Centre of the gaussian combiner on the normalised log scale (0 coarsest, 1 finest).
-    #[arg(long, default_value_t = 1.0)]
-    pub(crate) gaussian_mean: f64,
-    /// Width of the gaussian combiner.
-    #[arg(long, default_value_t = 0.5)]
-    pub(crate) gaussian_std: f64,
-    /// Seed of every random choice.
-    #[arg(long, default_value_t = 0)]
-    pub(crate) seed: u64,
-    /// Perturbed samples per actual superpixel at each level (n = m·s').
-    #[arg(long, default_value_t = 10)]
-    pub(crate) samples_per_segment: usize,
-    /// How each level's masks are drawn: independent coins (the paper's),
-    /// antithetic pairs, balanced columns or folded orthogonal arrays
-    /// (docs/guide.md §4 compares them).
-    #[arg(long, value_enum, default_value_t = SamplingKind::Independent)]
-    pub(crate) sampling: SamplingKind,
-    /// What each level's surrogate regresses: the model's score as it is
-    /// (the paper's) or the log-odds ln(p / (1 − p)) of a probability,
-    /// which gives as stable a map from far fewer samples for a softmax or
-    /// sigmoid model (docs/sampling.md); log-odds need scores in [0, 1].
-    #[arg(long, value_enum, default_value_t = ResponseKind::Score)]
-    pub(crate) response: ResponseKind,
-    /// Fit every level on the model calls of all levels (each pass seen as
-    /// the share of each superpixel it left visible), at no extra call.
-    #[arg(long)]
-    pub(crate) share_passes: bool,
-    /// Adaptive sampling: add samples to each level in rounds until its
-    /// map's expected seed-to-seed Pearson (read off the standard errors)
-    /// reaches P, in (0, 1); --samples-per-segment is then the budget.
-    #[arg(long, value_name = "P", conflicts_with_all = ["until_top_k", "share_passes"])]
-    pub(crate) until_stability: Option<f64>,
-    /// Adaptive sampling: add samples to each level in rounds until its K
-    /// top superpixels' 90 % intervals lie above all others'.
-    #[arg(long, value_name = "K", conflicts_with = "share_passes")]
-    pub(crate) until_top_k: Option<usize>,
-    /// Adaptive sampling: samples per superpixel of the first round.
-    #[arg(long, value_name = "M", default_value_t = 2)]
-    pub(crate) adaptive_start: usize,
-    /// Adaptive sampling: samples per superpixel added each round.
-    #[arg(long, value_name = "M", default_value_t = 1)]
-    pub(crate) adaptive_step: usize,
-    /// What hidden superpixels show: black, white, mean (each segment's mean
-    /// colour), blur or blur:SIGMA (a blurred copy) or R,G,B with values in 0..=1.
-    #[arg(long, default_value = "black", value_parser = parse_hide_color)]
-    pub(crate) hide_color: HideColor,
-    /// SLIC compactness.
-    #[arg(long, default_value_t = 5.0)]
-    pub(crate) compactness: f64,
+    #[command(flatten)]
+    pub(crate) settings: config::ConfigArgs,
     /// Class to explain (default: the predicted one).
     #[arg(long)]
     pub(crate) class: Option<usize>,
-    /// Images per model call (default: about 1 MiB of images, 1 to 64).
-    #[arg(long)]
-    pub(crate) batch_size: Option<usize>,
     /// Fraction of most salient pixels kept for the explanation-accuracy metric.
     #[arg(long, default_value_t = 0.2)]
     pub(crate) keep_fraction: f64,
     /// Skip the evaluation metrics (saves about 100 model calls per image).
     #[arg(long)]
     pub(crate) no_metrics: bool,
-    /// Largest image explained, in pixels (width × height), checked from
-    /// the file's header before decoding. Raise it deliberately for larger
-    /// images (SLIC needs about 50 bytes per pixel).
-    #[arg(long, default_value_t = multiscale_lime::Limits::default().pixels())]
-    pub(crate) max_pixels: usize,
     /// What a transparent pixel of an image with alpha shows: its colour as
     /// stored (ignore, with a note), or the colour composited over white or
     /// black.
-    #[arg(long, value_enum, default_value_t = Alpha::Ignore)]
-    pub(crate) alpha: Alpha,
+    #[arg(long, value_enum, default_value_t = Transparency::Ignore)]
+    pub(crate) transparency: Transparency,
+}
+
+impl LimeArgs {
+    /// The settings as the library reads them.
+    pub(crate) fn config(&self) -> &Config {
+        &self.settings.config
+    }
+
+    /// Everything here that can change an explanation's outputs, in one
+    /// canonical line: the library's canonical settings and the
+    /// command line's own.
+    pub(crate) fn canonical(&self) -> String {
+        format!(
+            "{} class={} keep-fraction={} metrics={} transparency={}",
+            self.config().canonical(),
+            self.class
+                .map_or("predicted".to_string(), |c| c.to_string()),
+            self.keep_fraction,
+            !self.no_metrics,
+            self.transparency.name(),
+        )
+    }
 }
 
 /// How images with an alpha channel are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum Alpha {
+pub(crate) enum Transparency {
     /// Drop the alpha channel (a note says so when a pixel is not opaque).
     Ignore,
     /// Composite over white.
@@ -265,13 +224,27 @@ pub(crate) enum Alpha {
     Black,
 }
 
+impl Transparency {
+    fn name(self) -> &'static str {
+        match self {
+            Transparency::Ignore => "ignore",
+            Transparency::White => "white",
+            Transparency::Black => "black",
+        }
+    }
+}
+
 /// Decodes `path` as RGB (see [`read::decode`]), printing its notes.
-pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result<Image, String> {
+pub(crate) fn read_image(
+    path: &Path,
+    max_pixels: usize,
+    transparency: Transparency,
+) -> Result<Image, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let background = match alpha {
-        Alpha::Ignore => None,
-        Alpha::White => Some(1.0),
-        Alpha::Black => Some(0.0),
+    let background = match transparency {
+        Transparency::Ignore => None,
+        Transparency::White => Some(1.0),
+        Transparency::Black => Some(0.0),
     };
     let (image, notes) = read::decode(std::io::BufReader::new(file), max_pixels, background)?;
     for note in notes {
@@ -280,82 +253,11 @@ pub(crate) fn read_image(path: &Path, max_pixels: usize, alpha: Alpha) -> Result
     Ok(image)
 }
 
-/// Surrogate responses selectable from the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum ResponseKind {
-    /// The score as the model returns it (LIME's and the paper's).
-    Score,
-    /// The log-odds of a probability.
-    LogOdds,
-}
-
-impl From<ResponseKind> for Response {
-    fn from(kind: ResponseKind) -> Self {
-        match kind {
-            ResponseKind::Score => Response::Score,
-            ResponseKind::LogOdds => Response::LogOdds,
-        }
-    }
-}
-
-/// Sampling designs selectable from the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum SamplingKind {
-    /// Every entry an independent coin (LIME's and the paper's).
-    Independent,
-    /// Each mask followed by its complement.
-    Antithetic,
-    /// Each superpixel hidden in exactly half the samples.
-    Balanced,
-    /// Randomised two-level orthogonal arrays, folded over.
-    Orthogonal,
-}
-
-impl From<SamplingKind> for Sampling {
-    fn from(kind: SamplingKind) -> Self {
-        match kind {
-            SamplingKind::Independent => Sampling::Independent,
-            SamplingKind::Antithetic => Sampling::Antithetic,
-            SamplingKind::Balanced => Sampling::Balanced,
-            SamplingKind::Orthogonal => Sampling::Orthogonal,
-        }
-    }
-}
-
-/// Combiners selectable from the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum CombinerKind {
-    /// Trapezoid rule over the superpixel counts: fine levels weigh more.
-    Trapezoid,
-    /// Its inverse: coarse levels weigh more.
-    Inverse,
-    /// A Gaussian over the normalised log counts (see --gaussian-mean/--gaussian-std).
-    Gaussian,
-    /// Every level the same.
-    Uniform,
-    /// Relevance per pixel (coefficient / segment area), averaged over the
-    /// levels: a coarse segment that only touches the evidence spreads its
-    /// relevance instead of topping the map.
-    Density,
-}
-
-impl CombinerKind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            CombinerKind::Trapezoid => "trapezoid",
-            CombinerKind::Inverse => "inverse",
-            CombinerKind::Gaussian => "gaussian",
-            CombinerKind::Uniform => "uniform",
-            CombinerKind::Density => "density",
-        }
-    }
-}
-
 fn segment(image: &Path, n: usize, compactness: f64, sigma: f64, out: &Path) -> Result<(), String> {
     let img = read_image(
         image,
         multiscale_lime::Limits::default().pixels(),
-        Alpha::Ignore,
+        Transparency::Ignore,
     )
     .map_err(|e| format!("{}: {e}", image.display()))?;
     let slic = Slic::builder()

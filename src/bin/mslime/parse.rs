@@ -1,5 +1,5 @@
-//! The command line's own value parsers: colours, hide colours, execution
-//! providers, shards. Each answers a bad value with a message naming it.
+//! The command line's own value parsers: colours, execution providers,
+//! shards (the explainer's settings parse with the library's grammars). Each answers a bad value with a message naming it.
 //!
 //! This file uses nothing of the binary's own, so the fuzz target
 //! `cli_input` compiles it as it is.
@@ -7,7 +7,6 @@
 use std::str::FromStr;
 
 use multiscale_lime::onnx::ExecutionProvider;
-use multiscale_lime::HideColor;
 
 /// `i/n`: the images whose index in the sorted list is `i` modulo `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,28 +47,6 @@ pub(crate) fn parse_rgb(s: &str) -> Result<[f32; 3], String> {
     })
 }
 
-/// `black`, `white`, `mean`, `blur[:SIGMA]` or `R,G,B` in `[0, 1]`.
-pub(crate) fn parse_hide_color(s: &str) -> Result<HideColor, String> {
-    let colour =
-        match s {
-            "black" => HideColor::Constant([0.0; 3]),
-            "white" => HideColor::Constant([1.0; 3]),
-            "mean" => HideColor::SegmentMean,
-            "blur" => HideColor::Blurred { sigma: 5.0 },
-            _ if s.starts_with("blur:") => {
-                let sigma = s["blur:".len()..]
-                    .parse()
-                    .map_err(|_| format!("blur width in `{s}` is not a number"))?;
-                HideColor::Blurred { sigma }
-            }
-            _ => HideColor::Constant(parse_rgb(s).map_err(|e| {
-                format!("`{s}` is not black, white, mean, blur[:SIGMA] or R,G,B: {e}")
-            })?),
-        };
-    colour.validate().map_err(|e| e.to_string())?;
-    Ok(colour)
-}
-
 /// `cpu`, `cuda[:GPU]`, `tensorrt[:GPU]` or `coreml`.
 pub(crate) fn parse_provider(s: &str) -> Result<ExecutionProvider, String> {
     let (name, device) = match s.split_once(':') {
@@ -104,18 +81,6 @@ mod tests {
         assert_eq!(parse_rgb(" 0.5, 1,0 "), Ok([0.5, 1.0, 0.0]));
         assert!(parse_rgb("1,2").unwrap_err().contains("got 2"));
         assert!(parse_rgb("a,b,c").is_err());
-        assert_eq!(parse_hide_color("white"), Ok(HideColor::Constant([1.0; 3])));
-        assert_eq!(
-            parse_hide_color("blur:3"),
-            Ok(HideColor::Blurred { sigma: 3.0 })
-        );
-        assert_eq!(
-            parse_hide_color("0.2,0.2,0.2"),
-            Ok(HideColor::Constant([0.2; 3]))
-        );
-        // Outside [0, 1]: the library's own validation answers.
-        assert!(parse_hide_color("2,0,0").is_err());
-        assert!(parse_hide_color("purple").unwrap_err().contains("purple"));
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub(crate) fn decode<R: BufRead + Seek>(
         None => {
             notes.push(
                 "has transparent pixels; its alpha channel is ignored \
-                 (--alpha white|black composites instead)"
+                 (--transparency white|black composites instead)"
                     .to_string(),
             );
             None
