@@ -180,6 +180,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let results = evaluate_all(&cases, &seeds)?;
     let summaries = summarise(&results);
     print!("{}", table(&summaries));
+    println!();
+    print!(
+        "{}",
+        multiscale_lime_faithfulness::report::seed_table(&summaries)
+    );
     let settings = json!({
         "levels": LEVELS,
         "samples_per_segment": PER_SEGMENT,

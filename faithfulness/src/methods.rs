@@ -1,8 +1,8 @@
 //! The methods compared, each turning a case and a seed into one heatmap.
 
 use multiscale_lime::{
-    Combiner, Density, Gaussian, Heatmap, InverseTrapezoid, MultiScaleLime, Perturber, Result,
-    Segmenter, SquareGrid, SurrogateFitter, Target, Trapezoid, Uniform,
+    Combiner, Density, Gaussian, Heatmap, InverseTrapezoid, MultiScaleLime, Perturber, Preset,
+    Result, Segmenter, SquareGrid, SurrogateFitter, Target, Trapezoid, Uniform,
 };
 
 use crate::cases::Case;
@@ -46,10 +46,32 @@ pub fn fusions() -> Vec<(&'static str, Box<dyn Combiner>)> {
     ]
 }
 
-/// The explainer every method starts from: the case's hide colour, the
-/// seed, the paper's other defaults.
+/// The explainer every method but `default` starts from: the case's hide
+/// colour, the seed, the paper's other settings ([`Preset::Paper`]).
 fn explainer(case: &Case, seed: u64) -> multiscale_lime::MultiScaleLimeBuilder {
-    MultiScaleLime::builder().hide_color(case.hide).seed(seed)
+    MultiScaleLime::preset(Preset::Paper)
+        .hide_color(case.hide)
+        .seed(seed)
+}
+
+/// The crate's defaults ([`Preset::Recommended`]) with the case's hide
+/// colour and the seed: its own fused map, and its model calls.
+fn default_setting(case: &Case, seed: u64) -> Result<Output> {
+    let lime = MultiScaleLime::builder()
+        .hide_color(case.hide)
+        .seed(seed)
+        .build()?;
+    let explanation = lime.explain(&case.image, &*case.model, Target::Class(case.class))?;
+    let calls = explanation.stacks()[0]
+        .levels()
+        .iter()
+        .map(|l| l.calls)
+        .sum();
+    Ok(Output {
+        method: "default".into(),
+        calls,
+        heatmap: explanation.fused().heatmap.clone(),
+    })
 }
 
 /// The multi-scale explanation of `lime`, fused by every rule of
@@ -95,7 +117,8 @@ fn single(
     Ok(explanation.stacks()[0].levels()[0].heatmap.clone())
 }
 
-/// Every method's heatmap for `case` under `seed`: multi-scale SLIC at the
+/// Every method's heatmap for `case` under `seed`: the crate's defaults
+/// (`default`, [`Preset::Recommended`]); multi-scale SLIC at the
 /// paper's compactness and at [`COMPACTNESS`], and the square grid (at
 /// about the same number of calls as the latter), each under every fusion
 /// rule; each SLIC level alone at [`COMPACTNESS`] with as many samples as
@@ -104,7 +127,7 @@ fn single(
 /// # Errors
 /// When an explanation fails (a bad case or a failing model).
 pub fn run_all(case: &Case, seed: u64) -> Result<Vec<Output>> {
-    let mut out = Vec::new();
+    let mut out = vec![default_setting(case, seed)?];
     for c in [PAPER_COMPACTNESS, COMPACTNESS] {
         let slic = explainer(case, seed)
             .compactness(c)

@@ -106,6 +106,8 @@ pub struct CaseResult {
     /// Each metric of [`METRICS`], averaged over the seeds (stability: over
     /// the pairs of seeds).
     pub metrics: [f64; 6],
+    /// Pixel AUC and deletion AUC of each seed's map, in seed order.
+    pub by_seed: Vec<[f64; 2]>,
 }
 
 impl CaseResult {
@@ -132,6 +134,10 @@ impl CaseResult {
                 mean(|s| s.insertion_auc),
                 stability(maps),
             ],
+            by_seed: scores
+                .iter()
+                .map(|s| [s.pixel_auc, s.deletion_auc])
+                .collect(),
         }
     }
 }
@@ -186,6 +192,30 @@ pub struct Summary {
     pub calls: f64,
     /// Each metric of [`METRICS`].
     pub metrics: [Spread; 6],
+    /// Pixel AUC and deletion AUC over the seeds: for each seed the mean
+    /// over the group's cases, then the mean and the standard deviation
+    /// (n − 1) of those per-seed means. The deviation is how much a method's
+    /// figure moves with the seed alone.
+    pub seed_spread: [(f64, f64); 2],
+}
+
+/// The mean over seeds of the per-seed case means of metric `m` (0: pixel
+/// AUC, 1: deletion AUC), and their standard deviation.
+fn seed_spread(rows: &[&CaseResult], m: usize) -> (f64, f64) {
+    let seeds = rows.iter().map(|r| r.by_seed.len()).min().unwrap_or(0);
+    if seeds == 0 || rows.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let per_seed: Vec<f64> = (0..seeds)
+        .map(|s| rows.iter().map(|r| r.by_seed[s][m]).sum::<f64>() / rows.len() as f64)
+        .collect();
+    let mean = per_seed.iter().sum::<f64>() / seeds as f64;
+    let var = if seeds > 1 {
+        per_seed.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
 }
 
 /// Summaries per group and method, methods in first-seen order.
@@ -211,6 +241,7 @@ pub fn summarise(results: &[CaseResult]) -> Vec<Summary> {
                 cases: rows.len(),
                 calls: quantile(&rows.iter().map(|r| r.calls).collect::<Vec<_>>(), 0.5),
                 metrics: std::array::from_fn(|i| Spread::of(&column(i))),
+                seed_spread: [seed_spread(rows, 0), seed_spread(rows, 1)],
             }
         })
         .collect()
@@ -238,6 +269,27 @@ pub fn table(summaries: &[Summary]) -> String {
     out
 }
 
+/// Per group and method: calls, pixel AUC and deletion AUC as the mean ±
+/// standard deviation over seeds (of the per-seed means over cases), and
+/// the median stability, as a Markdown table.
+pub fn seed_table(summaries: &[Summary]) -> String {
+    let mut out = String::from(
+        "| group | method | calls | pixel AUC ↑ (mean ± sd over seeds) | deletion AUC ↓ (mean ± sd over seeds) | stability ↑ |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for s in summaries {
+        let [(p, ps), (d, ds)] = s.seed_spread;
+        out.push_str(&format!(
+            "| {} | {} | {:.0} | {p:.4} ± {ps:.4} | {d:.4} ± {ds:.4} | {:.4} |\n",
+            s.group.name(),
+            s.method,
+            s.calls,
+            s.metrics[5].median,
+        ));
+    }
+    out
+}
+
 /// Everything as JSON: the settings, every case result and the summaries.
 pub fn to_json(settings: Value, results: &[CaseResult], summaries: &[Summary]) -> Value {
     let metrics = |values: &[f64; 6]| -> Value {
@@ -258,6 +310,10 @@ pub fn to_json(settings: Value, results: &[CaseResult], summaries: &[Summary]) -
             "median": metrics(&s.metrics.map(|m| m.median)),
             "q1": metrics(&s.metrics.map(|m| m.q1)),
             "q3": metrics(&s.metrics.map(|m| m.q3)),
+            "over_seeds": {
+                "pixel_auc": {"mean": s.seed_spread[0].0, "sd": s.seed_spread[0].1},
+                "deletion_auc": {"mean": s.seed_spread[1].0, "sd": s.seed_spread[1].1},
+            },
         })).collect::<Vec<_>>(),
         "cases": results.iter().map(|r| json!({
             "case": r.case,
@@ -265,6 +321,7 @@ pub fn to_json(settings: Value, results: &[CaseResult], summaries: &[Summary]) -
             "method": r.method,
             "calls": r.calls,
             "metrics": metrics(&r.metrics),
+            "by_seed": r.by_seed,
         })).collect::<Vec<_>>(),
     })
 }
@@ -273,6 +330,28 @@ pub fn to_json(settings: Value, results: &[CaseResult], summaries: &[Summary]) -
 mod tests {
     use super::*;
     use multiscale_lime::ndarray::array;
+
+    #[test]
+    fn seed_spread_is_the_deviation_of_per_seed_means() {
+        let row = |by_seed: Vec<[f64; 2]>| CaseResult {
+            case: "c".into(),
+            group: Group::Planted,
+            method: "m".into(),
+            calls: 1.0,
+            metrics: [0.0; 6],
+            by_seed,
+        };
+        let a = row(vec![[0.9, 0.1], [0.8, 0.2], [0.7, 0.3]]);
+        let b = row(vec![[0.7, 0.3], [0.8, 0.2], [0.9, 0.1]]);
+        // Per-seed means 0.8, 0.8, 0.8: no spread.
+        let (mean, sd) = seed_spread(&[&a, &b], 0);
+        assert!((mean - 0.8).abs() < 1e-12 && sd < 1e-12);
+        // One case: 0.9, 0.8, 0.7 → mean 0.8, sd 0.1.
+        let (mean, sd) = seed_spread(&[&a], 0);
+        assert!((mean - 0.8).abs() < 1e-12 && (sd - 0.1).abs() < 1e-12);
+        let (mean, _) = seed_spread(&[&a], 1);
+        assert!((mean - 0.2).abs() < 1e-12);
+    }
 
     #[test]
     fn quantiles_as_numpy() {
