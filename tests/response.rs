@@ -327,3 +327,26 @@ fn log_odds_of_a_logits_model_fail_before_any_mask_is_scored() {
     // The unperturbed image only.
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[test]
+fn auto_turns_to_the_score_when_a_perturbed_image_leaves_zero_one() {
+    // In [0, 1] on the image itself, below 0 once most of it is hidden.
+    let shifted = |image: ArrayView3<'_, f32>| {
+        1.5 * image.index_axis(ndarray::Axis(2), 0).mean().unwrap_or(0.0) - 0.4
+    };
+    let explain = |response| {
+        MultiScaleLime::builder()
+            .segmenter(SquareGrid)
+            .levels([9, 36])
+            .response(response)
+            .build()
+            .unwrap()
+            .explain(&image(), &model(shifted), Target::Class(0))
+            .unwrap()
+    };
+    let original = shifted(image().view());
+    assert!((0.0..=1.0).contains(&original), "{original}");
+    let auto = explain(Response::Auto);
+    assert_eq!(auto.response(), Response::Score);
+    assert_eq!(auto.fused(), explain(Response::Score).fused());
+}

@@ -202,12 +202,12 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// levels scored in rounds ([`refine`](Self::refine)).
     pub(super) fn explain_adaptive<C: Classifier + ?Sized>(
         &self,
-        run: &Run<'_, C>,
+        run: &mut Run<'_, C>,
         adaptive: &Adaptive,
     ) -> Result<Fitted> {
         let mut levels = Vec::with_capacity(self.settings.levels.len());
         let mut segmentations = Vec::with_capacity(self.settings.levels.len());
-        self.score_groups(run, |plans, rngs, scores| {
+        self.score_groups(run, |run, plans, rngs, scores| {
             for (fits, seg) in self.refine(adaptive, run, plans, rngs, scores)? {
                 levels.push(fits);
                 segmentations.push(seg);

@@ -303,11 +303,9 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             Target::TopLabels(k) => ranked[..k].to_vec(),
         };
         // The response is settled on the unperturbed image: log-odds of a
-        // score outside [0, 1] fail here, before any mask is scored.
-        let response = self
-            .settings
-            .response
-            .resolve(classes.iter().map(|&c| prediction[c]));
+        // score outside [0, 1] fail here, before any mask is scored; `Auto`
+        // takes the log-odds only of a row of probabilities.
+        let response = self.settings.response.resolve(prediction.iter().copied());
         for &class in &classes {
             let value = prediction[class];
             if response.apply(value).is_none() {
@@ -318,9 +316,10 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 });
             }
         }
-        let run = Run {
+        let mut run = Run {
             image,
             classifier,
+            auto: self.settings.response == Response::Auto,
             targets: Targets { classes, response },
             batch: self.settings.batch_size.images_for(
                 image.height(),
@@ -329,9 +328,9 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             ),
         };
         let (levels, segmentations) = match self.settings.schedule {
-            Schedule::PerLevel => self.explain_per_level(&run)?,
-            Schedule::SharedPasses => self.explain_shared(&run)?,
-            Schedule::Adaptive(adaptive) => self.explain_adaptive(&run, &adaptive)?,
+            Schedule::PerLevel => self.explain_per_level(&mut run)?,
+            Schedule::SharedPasses => self.explain_shared(&mut run)?,
+            Schedule::Adaptive(adaptive) => self.explain_adaptive(&mut run, &adaptive)?,
         };
         // `levels` holds, per level, one fit per explained class.
         let mut per_class: Vec<Vec<LevelExplanation>> =
@@ -375,8 +374,13 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// from its own seeded stream, so the grouping changes no bit.
     fn score_groups<C: Classifier + ?Sized>(
         &self,
-        run: &Run<'_, C>,
-        mut each: impl FnMut(Vec<LevelPlan>, Vec<ChaCha8Rng>, Vec<Array2<f32>>) -> Result<()>,
+        run: &mut Run<'_, C>,
+        mut each: impl FnMut(
+            &Run<'_, C>,
+            Vec<LevelPlan>,
+            Vec<ChaCha8Rng>,
+            Vec<Array2<f32>>,
+        ) -> Result<()>,
     ) -> Result<()> {
         let image = run.image;
         let levels = &self.settings.levels;
@@ -414,17 +418,28 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 .limits
                 .check_batch(run.batch.min(rows), image.height(), image.width())?;
             let scores = score_levels(&self.perturber, image, run.classifier, &plans, run.batch)?;
-            each(plans, rngs, scores)?;
+            if run.auto && first == 0 && run.targets.response == Response::LogOdds {
+                let classes = &run.targets.classes;
+                let outside = scores.iter().any(|s| {
+                    classes
+                        .iter()
+                        .any(|&c| s.column(c).iter().any(|v| !(0.0..=1.0).contains(v)))
+                });
+                if outside {
+                    run.targets.response = Response::Score;
+                }
+            }
+            each(run, plans, rngs, scores)?;
         }
         Ok(())
     }
 
     /// [`Schedule::PerLevel`]: each level fitted on its own passes. Returns
     /// per level its fits (one per class) and its segmentation.
-    fn explain_per_level<C: Classifier + ?Sized>(&self, run: &Run<'_, C>) -> Result<Fitted> {
+    fn explain_per_level<C: Classifier + ?Sized>(&self, run: &mut Run<'_, C>) -> Result<Fitted> {
         let mut levels = Vec::with_capacity(self.settings.levels.len());
         let mut segmentations = Vec::with_capacity(self.settings.levels.len());
-        self.score_groups(run, |plans, _, scores| {
+        self.score_groups(run, |run, plans, _, scores| {
             let fits: Vec<Result<Vec<LevelExplanation>>> = plans
                 .par_iter()
                 .zip(&scores)
@@ -595,6 +610,8 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
 struct Run<'a, C: ?Sized> {
     image: &'a Image,
     classifier: &'a C,
+    /// Whether the response was `Auto` (and may still turn to the score).
+    auto: bool,
     targets: Targets,
     /// Images per classifier call.
     batch: usize,

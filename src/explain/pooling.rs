@@ -46,10 +46,10 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
     /// level's passes scored, then every level fitted on all of them.
     pub(super) fn explain_shared<C: Classifier + ?Sized>(
         &self,
-        run: &Run<'_, C>,
+        run: &mut Run<'_, C>,
     ) -> Result<Fitted> {
         let mut scored: Vec<Scored> = Vec::with_capacity(self.settings.levels.len());
-        self.score_groups(run, |plans, _, scores| {
+        self.score_groups(run, |_, plans, _, scores| {
             scored.extend(plans.into_iter().zip(scores).map(|(plan, scores)| Scored {
                 desired: plan.desired,
                 segmentation: plan.segmentation,

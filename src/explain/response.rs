@@ -29,12 +29,14 @@
 #[non_exhaustive]
 pub enum Response {
     /// [`LogOdds`](Response::LogOdds) when the classifier scores the
-    /// original image in `[0, 1]` for every explained class, else
-    /// [`Score`](Response::Score): decided once per explanation, before
-    /// any perturbed image is scored, and recorded in
-    /// [`Explanation::response`](crate::Explanation::response). The
-    /// default, so that a probability model gets the log-odds and a model
-    /// returning logits still works.
+    /// original image in `[0, 1]` for every class, else
+    /// [`Score`](Response::Score); decided once per explanation, before
+    /// any fit, and recorded in
+    /// [`Explanation::response`](crate::Explanation::response). Should a
+    /// perturbed image of the first scoring pass (all levels' first
+    /// masks, for an image up to a megapixel) be scored outside `[0, 1]`,
+    /// the score it is. The default, so that a probability model gets the
+    /// log-odds and a model returning logits still works.
     #[default]
     Auto,
     /// The score itself (the paper's and `lime`'s): any finite value, a
@@ -73,7 +75,7 @@ impl Response {
     }
 
     /// The response an explanation uses, given the classifier's scores on
-    /// the original image for the explained classes: [`Auto`](Response::Auto)
+    /// the original image: [`Auto`](Response::Auto)
     /// becomes [`LogOdds`](Response::LogOdds) when every score lies in
     /// `[0, 1]` and [`Score`](Response::Score) otherwise; the others stay.
     ///
