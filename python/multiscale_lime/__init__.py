@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+from ._errors import Error, InvalidInputError, LimitError, ModelError, SingularError
 from ._core import (
     AccuracyReport,
     Curve,
@@ -65,7 +66,12 @@ SETTINGS = settings_table()
 __all__ = [
     "AccuracyReport",
     "Curve",
+    "Error",
     "Explanation",
+    "InvalidInputError",
+    "LimitError",
+    "ModelError",
+    "SingularError",
     "Level",
     "MultiScaleLime",
     "Precomputed",

@@ -3,7 +3,6 @@
 use multiscale_lime::ndarray::{Array2, Array3};
 use multiscale_lime::{Heatmap, Image, Segmentation};
 use numpy::{PyArray2, PyArray3, PyArrayMethods};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::error::IntoPy;
@@ -32,6 +31,30 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+/// An image to explain: as [`image`], and, as `lime` does, a 2-D `H×W`
+/// grayscale image becomes RGB by repeating its channel
+/// (`skimage.color.gray2rgb`), and an `H×W×4` RGBA image drops its alpha
+/// channel (its colours as stored).
+pub(crate) fn explained_image(obj: &Bound<'_, PyAny>) -> PyResult<Image> {
+    let mut array = as_array(obj)?;
+    let ndim: usize = array.getattr("ndim")?.extract()?;
+    let numpy = obj.py().import("numpy")?;
+    if ndim == 2 {
+        array = numpy.call_method1("stack", ((array.clone(), array.clone(), array), -1))?;
+    } else if ndim == 3 && array.getattr("shape")?.get_item(2)?.extract::<usize>()? == 4 {
+        let rgb = pyo3::types::PySlice::new(obj.py(), 0, 3, 1);
+        let all = pyo3::types::PySlice::full(obj.py());
+        array = array.get_item((all.clone(), all, rgb))?;
+        array = numpy.call_method1("ascontiguousarray", (array,))?;
+    } else if ndim != 3 {
+        return Err(crate::error::invalid(format!(
+            "image array has shape {}, expected H×W×3 (RGB, channels last), H×W×4 (RGBA) or H×W (grayscale)",
+            shape_of(&array)
+        )));
+    }
+    image(&array)
+}
+
 /// An `H×W×3` RGB image: `uint8` (divided by 255, as
 /// `Image::from_rgb8`) or `float32`/`float64` in `[0, 1]` (taken as
 /// `float32`).
@@ -39,7 +62,7 @@ pub(crate) fn image(obj: &Bound<'_, PyAny>) -> PyResult<Image> {
     let array = as_array(obj)?;
     let ndim: usize = array.getattr("ndim")?.extract()?;
     if ndim != 3 {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::error::invalid(format!(
             "image array has shape {}, expected H×W×3 (RGB, channels last)",
             shape_of(&array)
         )));
@@ -48,7 +71,7 @@ pub(crate) fn image(obj: &Bound<'_, PyAny>) -> PyResult<Image> {
         let a = a.readonly();
         let (h, w, c) = a.as_array().dim();
         if c != 3 {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::error::invalid(format!(
                 "image array has shape ({h}, {w}, {c}), expected H×W×3 (RGB, channels last)"
             )));
         }
@@ -60,7 +83,7 @@ pub(crate) fn image(obj: &Bound<'_, PyAny>) -> PyResult<Image> {
     } else if let Ok(a) = array.cast::<PyArray3<f64>>() {
         a.readonly().as_array().mapv(|v| v as f32)
     } else {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::error::invalid(format!(
             "image array has dtype {}, expected uint8, float32 or float64",
             dtype_of(&array)
         )));
@@ -77,14 +100,14 @@ fn array2<'py, T: numpy::Element + Copy>(
     let array = as_array(obj)?;
     let ndim: usize = array.getattr("ndim")?.extract()?;
     if ndim != 2 {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::error::invalid(format!(
             "{what} has shape {}, expected a 2-D (H, W) array",
             shape_of(&array)
         )));
     }
     let converted = array
         .call_method1("astype", (dtype,))
-        .map_err(|e| PyValueError::new_err(format!("{what} must be a {dtype} array: {e}")))?;
+        .map_err(|e| crate::error::invalid(format!("{what} must be a {dtype} array: {e}")))?;
     let typed = converted.cast::<PyArray2<T>>()?;
     Ok(typed.readonly().as_array().to_owned())
 }
@@ -94,7 +117,7 @@ pub(crate) fn segmentation(obj: &Bound<'_, PyAny>) -> PyResult<Segmentation> {
     let array = as_array(obj)?;
     let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
     if kind != "i" && kind != "u" {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::error::invalid(format!(
             "labels must be an integer array, got dtype {}",
             dtype_of(&array)
         )));
@@ -103,13 +126,13 @@ pub(crate) fn segmentation(obj: &Bound<'_, PyAny>) -> PyResult<Segmentation> {
     if array.getattr("size")?.extract::<usize>()? > 0 {
         let min: i64 = array.call_method0("min")?.extract()?;
         if min < 0 {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::error::invalid(format!(
                 "labels must be ≥ 0, got {min}"
             )));
         }
         let max: u64 = array.call_method0("max")?.extract()?;
         if max > u64::from(u32::MAX) {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::error::invalid(format!(
                 "labels must be < 2³², got {max}"
             )));
         }
@@ -134,6 +157,6 @@ pub(crate) fn rgb8<'py>(
 ) -> PyResult<Bound<'py, PyArray3<u8>>> {
     let (w, h) = rgb.dimensions();
     let data = Array3::from_shape_vec((h as usize, w as usize, 3), rgb.into_raw())
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        .map_err(|e| crate::error::invalid(e.to_string()))?;
     Ok(numpy::IntoPyArray::into_pyarray(data, py))
 }

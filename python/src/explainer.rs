@@ -11,7 +11,6 @@ use multiscale_lime::{
     Preset, Ridge, Segmenter,
 };
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::array;
@@ -92,6 +91,9 @@ pub(crate) struct PyExplainer {
     preset: Preset,
     /// The segmenter as the user gave it, when not the config's SLIC.
     segmenter_repr: Option<String>,
+    /// The `segmenter` and `sigma` arguments, for pickling.
+    segmenter_arg: Option<Py<PyAny>>,
+    sigma: f64,
 }
 
 #[pymethods]
@@ -122,12 +124,12 @@ impl PyExplainer {
         let preset: Preset = preset.parse().py_err()?;
         let mut config = preset.config();
         if samples_per_segment.is_some() && samples.is_some() {
-            return Err(PyValueError::new_err(
+            return Err(crate::error::invalid(
                 "give samples_per_segment or samples, not both",
             ));
         }
         if segmenter.is_some() && compactness.is_some() {
-            return Err(PyValueError::new_err(
+            return Err(crate::error::invalid(
                 "give compactness on the segmenter you pass (Slic(compactness=...)), not beside it",
             ));
         }
@@ -164,6 +166,7 @@ impl PyExplainer {
             )),
             None => None,
         };
+        let segmenter_arg = segmenter.map(|s| s.clone().unbind());
         let segmenter = crate::segment::parse(segmenter, config.compactness, sigma)?;
         let engine = config.builder().segmenter(segmenter).build().py_err()?;
         Ok(PyExplainer {
@@ -171,15 +174,20 @@ impl PyExplainer {
             config,
             preset,
             segmenter_repr,
+            segmenter_arg,
+            sigma,
         })
     }
 
     /// Explains ``predict``'s decision on ``image``.
     ///
-    /// ``image`` is ``H×W×3`` RGB: ``uint8``, or floats in ``[0, 1]``.
+    /// ``image`` is ``H×W×3`` RGB: ``uint8``, or floats in ``[0, 1]``; an
+    /// ``H×W`` grayscale image is repeated into RGB and an ``H×W×4`` RGBA
+    /// image loses its alpha channel, as ``lime`` reads them.
     /// ``predict(batch)`` gets ``N×H×W×3`` ``float32`` arrays in ``[0, 1]``
     /// and returns ``N×C`` scores (anything ``numpy.asarray`` reads as
-    /// numbers); it is called once on the image alone first, to learn ``C``,
+    /// numbers); it is called once on the image alone first (to learn ``C``;
+    /// that call is the prediction too),
     /// then in batches with the GIL held, while the engine's own work runs
     /// with it released. ``target`` explains one class, ``top_labels`` the
     /// ``k`` best (default: the predicted class).
@@ -197,7 +205,7 @@ impl PyExplainer {
         top_labels: Option<i64>,
     ) -> PyResult<PyExplanation> {
         let target = settings::target(target, top_labels)?;
-        let image = array::image(image)?;
+        let image = array::explained_image(image)?;
         let model = PyModel::new(py, predict, &image)?;
         let explanation = run_detached(py, Some(&model), || {
             self.engine.explain(&image, &model, target)
@@ -222,7 +230,7 @@ impl PyExplainer {
         target: Option<i64>,
     ) -> PyResult<PyStabilityReport> {
         let target = settings::target(target, None)?;
-        let image = array::image(image)?;
+        let image = array::explained_image(image)?;
         let model = PyModel::new(py, predict, &image)?;
         let report = run_detached(py, Some(&model), || {
             stability(
@@ -267,6 +275,31 @@ impl PyExplainer {
     #[getter]
     fn preset(&self) -> &'static str {
         self.preset.name()
+    }
+
+    /// Pickling (multiprocessing, joblib): the explainer is rebuilt from
+    /// its preset and every setting's text form, so it explains alike bit
+    /// for bit. A segmenter object passed in must itself pickle.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, ())> {
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("preset", self.preset.name())?;
+        for (name, value) in self.settings() {
+            if name == "levels" {
+                kwargs.set_item(name, self.engine.levels().to_vec())?;
+            } else if !(name == "compactness" && self.segmenter_arg.is_some()) {
+                kwargs.set_item(name, value)?;
+            }
+        }
+        if let Some(segmenter) = &self.segmenter_arg {
+            kwargs.set_item("segmenter", segmenter.bind(py))?;
+        }
+        kwargs.set_item("sigma", self.sigma)?;
+        let class = py.get_type::<PyExplainer>();
+        let partial = py
+            .import("functools")?
+            .getattr("partial")?
+            .call((class,), Some(&kwargs))?;
+        Ok((partial, ()))
     }
 
     fn __repr__(&self) -> String {
@@ -315,7 +348,7 @@ impl PyExplanation {
                 .iter()
                 .position(|s| s.class() == c)
                 .ok_or_else(|| {
-                    PyValueError::new_err(format!(
+                    crate::error::invalid(format!(
                         "class {c} was not explained (explained: {:?})",
                         self.classes()
                     ))
@@ -327,7 +360,7 @@ impl PyExplanation {
         let i = self.index(class)?;
         let stack = &self.inner.stacks()[i];
         let fused = self.inner.fused_for(stack.class()).ok_or_else(|| {
-            PyValueError::new_err("the explanation holds no fused map for this class")
+            crate::error::invalid("the explanation holds no fused map for this class")
         })?;
         Ok((stack, fused))
     }
@@ -530,7 +563,7 @@ impl PyLevel {
         };
         let flat: Vec<f64> = pairs.iter().flat_map(|&(lo, hi)| [lo, hi]).collect();
         let array = multiscale_lime::ndarray::Array2::from_shape_vec((pairs.len(), 2), flat)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            .map_err(|e| crate::error::invalid(e.to_string()))?;
         Ok(Some(array.into_pyarray(py)))
     }
 

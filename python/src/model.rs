@@ -13,10 +13,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use multiscale_lime::ndarray::{Array2, ArrayView4};
+use multiscale_lime::ndarray::{Array2, ArrayView4, Axis};
 use multiscale_lime::{Classifier, ClassifierError, Image};
 use numpy::{PyArray2, PyArray4, PyArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
 /// A Python callable `f(batch: N×H×W×3 float32) -> N×C scores`.
@@ -31,14 +31,18 @@ pub(crate) struct PyModel {
     failure: Mutex<Option<PyErr>>,
     /// Set when the caller was interrupted (Ctrl-C): stop calling Python.
     cancelled: AtomicBool,
+    /// The image and its scores from the call that learned the class
+    /// count, handed back when the engine asks for that image alone: the
+    /// original image is scored once.
+    first: Mutex<Option<(Image, Array2<f32>)>>,
 }
 
 impl PyModel {
     /// Wraps `predict`, calling it once on `image` alone to learn the class
-    /// count.
+    /// count; the engine's own request for that image gets these scores.
     pub(crate) fn new(py: Python<'_>, predict: &Bound<'_, PyAny>, image: &Image) -> PyResult<Self> {
         if !predict.is_callable() {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::error::invalid(format!(
                 "predict must be callable (batch → scores), got {}",
                 predict.get_type().name()?
             )));
@@ -54,13 +58,14 @@ impl PyModel {
             name,
             failure: Mutex::new(None),
             cancelled: AtomicBool::new(false),
+            first: Mutex::new(None),
         };
         let scores = model.call(
             py,
             image.view().insert_axis(multiscale_lime::ndarray::Axis(0)),
         )?;
         if scores.nrows() != 1 || scores.ncols() == 0 {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::error::invalid(format!(
                 "{} returned shape ({}, {}) for a batch of 1 image; expected (1, C) with C ≥ 1 classes",
                 model.name,
                 scores.nrows(),
@@ -68,6 +73,7 @@ impl PyModel {
             )));
         }
         model.classes = scores.ncols();
+        model.first = Mutex::new(Some((image.clone(), scores)));
         Ok(model)
     }
 
@@ -88,7 +94,7 @@ impl PyModel {
             .bind(py)
             .call1((output.clone(), "float32"))
             .map_err(|e| {
-                PyValueError::new_err(format!(
+                crate::error::invalid(format!(
                     "{} returned a {} that is not an array of numbers: {e}",
                     self.name,
                     output
@@ -100,7 +106,7 @@ impl PyModel {
             })?;
         let ndim: usize = array.getattr("ndim")?.extract()?;
         if ndim != 2 {
-            return Err(PyValueError::new_err(format!(
+            return Err(crate::error::invalid(format!(
                 "{} returned an array of shape {} for a batch of {} images; expected (N, C): one row of class scores per image",
                 self.name,
                 array.getattr("shape")?.str()?,
@@ -139,6 +145,19 @@ impl Classifier for PyModel {
         let stopped = || ClassifierError::msg("stopped: an earlier call failed or was interrupted");
         if self.cancelled.load(Ordering::SeqCst) {
             return Err(stopped());
+        }
+        if batch.dim().0 == 1 {
+            if let Ok(mut first) = self.first.lock() {
+                // Taken once, and only for the very image it was scored on.
+                if first
+                    .as_ref()
+                    .is_some_and(|(image, _)| image.view() == batch.index_axis(Axis(0), 0))
+                {
+                    if let Some((_, scores)) = first.take() {
+                        return Ok(scores);
+                    }
+                }
+            }
         }
         Python::attach(|py| {
             // Checked again with the GIL: another thread may have failed

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use multiscale_lime::render;
 use numpy::PyArray3;
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 
 use crate::array;
@@ -83,7 +83,7 @@ pub(crate) fn save_png(rgb: &Bound<'_, PyAny>, path: PathBuf) -> PyResult<()> {
         .and_then(|d| d.str().map(|s| s.to_string()))?
         != "uint8"
     {
-        return Err(PyValueError::new_err("save_png takes a uint8 RGB array"));
+        return Err(crate::error::invalid("save_png takes a uint8 RGB array"));
     }
     save(&image.to_rgb8(), &path)
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use multiscale_lime::{Precomputed, Segmenter, Slic, SquareGrid};
 use numpy::{IntoPyArray, PyArray2};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::array;
@@ -186,7 +185,7 @@ pub(crate) fn parse(
         return match name.as_str() {
             "slic" => slic(),
             "grid" => Ok(Arc::new(SquareGrid)),
-            other => Err(PyValueError::new_err(format!(
+            other => Err(crate::error::invalid(format!(
                 "segmenter {other:?}: expected \"slic\", \"grid\", a Slic, SquareGrid or Precomputed object, or a label array"
             ))),
         };
@@ -227,7 +226,7 @@ pub(crate) fn slic<'py>(
     start_label: u32,
 ) -> PyResult<Bound<'py, PyArray2<u32>>> {
     if start_label > 1 {
-        return Err(PyValueError::new_err(format!(
+        return Err(crate::error::invalid(format!(
             "start_label {start_label}: expected 0 or 1 (as scikit-image)"
         )));
     }

@@ -3,7 +3,6 @@
 
 use multiscale_lime::render::Colormap;
 use multiscale_lime::{Config, HideColor, Preset, Target};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::error::IntoPy;
@@ -27,7 +26,7 @@ fn repr(value: &Bound<'_, PyAny>) -> String {
 /// - numbers as numbers.
 pub(crate) fn setting_text(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     let bad = |expected: &str| {
-        PyValueError::new_err(format!(
+        crate::error::invalid(format!(
             "{} {}: expected {expected}",
             name.replace('-', "_"),
             repr(value)
@@ -120,13 +119,13 @@ pub(crate) fn target(target: Option<i64>, top_labels: Option<i64>) -> PyResult<T
         (None, None) => Ok(Target::Predicted),
         (Some(c), None) => usize::try_from(c)
             .map(Target::Class)
-            .map_err(|_| PyValueError::new_err(format!("target {c}: expected a class index ≥ 0"))),
+            .map_err(|_| crate::error::invalid(format!("target {c}: expected a class index ≥ 0"))),
         (None, Some(k)) => usize::try_from(k)
             .ok()
             .filter(|&k| k > 0)
             .map(Target::TopLabels)
-            .ok_or_else(|| PyValueError::new_err(format!("top_labels {k}: expected ≥ 1"))),
-        (Some(_), Some(_)) => Err(PyValueError::new_err("give target or top_labels, not both")),
+            .ok_or_else(|| crate::error::invalid(format!("top_labels {k}: expected ≥ 1"))),
+        (Some(_), Some(_)) => Err(crate::error::invalid("give target or top_labels, not both")),
     }
 }
 
@@ -139,7 +138,7 @@ pub(crate) fn colormap(name: &str) -> PyResult<Colormap> {
         "magma" => Ok(Colormap::Magma),
         "cividis" => Ok(Colormap::Cividis),
         "bluered" => Ok(Colormap::BlueRed),
-        other => Err(PyValueError::new_err(format!(
+        other => Err(crate::error::invalid(format!(
             "colormap {other:?}: expected \"viridis\", \"inferno\", \"magma\", \"cividis\" or \"bluered\""
         ))),
     }

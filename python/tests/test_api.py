@@ -64,7 +64,8 @@ def test_top_labels_explain_both_classes_from_one_set_of_passes(patch):
 
     e = ml.explain(patch, predict, levels=(10,), top_labels=2)
     assert sorted(e.classes) == [0, 1]
-    assert sum(calls) == 2 + e.levels[0].samples
+    # The image alone once (the class count and the prediction), then the samples.
+    assert sum(calls) == 1 + e.levels[0].samples
     # Class 0 is 1 − class 1: opposite coefficients.
     c0 = e.levels_for(0)[0].coefficients
     c1 = e.levels_for(1)[0].coefficients
@@ -198,9 +199,9 @@ def test_sampling_designs_reach_the_model(patch, sampling):
         return dark_share(batch)
 
     e = ml.explain(patch, predict, levels=(4,), segmenter="grid", samples=41, sampling=sampling)
-    # After the two calls on the image alone, the level's 41 samples (in
+    # After the one call on the image alone, the level's 41 samples (in
     # render order); read each one's mask back from its pixels.
-    images = np.concatenate(seen[2:])
+    images = np.concatenate(seen[1:])
     image = patch.astype(np.float32) / np.float32(255)
     labels = e.segmentations[0]
     z = np.array([[np.array_equal(i[labels == s], image[labels == s]) for s in range(4)] for i in images])
@@ -246,7 +247,7 @@ def test_shared_passes_fit_every_level_on_every_call(patch):
 
     e = ml.explain(patch, predict, levels=(10, 50), schedule="shared-passes", samples_per_segment=4)
     own = [level.calls for level in e.levels]
-    assert sum(calls) == 2 + sum(own)
+    assert sum(calls) == 1 + sum(own)
     assert all(level.samples == sum(own) for level in e.levels)
     assert own == [4 * level.actual for level in e.levels]
 
@@ -260,8 +261,8 @@ def test_adaptive_sampling_stops_within_the_budget(patch):
 
     e = ml.explain(patch, predict, levels=(10, 50), schedule="until-stability:0.5", samples_per_segment=10)
     own = [level.calls for level in e.levels]
-    # After the two calls on the image alone, each level's rounds.
-    assert sum(calls) == 2 + sum(own)
+    # After the one call on the image alone, each level's rounds.
+    assert sum(calls) == 1 + sum(own)
     for level in e.levels:
         assert level.calls % level.actual == 0
         assert 2 <= level.calls // level.actual <= 10
@@ -306,6 +307,53 @@ def test_log_odds_response_regresses_the_logit(patch):
     with pytest.raises(ValueError, match="log-odds need probabilities"):
         ml.explain(patch, counted, response="log-odds", **kwargs)
     # Refused on the image alone, before any mask was scored.
-    assert calls == [1, 1]
+    assert calls == [1]
     with pytest.raises(ValueError, match="logit"):
         ml.MultiScaleLime(response="logit")
+
+
+def test_the_image_alone_is_scored_once(patch):
+    calls = []
+
+    def predict(batch):
+        calls.append(batch.copy())
+        return dark_share(batch)
+
+    e = ml.explain(patch, predict, levels=(10,))
+    alone = [b for b in calls if len(b) == 1 and np.array_equal(b[0], patch / np.float32(255))]
+    assert len(alone) == 1
+    assert sum(len(b) for b in calls) == 1 + e.levels[0].samples
+    # A second explanation with the same explainer scores it again, once.
+    lime = ml.MultiScaleLime(levels=(10,))
+    calls.clear()
+    lime.explain(patch, predict)
+    lime.explain(patch, predict)
+    assert sum(1 for b in calls if len(b) == 1) == 2
+
+
+def test_grayscale_and_rgba_images_are_read_as_lime_reads_them(patch):
+    grey = patch[..., 1]
+    as_rgb = np.stack([grey] * 3, axis=-1)
+    a = ml.explain(grey, dark_share, levels=(10, 25), seed=2)
+    b = ml.explain(as_rgb, dark_share, levels=(10, 25), seed=2)
+    assert np.array_equal(a.heatmap, b.heatmap)
+    rgba = np.concatenate([patch, np.full(patch.shape[:2] + (1,), 7, np.uint8)], axis=-1)
+    c = ml.explain(rgba, dark_share, levels=(10, 25), seed=2)
+    d = ml.explain(patch, dark_share, levels=(10, 25), seed=2)
+    assert np.array_equal(c.heatmap, d.heatmap)
+    with pytest.raises(ValueError, match="H×W×3"):
+        ml.explain(patch[..., :2], dark_share)
+
+
+def test_explainers_pickle_and_explain_alike(patch):
+    import pickle
+
+    for lime in (
+        ml.MultiScaleLime(levels=(10, 25), seed=3),
+        ml.MultiScaleLime(preset="paper", levels=(4, 16), segmenter="grid", hide_color=("blur", 2.0),
+                          fusion=[1.0, 2.0], schedule="until-top-k:2"),
+    ):
+        again = pickle.loads(pickle.dumps(lime))
+        assert repr(again) == repr(lime) and again.settings == lime.settings
+        a, b = lime.explain(patch, dark_share), again.explain(patch, dark_share)
+        assert np.array_equal(a.heatmap, b.heatmap)

@@ -131,7 +131,7 @@ def test_bad_calls_are_value_errors(patch):
     with pytest.raises(ValueError, match="not both"):
         lime.explain(patch, dark_share, target=0, top_labels=1)
     with pytest.raises(ValueError, match="H×W×3"):
-        lime.explain(patch[..., 0], dark_share)
+        lime.explain(patch[None], dark_share)
     with pytest.raises(ValueError, match="segments"):
         ml.MultiScaleLime(levels=(100,)).explain(patch[:5, :5], dark_share)
     with pytest.raises(ValueError, match="label map is"):
@@ -144,5 +144,20 @@ def test_bad_calls_are_value_errors(patch):
 
 
 def test_huge_requests_are_refused_before_allocating(patch):
-    with pytest.raises(MemoryError, match="limit|exceed"):
+    with pytest.raises(ml.LimitError, match="limit|exceed"):
         ml.MultiScaleLime(levels=(50,), samples_per_segment=10**12).explain(patch, dark_share)
+
+
+def test_every_package_error_is_an_ml_error_and_the_builtin(patch):
+    with pytest.raises(ml.InvalidInputError) as info:
+        ml.MultiScaleLime(sampling="sobol")
+    assert isinstance(info.value, ml.Error) and isinstance(info.value, ValueError)
+    with pytest.raises(ml.InvalidInputError):
+        ml.explain(patch, lambda b: np.full((len(b), 2), np.nan))
+    with pytest.raises(ml.Error):
+        ml.MultiScaleLime(levels=(50,), samples_per_segment=10**12).explain(patch, dark_share)
+    assert issubclass(ml.LimitError, ValueError) and not issubclass(ml.LimitError, MemoryError)
+    # The callable's own exception is not wrapped.
+    with pytest.raises(ZeroDivisionError) as info:
+        ml.explain(patch, lambda batch: 1 / 0)
+    assert not isinstance(info.value, ml.Error)

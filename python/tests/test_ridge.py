@@ -46,10 +46,10 @@ def test_a_level_is_scikit_learns_ridge_on_its_own_masks(patch, level):
     e = lime.explain(patch, predict, target=1)
     (fitted,) = e.levels
     image = patch.astype(np.float32) / np.float32(255)
-    # The first two calls score the image alone (the class count, then the
+    # The first call scores the image alone (the class count and the
     # prediction); the rest are the level's samples, in any order.
-    images = np.concatenate([b for b, _ in seen[2:]])
-    y = np.concatenate([s for _, s in seen[2:]])[:, 1].astype(np.float64)
+    images = np.concatenate([b for b, _ in seen[1:]])
+    y = np.concatenate([s for _, s in seen[1:]])[:, 1].astype(np.float64)
     assert len(images) == fitted.samples
     labels, k = fitted.labels, fitted.actual
     z = np.array([[np.array_equal(img[labels == s], image[labels == s]) for s in range(k)] for img in images])
