@@ -217,6 +217,12 @@ fn explain_writes_outputs_that_parse() {
         .map(|p| p.as_f64().unwrap())
         .collect();
     assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+    // The explanation's own time is part of the whole, with the model's
+    // loading and the metrics beside it.
+    let part = |k: &str| report["timings_ms"][k].as_f64().unwrap();
+    let whole = report["elapsed_ms"].as_f64().unwrap();
+    assert_eq!(part("explanation"), report["explain_ms"].as_f64().unwrap());
+    assert!(part("model_load") + part("explanation") + part("metrics") <= whole);
     let deletion = report["metrics"]["deletion_auc"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&deletion));
     assert!(report["metrics"]["explanation_accuracy"]["label_holds"].is_boolean());

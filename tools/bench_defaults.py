@@ -113,7 +113,7 @@ def main_job_seconds():
 
 
 columns = ["lime", "mslime", "mslime no metrics", "mslime paper explain", "library paper",
-           "main job (tract)"]
+           "main job (tract)", "mslime: model load", "mslime: explanation", "mslime: metrics"]
 times = {c: [] for c in columns}
 calls = {}
 lime_seconds()  # warm-up: imports, the session's first runs
@@ -122,6 +122,8 @@ for r in range(ROUNDS):
     seconds, report = mslime_run([])
     times["mslime"].append(seconds)
     calls["mslime"] = sum(level["calls"] for level in report["levels"])
+    for part in ("model_load", "explanation", "metrics"):
+        times["mslime: " + part.replace("_", " ")].append(report["timings_ms"][part] / 1e3)
     seconds, _ = mslime_run(["--no-metrics"])
     times["mslime no metrics"].append(seconds)
     _, report = mslime_run(["--preset", "paper", "--no-metrics"])

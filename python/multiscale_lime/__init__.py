@@ -21,11 +21,21 @@ The model is any callable from batches to scores: a wrapped torch model,
 an ``onnxruntime.InferenceSession``'s ``run``, a numpy function.
 """
 
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+    from ._core import (
+        FusionLike,
+        HideColor,
+        ImageLike,
+        NormalizationName,
+        Predict,
+        PresetName,
+        ResponseName,
+        SamplingName,
+        ScheduleLike,
+        SegmenterLike,
+    )
 
 from ._errors import Error, InvalidInputError, LimitError, ModelError, SingularError
 from ._core import (
@@ -100,20 +110,43 @@ __all__ = [
 
 
 def explain(
-    image: "npt.ArrayLike",
-    predict: "Callable[[npt.NDArray[np.float32]], npt.ArrayLike]",
+    image: "ImageLike",
+    predict: "Predict",
     *,
     target: Optional[int] = None,
     top_labels: Optional[int] = None,
-    **settings: Any,
+    levels: Optional[Sequence[int]] = None,
+    preset: "PresetName" = "recommended",
+    segmenter: Optional["SegmenterLike"] = None,
+    sigma: float = 0.0,
+    compactness: Optional[float] = None,
+    samples_per_segment: Optional[int] = None,
+    samples: Optional[int] = None,
+    sampling: Optional["SamplingName"] = None,
+    response: Optional["ResponseName"] = None,
+    schedule: Optional["ScheduleLike"] = None,
+    hide_color: Optional["HideColor"] = None,
+    fusion: Optional["FusionLike"] = None,
+    kernel_width: Optional[float] = None,
+    ridge_alpha: Optional[float] = None,
+    normalization: Optional["NormalizationName"] = None,
+    max_pixels: Optional[int] = None,
+    seed: Optional[int] = None,
+    batch_size: Optional[Union[int, str]] = None,
 ) -> Explanation:
     """Explains ``predict``'s decision on ``image`` in one call.
 
     The same as ``MultiScaleLime(**settings).explain(image, predict,
-    target=target, top_labels=top_labels)``; see ``MultiScaleLime`` for the
-    settings and their defaults (``preset="recommended"``; ``preset="paper"``
+    target=target, top_labels=top_labels)``: every setting is
+    ``MultiScaleLime``'s (``None``: the preset's value; ``preset="paper"``
     for the paper's setting).
     """
+    given = dict(locals())
+    settings = {
+        name: value
+        for name, value in given.items()
+        if name not in ("image", "predict", "target", "top_labels") and value is not None
+    }
     return MultiScaleLime(**settings).explain(
         image, predict, target=target, top_labels=top_labels
     )

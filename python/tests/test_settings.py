@@ -120,3 +120,12 @@ def test_literal_aliases_are_real_literals():
     namespace = {}
     exec(compile(STUB.read_text(), str(STUB), "exec"), namespace)
     assert typing.get_args(namespace["ResponseName"]) == ("auto", "score", "log-odds")
+
+
+def test_explain_takes_the_same_keywords_as_the_explainer():
+    one_call = inspect.signature(ml.explain).parameters
+    explainer = inspect.signature(ml.MultiScaleLime).parameters
+    assert list(one_call)[:4] == ["image", "predict", "target", "top_labels"]
+    assert list(one_call)[4:] == list(explainer)
+    for name in explainer:
+        assert one_call[name].default == explainer[name].default, name

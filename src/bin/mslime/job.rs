@@ -220,7 +220,9 @@ pub(crate) fn explain_into(
     create_output_folder(out)?;
     let config = plan.args.config();
     let image = crate::read_image(path, config.max_pixels, plan.args.transparency)?;
+    let loading = Instant::now();
     let model = models.for_size(image.height(), image.width())?;
+    let load_ms = loading.elapsed().as_secs_f64() * 1e3;
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
     let explaining = Instant::now();
     let explanation = plan.lime.explain(&image, &*model, target)?;
@@ -283,6 +285,7 @@ pub(crate) fn explain_into(
         )
     })?;
 
+    let measuring = Instant::now();
     let metrics = if plan.args.no_metrics {
         serde_json::Value::Null
     } else {
@@ -303,6 +306,7 @@ pub(crate) fn explain_into(
             "insertion_auc": insertion.auc,
         })
     };
+    let metrics_ms = measuring.elapsed().as_secs_f64() * 1e3;
     let prediction = explanation.prediction();
     let millis = start.elapsed().as_secs_f64() * 1e3;
     let report = json!({
@@ -336,8 +340,14 @@ pub(crate) fn explain_into(
             "uniform_fallback": combined.uniform_fallback,
         },
         "metrics": metrics,
-        // The explanation alone, and everything (reading, metrics, files).
+        // The explanation alone, and everything (reading, loading the
+        // model for this size, metrics, files).
         "explain_ms": explain_ms,
+        "timings_ms": {
+            "model_load": load_ms,
+            "explanation": explain_ms,
+            "metrics": metrics_ms,
+        },
         "elapsed_ms": millis,
     });
     // An earlier explanation with other levels leaves no files behind.
