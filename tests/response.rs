@@ -101,14 +101,19 @@ fn log_odds_is_the_fit_of_the_logit() {
     }
 }
 
+/// `work` on a pool of `threads` threads.
+fn on_threads<T: Send>(threads: usize, work: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(work)
+}
+
 #[test]
 fn log_odds_maps_are_bit_identical_across_threads_and_batches() {
     let run = |threads: usize, batch: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        on_threads(threads, || {
             MultiScaleLime::preset(Preset::Paper)
                 .segmenter(SquareGrid)
                 .levels([9, 36])
@@ -220,11 +225,7 @@ fn every_schedule_and_design_takes_log_odds_bit_reproducibly() {
             Sampling::Orthogonal,
         ] {
             let run = |threads: usize, batch: usize| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                pool.install(|| {
+                on_threads(threads, || {
                     MultiScaleLime::builder()
                         .segmenter(SquareGrid)
                         .levels([9, 36])
