@@ -151,6 +151,9 @@ class MultiScaleLime:
         ridge_alpha: Optional[float] = None,
         normalization: Optional[NormalizationName] = None,
         max_pixels: Optional[int] = None,
+        max_segments: Optional[int] = None,
+        max_mask_entries: Optional[int] = None,
+        max_batch_bytes: Optional[int] = None,
         seed: Optional[int] = None,
         batch_size: Optional[Union[int, Literal["auto"]]] = None,
     ) -> None: ...

@@ -78,8 +78,10 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 ///     Ridge penalty (default 1, ``lime``'s).
 /// normalization : ``"minmax"`` | ``"positive"`` | ``"maxabs"``
 ///     How each level's coefficients become a heatmap (default min-max).
-/// max_pixels : int
-///     Largest image explained, in pixels.
+/// max_pixels, max_segments, max_mask_entries, max_batch_bytes : int
+///     Bounds on what one explanation may allocate (its pixels, a level's
+///     superpixels and mask entries, a batch buffer's bytes), checked
+///     before allocating (``LimitError``).
 /// seed : int
 ///     Seed of every random choice (default 0).
 /// batch_size : int | ``"auto"``
@@ -99,7 +101,7 @@ pub(crate) struct PyExplainer {
 #[pymethods]
 impl PyExplainer {
     #[new]
-    #[pyo3(signature = (levels = None, *, preset = "recommended", segmenter = None, sigma = 0.0, compactness = None, samples_per_segment = None, samples = None, sampling = None, response = None, schedule = None, hide_color = None, fusion = None, kernel_width = None, ridge_alpha = None, normalization = None, max_pixels = None, seed = None, batch_size = None))]
+    #[pyo3(signature = (levels = None, *, preset = "recommended", segmenter = None, sigma = 0.0, compactness = None, samples_per_segment = None, samples = None, sampling = None, response = None, schedule = None, hide_color = None, fusion = None, kernel_width = None, ridge_alpha = None, normalization = None, max_pixels = None, max_segments = None, max_mask_entries = None, max_batch_bytes = None, seed = None, batch_size = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         levels: Option<&Bound<'_, PyAny>>,
@@ -118,6 +120,9 @@ impl PyExplainer {
         ridge_alpha: Option<&Bound<'_, PyAny>>,
         normalization: Option<&Bound<'_, PyAny>>,
         max_pixels: Option<&Bound<'_, PyAny>>,
+        max_segments: Option<&Bound<'_, PyAny>>,
+        max_mask_entries: Option<&Bound<'_, PyAny>>,
+        max_batch_bytes: Option<&Bound<'_, PyAny>>,
         seed: Option<&Bound<'_, PyAny>>,
         batch_size: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
@@ -148,6 +153,9 @@ impl PyExplainer {
             ("ridge-alpha", ridge_alpha),
             ("normalization", normalization),
             ("max-pixels", max_pixels),
+            ("max-segments", max_segments),
+            ("max-mask-entries", max_mask_entries),
+            ("max-batch-bytes", max_batch_bytes),
             ("seed", seed),
             ("batch-size", batch_size),
         ];

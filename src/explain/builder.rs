@@ -80,7 +80,7 @@ impl MultiScaleLimeBuilder {
             batch_size: config.batch_size,
             seed: config.seed,
             normalization: config.normalization,
-            limits: Limits::default().max_pixels(config.max_pixels),
+            limits: config.limits,
             schedule: config.schedule,
             response: config.response,
             fusion: config.fusion.clone(),

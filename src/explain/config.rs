@@ -30,7 +30,7 @@ use crate::perturb::{HideColor, Sampling};
 /// | sampling | [`Sampling::Orthogonal`] | [`Sampling::Independent`] |
 /// | response | [`Response::Auto`] (log-odds of probabilities) | [`Response::Score`] |
 /// | fusion | [`Fusion::Density`] | [`Fusion::Trapezoid`] |
-/// | everything else | as `Paper` | black hide colour, kernel width 0.25, ridge α 1, min-max maps, per-level schedule |
+/// | everything else | as `Paper` | black hide colour, kernel width 0.25, ridge α 1, min-max maps, per-level schedule, [`Limits::default`] |
 ///
 /// ```
 /// use multiscale_lime::{Config, MultiScaleLime, Preset};
@@ -79,7 +79,7 @@ impl Preset {
             kernel_width: 0.25,
             ridge_alpha: 1.0,
             normalization: Normalization::MinMax,
-            max_pixels: Limits::default().pixels(),
+            limits: Limits::default(),
             seed: 0,
             batch_size: BatchSize::Auto,
         };
@@ -171,8 +171,9 @@ pub struct Config {
     pub ridge_alpha: f64,
     /// How a level's coefficients become heatmap values.
     pub normalization: Normalization,
-    /// Largest image explained, in pixels.
-    pub max_pixels: usize,
+    /// Bounds on what one explanation may allocate (its pixels, a level's
+    /// segments and mask entries, a batch buffer's bytes).
+    pub limits: Limits,
     /// The seed every random choice flows from.
     pub seed: u64,
     /// Images per classifier call.
@@ -200,7 +201,7 @@ pub struct Setting {
     /// named rules; empty for a number or list.
     pub choices: &'static [&'static str],
     /// Whether the setting can change an explanation's numbers (the batch
-    /// size and the pixel limit cannot).
+    /// size and the limits cannot).
     pub changes_results: bool,
 }
 
@@ -220,7 +221,7 @@ const fn setting(
 
 impl Config {
     /// Every setting, in the order [`Display`](fmt::Display) writes them.
-    pub const SETTINGS: [Setting; 15] = [
+    pub const SETTINGS: [Setting; 18] = [
         setting("levels", "desired superpixels per level, coarse to fine, comma-separated", &[], true),
         setting("compactness", "SLIC compactness: higher gives more regular, square superpixels", &[], true),
         setting("samples-per-segment", "perturbed samples per actual superpixel at each level (n = m·s')", &[], true),
@@ -263,7 +264,10 @@ impl Config {
             &["minmax", "positive", "maxabs"],
             true,
         ),
-        setting("max-pixels", "largest image explained, in pixels (width × height)", &[], false),
+        setting("max-pixels", "largest image explained, in pixels (width × height); checked before decoding", &[], false),
+        setting("max-segments", "most superpixels one level may have", &[], false),
+        setting("max-mask-entries", "most mask entries (samples × superpixels) one level may draw", &[], false),
+        setting("max-batch-bytes", "most bytes one batch buffer of perturbed images may take", &[], false),
         setting("seed", "seed of every random choice", &[], true),
         setting("batch-size", "images per model call: auto (about 1 MiB of images) or a number", &[], false),
     ];
@@ -296,7 +300,10 @@ impl Config {
             "kernel-width" => self.kernel_width.to_string(),
             "ridge-alpha" => self.ridge_alpha.to_string(),
             "normalization" => self.normalization.to_string(),
-            "max-pixels" => self.max_pixels.to_string(),
+            "max-pixels" => self.limits.pixels().to_string(),
+            "max-segments" => self.limits.segments().to_string(),
+            "max-mask-entries" => self.limits.mask_entries().to_string(),
+            "max-batch-bytes" => self.limits.batch_bytes().to_string(),
             "seed" => self.seed.to_string(),
             "batch-size" => self.batch_size.to_string(),
             _ => return None,
@@ -341,14 +348,23 @@ impl Config {
             "kernel-width" => self.kernel_width = number("kernel_width", value)?,
             "ridge-alpha" => self.ridge_alpha = number("ridge_alpha", value)?,
             "normalization" => self.normalization = value.parse()?,
-            "max-pixels" => self.max_pixels = number("max_pixels", value)?,
+            "max-pixels" => self.limits = self.limits.max_pixels(number("max_pixels", value)?),
+            "max-segments" => {
+                self.limits = self.limits.max_segments(number("max_segments", value)?)
+            }
+            "max-mask-entries" => {
+                self.limits = self.limits.max_mask_entries(number("max_mask_entries", value)?)
+            }
+            "max-batch-bytes" => {
+                self.limits = self.limits.max_batch_bytes(number("max_batch_bytes", value)?)
+            }
             "seed" => self.seed = number("seed", value)?,
             "batch-size" => self.batch_size = value.parse()?,
             _ => {
                 return Err(Error::invalid(
                     "setting",
                     name,
-                    "one of Config::SETTINGS (levels, compactness, samples-per-segment, samples, sampling, response, schedule, hide-color, fusion, kernel-width, ridge-alpha, normalization, max-pixels, seed, batch-size)",
+                    "one of Config::SETTINGS (levels, compactness, samples-per-segment, samples, sampling, response, schedule, hide-color, fusion, kernel-width, ridge-alpha, normalization, max-pixels, max-segments, max-mask-entries, max-batch-bytes, seed, batch-size)",
                 ))
             }
         }

@@ -219,7 +219,7 @@ pub(crate) fn explain_into(
     // Before any work: the output folder must be one (or be creatable).
     create_output_folder(out)?;
     let config = plan.args.config();
-    let image = crate::read_image(path, config.max_pixels, plan.args.transparency)?;
+    let image = crate::read_image(path, config.limits.pixels(), plan.args.transparency)?;
     let loading = Instant::now();
     let model = models.for_size(image.height(), image.width())?;
     let load_ms = loading.elapsed().as_secs_f64() * 1e3;
