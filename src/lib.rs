@@ -102,6 +102,7 @@ pub mod render;
 mod rng;
 pub mod segment;
 pub mod surrogate;
+mod text;
 
 /// The `image` crate this crate's API uses (decoding, [`image::RgbImage`]):
 /// use it instead of adding a dependency of a matching version yourself.

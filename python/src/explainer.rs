@@ -91,9 +91,8 @@ pub(crate) struct PyExplainer {
     engine: Engine,
     config: Config,
     preset: Preset,
-    /// The segmenter as the user gave it, when not the config's SLIC.
-    segmenter_repr: Option<String>,
-    /// The `segmenter` and `sigma` arguments, for pickling.
+    /// The `segmenter` and `sigma` arguments as given, for pickling and
+    /// `repr`.
     segmenter_arg: Option<Py<PyAny>>,
     sigma: f64,
 }
@@ -166,14 +165,6 @@ impl PyExplainer {
                     .py_err()?;
             }
         }
-        let segmenter_repr = match segmenter {
-            Some(s) => Some(s.repr()?.to_string()),
-            None if sigma != 0.0 => Some(format!(
-                "Slic(compactness={}, sigma={sigma})",
-                config.compactness
-            )),
-            None => None,
-        };
         let segmenter_arg = segmenter.map(|s| s.clone().unbind());
         let segmenter = crate::segment::parse(segmenter, config.compactness, sigma)?;
         let engine = config.builder().segmenter(segmenter).build().py_err()?;
@@ -181,7 +172,6 @@ impl PyExplainer {
             engine,
             config,
             preset,
-            segmenter_repr,
             segmenter_arg,
             sigma,
         })
@@ -310,19 +300,28 @@ impl PyExplainer {
         Ok((partial, ()))
     }
 
-    fn __repr__(&self) -> String {
+    /// The constructor call that makes this explainer again: the preset,
+    /// the segmenter and `sigma` as given, every setting as Python writes it.
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let mut parts = vec![format!("preset='{}'", self.preset.name())];
-        if let Some(seg) = &self.segmenter_repr {
-            parts.push(format!("segmenter={seg}"));
+        if let Some(segmenter) = &self.segmenter_arg {
+            parts.push(format!("segmenter={}", segmenter.bind(py).repr()?));
+        }
+        if self.sigma != 0.0 {
+            parts.push(format!("sigma={:?}", self.sigma));
         }
         for (name, value) in self.settings() {
-            if name == "compactness" && self.segmenter_repr.is_some() {
+            // The segmenter given carries its own compactness.
+            if name == "compactness" && self.segmenter_arg.is_some() {
                 continue;
             }
             // As Python would write the value back: numbers bare, levels as
             // a tuple, text quoted.
             let shown = if name == "levels" {
-                format!("({value},)").replace(",)", ")").replace(',', ", ")
+                match value.split(',').collect::<Vec<_>>().as_slice() {
+                    [one] => format!("({one},)"),
+                    many => format!("({})", many.join(", ")),
+                }
             } else if value.parse::<f64>().is_ok() {
                 value
             } else {
@@ -330,7 +329,7 @@ impl PyExplainer {
             };
             parts.push(format!("{name}={shown}"));
         }
-        format!("MultiScaleLime({})", parts.join(", "))
+        Ok(format!("MultiScaleLime({})", parts.join(", ")))
     }
 }
 

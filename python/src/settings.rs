@@ -2,7 +2,7 @@
 //! text forms, so both read them alike), targets and colour maps.
 
 use multiscale_lime::render::Colormap;
-use multiscale_lime::{Config, HideColor, Preset, Target};
+use multiscale_lime::{Config, Fusion, HideColor, Preset, Target};
 use pyo3::prelude::*;
 
 use crate::error::IntoPy;
@@ -39,22 +39,22 @@ pub(crate) fn setting_text(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Str
     if value.is_instance_of::<pyo3::types::PyBool>() {
         return Err(bad("a number or a name, not a bool"));
     }
-    let numbers = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(",");
     match name {
         "levels" => value
             .extract::<Vec<usize>>()
             .map(|l| l.iter().map(usize::to_string).collect::<Vec<_>>().join(","))
             .map_err(|_| bad("a sequence of segment counts")),
+        // The library's own `Display` writes the text form it reads.
         "hide-color" => {
-            if let Ok(grey) = value.extract::<f64>() {
-                Ok(numbers(&[grey; 3]))
-            } else if let Ok((kind, sigma)) = value.extract::<(String, f64)>() {
+            if let Ok(grey) = value.extract::<f32>() {
+                Ok(HideColor::Constant([grey; 3]).to_string())
+            } else if let Ok((kind, sigma)) = value.extract::<(String, f32)>() {
                 match kind.as_str() {
-                    "blur" => Ok(format!("blur:{sigma}")),
+                    "blur" => Ok(HideColor::Blurred { sigma }.to_string()),
                     _ => Err(bad("(\"blur\", sigma)")),
                 }
-            } else if let Ok(rgb) = value.extract::<[f64; 3]>() {
-                Ok(numbers(&rgb))
+            } else if let Ok(rgb) = value.extract::<[f32; 3]>() {
+                Ok(HideColor::Constant(rgb).to_string())
             } else {
                 Err(bad("a grey level, an (r, g, b) triple in [0, 1], \"mean\", \"white\" or (\"blur\", sigma)"))
             }
@@ -62,11 +62,11 @@ pub(crate) fn setting_text(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Str
         "fusion" => {
             if let Ok((kind, mean, std)) = value.extract::<(String, f64, f64)>() {
                 match kind.as_str() {
-                    "gaussian" => Ok(format!("gaussian:{mean},{std}")),
+                    "gaussian" => Ok(Fusion::Gaussian { mean, std }.to_string()),
                     _ => Err(bad("(\"gaussian\", mean, std)")),
                 }
             } else if let Ok(weights) = value.extract::<Vec<f64>>() {
-                Ok(format!("weights:{}", numbers(&weights)))
+                Ok(Fusion::Weights(weights).to_string())
             } else {
                 Err(bad(
                     "a name, (\"gaussian\", mean, std) or a sequence of weights",

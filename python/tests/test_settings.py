@@ -129,3 +129,14 @@ def test_explain_takes_the_same_keywords_as_the_explainer():
     assert list(one_call)[4:] == list(explainer)
     for name in explainer:
         assert one_call[name].default == explainer[name].default, name
+
+
+def test_repr_makes_the_explainer_again():
+    for lime in (
+        ml.MultiScaleLime(levels=(25,), sigma=1.0),
+        ml.MultiScaleLime(levels=(4, 16), segmenter="grid", fusion=[1.0, 2.0]),
+    ):
+        again = eval(repr(lime), {"MultiScaleLime": ml.MultiScaleLime})
+        assert again.settings == lime.settings and repr(again) == repr(lime)
+    assert "levels=(25,)" in repr(ml.MultiScaleLime(levels=(25,)))
+    assert "sigma=1.0" in repr(ml.MultiScaleLime(sigma=1.0))

@@ -8,6 +8,7 @@ use super::{CombinedHeatmap, Combiner, CustomWeights, Density, Gaussian};
 use super::{InverseTrapezoid, Trapezoid, Uniform};
 use crate::error::{Error, Result};
 use crate::heatmap::HeatmapStack;
+use crate::text::{join_list, parse_list};
 
 /// The fusion rule an explainer applies to every explained class
 /// ([`Explanation::fused`](crate::Explanation::fused)): one of the
@@ -83,19 +84,14 @@ impl Fusion {
     /// and > 0, a centre that is not finite, weights that are not finite
     /// and ≥ 0, or a number of weights other than `levels`.
     pub fn validate(&self, levels: usize) -> Result<()> {
+        // The combiner's own constructors check the parameters.
+        self.combiner()?;
         match self {
-            Fusion::Gaussian { mean, std } => Gaussian::new(*mean, *std).map(drop),
-            Fusion::Weights(w) => {
-                CustomWeights::new(w.clone())?;
-                if w.len() != levels {
-                    return Err(Error::invalid(
-                        "fusion",
-                        format!("{self} for {levels} levels"),
-                        "one weight per level",
-                    ));
-                }
-                Ok(())
-            }
+            Fusion::Weights(w) if w.len() != levels => Err(Error::invalid(
+                "fusion",
+                format!("{self} for {levels} levels"),
+                "one weight per level",
+            )),
             _ => Ok(()),
         }
     }
@@ -123,20 +119,11 @@ impl Combiner for Fusion {
     }
 }
 
-/// Numbers joined by commas, each in Rust's shortest round-trip form.
-fn join_numbers(values: &[f64]) -> String {
-    values
-        .iter()
-        .map(f64::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 impl fmt::Display for Fusion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fusion::Gaussian { mean, std } => write!(f, "gaussian:{mean},{std}"),
-            Fusion::Weights(w) => write!(f, "weights:{}", join_numbers(w)),
+            Fusion::Weights(w) => write!(f, "weights:{}", join_list(w)),
             other => f.write_str(other.name()),
         }
     }
@@ -157,12 +144,7 @@ impl FromStr for Fusion {
             Some((name, params)) => (name, Some(params)),
             None => (s, None),
         };
-        let numbers = |p: &str| -> Result<Vec<f64>> {
-            p.split(',')
-                .map(|v| v.trim().parse::<f64>())
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| bad())
-        };
+        let numbers = |p: &str| parse_list::<f64>(p).ok_or_else(bad);
         let fusion = match (name, params) {
             ("trapezoid", None) => Fusion::Trapezoid,
             ("inverse", None) => Fusion::Inverse,
@@ -179,15 +161,7 @@ impl FromStr for Fusion {
             ("weights", Some(p)) => Fusion::Weights(numbers(p)?),
             _ => return Err(bad()),
         };
-        match &fusion {
-            Fusion::Gaussian { mean, std } => {
-                Gaussian::new(*mean, *std)?;
-            }
-            Fusion::Weights(w) => {
-                CustomWeights::new(w.clone())?;
-            }
-            _ => {}
-        }
+        fusion.combiner()?;
         Ok(fusion)
     }
 }

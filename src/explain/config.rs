@@ -12,6 +12,7 @@ use crate::combine::Fusion;
 use crate::error::{Error, Result};
 use crate::heatmap::Normalization;
 use crate::perturb::{HideColor, Sampling};
+use crate::text::{join_list, parse_list};
 
 /// A named starting point for every setting.
 ///
@@ -277,12 +278,7 @@ impl Config {
     /// `samples-per-segment` and `samples` is not in use.
     pub fn get(&self, name: &str) -> Option<String> {
         Some(match name {
-            "levels" => self
-                .levels
-                .iter()
-                .map(usize::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
+            "levels" => join_list(&self.levels),
             "compactness" => self.compactness.to_string(),
             "samples-per-segment" => match self.samples {
                 SampleCount::PerSegment(m) => m.to_string(),
@@ -320,26 +316,27 @@ impl Config {
     pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
         let name = name.replace('_', "-");
         let value = value.trim();
-        fn number<T: FromStr>(name: &'static str, value: &str) -> Result<T> {
+        fn number(name: &'static str, value: &str) -> Result<f64> {
             value
                 .parse()
                 .map_err(|_| Error::invalid(name, value, "a number"))
         }
+        fn whole<T: FromStr>(name: &'static str, value: &str) -> Result<T> {
+            value
+                .parse()
+                .map_err(|_| Error::invalid(name, value, "a whole number ≥ 0"))
+        }
         match name.as_str() {
             "levels" => {
-                self.levels = value
-                    .split(',')
-                    .map(|v| v.trim().parse::<usize>())
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|_| {
-                        Error::invalid("levels", value, "comma-separated segment counts")
-                    })?;
+                self.levels = parse_list(value).ok_or_else(|| {
+                    Error::invalid("levels", value, "comma-separated segment counts")
+                })?;
             }
             "compactness" => self.compactness = number("compactness", value)?,
             "samples-per-segment" => {
-                self.samples = SampleCount::PerSegment(number("samples_per_segment", value)?)
+                self.samples = SampleCount::PerSegment(whole("samples_per_segment", value)?)
             }
-            "samples" => self.samples = SampleCount::Fixed(number("samples", value)?),
+            "samples" => self.samples = SampleCount::Fixed(whole("samples", value)?),
             "sampling" => self.sampling = value.parse()?,
             "response" => self.response = value.parse()?,
             "schedule" => self.schedule = value.parse()?,
@@ -348,17 +345,17 @@ impl Config {
             "kernel-width" => self.kernel_width = number("kernel_width", value)?,
             "ridge-alpha" => self.ridge_alpha = number("ridge_alpha", value)?,
             "normalization" => self.normalization = value.parse()?,
-            "max-pixels" => self.limits = self.limits.max_pixels(number("max_pixels", value)?),
+            "max-pixels" => self.limits = self.limits.max_pixels(whole("max_pixels", value)?),
             "max-segments" => {
-                self.limits = self.limits.max_segments(number("max_segments", value)?)
+                self.limits = self.limits.max_segments(whole("max_segments", value)?)
             }
             "max-mask-entries" => {
-                self.limits = self.limits.max_mask_entries(number("max_mask_entries", value)?)
+                self.limits = self.limits.max_mask_entries(whole("max_mask_entries", value)?)
             }
             "max-batch-bytes" => {
-                self.limits = self.limits.max_batch_bytes(number("max_batch_bytes", value)?)
+                self.limits = self.limits.max_batch_bytes(whole("max_batch_bytes", value)?)
             }
-            "seed" => self.seed = number("seed", value)?,
+            "seed" => self.seed = whole("seed", value)?,
             "batch-size" => self.batch_size = value.parse()?,
             _ => {
                 return Err(Error::invalid(
@@ -463,6 +460,13 @@ mod tests {
         assert!(e.contains("-1"), "{e}");
         assert!("seed".parse::<Config>().is_err());
         assert!("seed=1 preset=paper".parse::<Config>().is_err());
+        // The unknown-name message lists every setting.
+        let e = c.set("colour", "red").unwrap_err().to_string();
+        for s in Config::SETTINGS {
+            assert!(e.contains(s.name), "{} missing from: {e}", s.name);
+        }
+        let e = c.set("seed", "1.5").unwrap_err().to_string();
+        assert!(e.contains("whole number"), "{e}");
         // Python's spelling of a name is accepted.
         c.set("kernel_width", "0.5").unwrap();
         assert_eq!(c.kernel_width, 0.5);

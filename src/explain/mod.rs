@@ -319,7 +319,6 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         let mut run = Run {
             image,
             classifier,
-            auto: self.settings.response == Response::Auto,
             targets: Targets { classes, response },
             batch: self.settings.batch_size.images_for(
                 image.height(),
@@ -418,7 +417,8 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 .limits
                 .check_batch(run.batch.min(rows), image.height(), image.width())?;
             let scores = score_levels(&self.perturber, image, run.classifier, &plans, run.batch)?;
-            if run.auto && first == 0 && run.targets.response == Response::LogOdds {
+            let auto = self.settings.response == Response::Auto;
+            if auto && first == 0 && run.targets.response == Response::LogOdds {
                 let classes = &run.targets.classes;
                 let outside = scores.iter().any(|s| {
                     classes
@@ -610,8 +610,6 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
 struct Run<'a, C: ?Sized> {
     image: &'a Image,
     classifier: &'a C,
-    /// Whether the response was `Auto` (and may still turn to the score).
-    auto: bool,
     targets: Targets,
     /// Images per classifier call.
     batch: usize,

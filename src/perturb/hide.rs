@@ -7,6 +7,7 @@ use crate::blur::{gaussian_blur, MAX_SIGMA};
 use crate::error::{Error, Result};
 use crate::input::Image;
 use crate::segment::Segmentation;
+use crate::text::parse_list;
 
 /// What a hidden segment shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,11 +64,7 @@ impl std::str::FromStr for HideColor {
                 sigma: t["blur:".len()..].trim().parse().map_err(|_| bad())?,
             },
             t => {
-                let parts: Vec<f32> = t
-                    .split(',')
-                    .map(|p| p.trim().parse::<f32>())
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|_| bad())?;
+                let parts: Vec<f32> = parse_list(t).ok_or_else(bad)?;
                 HideColor::Constant(<[f32; 3]>::try_from(parts.as_slice()).map_err(|_| bad())?)
             }
         };
