@@ -1,35 +1,43 @@
 //! The assignment step: every pixel within two grid steps of a centre goes
 //! to the centre minimising `D`, first strictly smaller distance winning.
 //! Rows are cut into blocks of `BLOCK` pixels; a centre skips a block whose
-//! colour box proves it cannot beat the block's pruning limit.
+//! colour box proves it cannot beat the block's pruning limit. The image is
+//! assigned in bands of `BAND_ROWS` rows, in parallel or in sequence.
 
-use super::cluster::{window_range, Centre};
+use rayon::prelude::*;
 
-/// One band's labels, distances and block limits, with its index.
-pub(super) type BandSlices<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a mut [f64]));
+use super::geometry::{window_range, Centre, Window, BLOCK};
 
-/// One band of rows from `y0`: labels, distances and block limits.
+/// Rows per work unit of the assignment step; fixed, so the parallel and the
+/// sequential paths visit pixels and centres in the same order.
+const BAND_ROWS: usize = 8;
+
+/// One band of rows from `y0`: its slices of the labels, distances and
+/// block limits. The bands of an image are disjoint, so they can be
+/// assigned in parallel.
 pub(super) struct Band<'a> {
+    /// The band's first row in the image.
     pub(super) y0: usize,
+    /// Labels of the band's pixels, row-major (exact small integers).
     pub(super) lab: &'a mut [f64],
+    /// Scratch: each pixel's best distance so far.
     pub(super) dist: &'a mut [f64],
     /// In: each block's pruning limit. Out: its largest winning distance.
     pub(super) limit: &'a mut [f64],
 }
 
-/// Pixels per block along a row: the unit of pruning. 128 costs fewer
-/// instructions than 32 or 64 on tissue and on slide background alike
-/// (per-block bounds and short scans cost more than finer pruning saves).
-pub(super) const BLOCK: usize = 128;
-
 /// What the assignment step reads: features, their per-block colour boxes
 /// and the geometry of the centre windows.
 pub(super) struct Clustering<'a> {
+    /// The scaled CIELAB features, one row-major plane per channel.
     pub(super) planes: &'a [Vec<f64>; 3],
     /// Per row and block of `BLOCK` pixels: min and max of each channel.
     pub(super) boxes: Vec<[f64; 6]>,
+    /// Image height.
     pub(super) h: usize,
+    /// Image width.
     pub(super) w: usize,
+    /// `1 / step²`: the weight of squared pixel distances in `D`.
     pub(super) spatial_weight: f64,
     /// Window half-widths `2·step` along y and x.
     pub(super) reach: (f64, f64),
@@ -62,10 +70,45 @@ pub(super) fn colour_boxes(planes: &[Vec<f64>; 3], h: usize, w: usize) -> Vec<[f
 }
 
 impl Clustering<'_> {
+    /// The window of pixels `c` may win: `reach` either side, clipped to the image.
     pub(super) fn window(&self, c: &Centre) -> Window {
         let (y0, y1) = window_range(c.y, self.reach.0, self.h);
         let (x0, x1) = window_range(c.x, self.reach.1, self.w);
         Window { y0, y1, x0, x1 }
+    }
+
+    /// One assignment step over the whole image: `labels`, `distance` and
+    /// `limit` (per row and block) are cut into bands of `BAND_ROWS` rows,
+    /// assigned on rayon's pool when `parallel`. Bands are disjoint and each
+    /// is assigned the same way on either path, so the labels are identical.
+    pub(super) fn assign(
+        &self,
+        centres: &[Centre],
+        windows: &[Window],
+        labels: &mut [f64],
+        distance: &mut [f64],
+        limit: &mut [f64],
+        parallel: bool,
+    ) {
+        let band_limits = BAND_ROWS * self.w.div_ceil(BLOCK);
+        let bands: Vec<Band<'_>> = labels
+            .chunks_mut(BAND_ROWS * self.w)
+            .zip(distance.chunks_mut(BAND_ROWS * self.w))
+            .zip(limit.chunks_mut(band_limits))
+            .enumerate()
+            .map(|(b, ((lab, dist), limit))| Band {
+                y0: b * BAND_ROWS,
+                lab,
+                dist,
+                limit,
+            })
+            .collect();
+        let work = |band: Band<'_>| self.band(centres, windows, band);
+        if parallel {
+            bands.into_par_iter().for_each(work);
+        } else {
+            bands.into_iter().for_each(work);
+        }
     }
 
     /// Assigns one band, with AVX2 when the CPU has it.
@@ -80,11 +123,14 @@ impl Clustering<'_> {
         self.band_portable(centres, windows, band);
     }
 
+    /// [`band_portable`](Self::band_portable) compiled for AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) fn band_avx2(&self, centres: &[Centre], windows: &[Window], band: Band<'_>) {
         self.band_portable(centres, windows, band);
     }
 
+    /// Assigns one band and leaves each block's largest winning distance in
+    /// its limit; inlined into both [`band`](Self::band) paths.
     #[inline(always)]
     pub(super) fn band_portable(&self, centres: &[Centre], windows: &[Window], band: Band<'_>) {
         let Band {
@@ -190,20 +236,16 @@ impl Clustering<'_> {
     }
 }
 
-/// A centre's search window: rows `y0..y1`, columns `x0..x1`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Window {
-    pub(super) y0: usize,
-    pub(super) y1: usize,
-    pub(super) x0: usize,
-    pub(super) x1: usize,
-}
-
+/// What one centre brings to a row of [`scan`]: all but the per-pixel terms.
 #[derive(Clone, Copy)]
 pub(super) struct Scan {
+    /// Squared row distance from the centre.
     pub(super) dyy: f64,
+    /// As [`Clustering::spatial_weight`].
     pub(super) spatial_weight: f64,
+    /// The centre's colour.
     pub(super) colour: [f64; 3],
+    /// The centre's index, as a label.
     pub(super) label: f64,
 }
 
@@ -244,6 +286,7 @@ pub(super) fn scan(planes: [&[f64]; 3], dxx: &[f64], dist: &mut [f64], lab: &mut
     }
 }
 
+/// One pixel of [`scan`]: takes the centre when its distance is strictly smaller.
 #[inline(always)]
 pub(super) fn scan_pixel(
     l: f64,

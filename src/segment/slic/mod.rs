@@ -2,16 +2,24 @@
 //! implements them, label for label.
 //!
 //! - `lab`: colours to scaled CIELAB features (as `skimage.color.rgb2lab`);
-//! - `cluster`: the starting grid and the k-means loop;
+//! - `geometry`: what the steps share (centres, their windows, pruning
+//!   blocks); imports none of its siblings;
+//! - `grid`: the starting grid and labels;
 //! - `assign`: the assignment step (which centre wins each pixel), pruned
-//!   by block and vectorised;
+//!   by block, vectorised, in bands of rows;
 //! - `update`: centres moved to their pixels' means, and the pruning limits
 //!   carried to the next iteration;
-//! - `connectivity`: the final 4-connected relabelling.
+//! - `connectivity`: the final 4-connected relabelling;
+//! - `cluster`: the k-means loop that runs these steps in turn.
+//!
+//! Siblings import in one direction only: `geometry` ← `grid`, `assign`,
+//! `update` ← `cluster`, which also imports `lab` and `connectivity`.
 
 mod assign;
 mod cluster;
 mod connectivity;
+mod geometry;
+mod grid;
 mod lab;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,9 @@
 //! path against the portable one, and the grid against numpy's.
 
 use super::assign::*;
-use super::cluster::*;
+use super::cluster::compact;
+use super::geometry::{Centre, Window, BLOCK};
+use super::grid::regular_grid;
 use super::lab::{slic_features, LabPlanes};
 use super::*;
 use proptest::prelude::*;

@@ -1,8 +1,7 @@
 //! The update step: centres move to the mean position and colour of their
 //! pixels, and each block's pruning limit is carried to the next iteration.
 
-use super::assign::{Window, BLOCK};
-use super::cluster::Centre;
+use super::geometry::{Centre, Window, BLOCK};
 
 /// Moves each centre to the mean position and colour of its pixels, summing
 /// in raster order as scikit-image does, and records how far it moved. A
@@ -88,9 +87,13 @@ pub(super) fn run_end(row: &[f64], start: usize) -> usize {
 
 /// Pixels `x0..x1` of row `y`, all labelled `k`.
 pub(super) struct LabelRun {
+    /// The row.
     pub(super) y: usize,
+    /// First column.
     pub(super) x0: usize,
+    /// One past the last column.
     pub(super) x1: usize,
+    /// The label (a centre's index).
     pub(super) k: usize,
 }
 
