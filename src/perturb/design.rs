@@ -14,7 +14,12 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 
-/// How a level's masks are drawn (see `docs/guide.md` §4 for which to use).
+/// How a level's masks are drawn (see `docs/guide.md` §9 for which to use,
+/// `docs/sampling.md` for the measurements).
+///
+/// The enum's `Default` is [`Independent`](Sampling::Independent), the
+/// paper's; the explainer's default (`Preset::Recommended`) is
+/// [`Orthogonal`](Sampling::Orthogonal).
 ///
 /// ```
 /// use multiscale_lime::perturb::Sampling;
@@ -79,7 +84,7 @@ impl std::str::FromStr for Sampling {
 }
 
 impl Sampling {
-    /// Every design, in the order of the guide's table.
+    /// Every design, in the order of the table in `docs/sampling.md`.
     pub const ALL: [Sampling; 4] = [
         Sampling::Independent,
         Sampling::Antithetic,
