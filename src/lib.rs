@@ -61,7 +61,7 @@
 //!
 //! let stack = &explanation.stacks()[0];
 //! for level in stack.levels() {
-//!     println!("s = {:3}  s' = {:3}  R² = {:.2}", level.desired, level.actual, level.score);
+//!     println!("s = {:3}  s' = {:3}  R² = {:.2}", level.desired, level.actual, level.r2);
 //! }
 //! let combined = Trapezoid.combine(stack)?;
 //! let map = combined.heatmap.values();
@@ -80,7 +80,18 @@
 //! Bad input gives an [`Error`], never a panic: empty or mis-shaped images,
 //! zero or too many segments, invalid parameters, classifier failures, and
 //! classifier output of the wrong shape or with NaN.
-
+//!
+//! ## Command line
+//!
+//! The `mslime` tool (explain one image, a resumable batch of them, or
+//! show a segmentation) is a crate of its own: `cargo install mslime`.
+//!
+//! ## Features
+//!
+//! None is on by default: the default build runs any [`Classifier`] you
+//! implement and needs no model runtime.
+//!
+#![cfg_attr(feature = "document-features", doc = document_features::document_features!())]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 

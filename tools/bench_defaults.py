@@ -44,7 +44,7 @@ PIN = ["taskset", "-c", "0"]
 
 library = subprocess.run([sys.executable, os.path.join(ROOT, "tools/fetch_onnxruntime.py")],
                          check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-subprocess.run(["cargo", "build", "--release", "--quiet", "--features", "cli", "--bin", "mslime"],
+subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "mslime"],
                cwd=ROOT, check=True)
 subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "multiscale-lime-demo",
                 "--example", "cnn_timing", "--example", "explain"], cwd=ROOT, check=True)

@@ -10,10 +10,10 @@ use std::io::Cursor;
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/bin/mslime/parse.rs"]
+#[path = "../../cli/src/parse.rs"]
 #[allow(dead_code)]
 mod parse;
-#[path = "../../src/bin/mslime/read.rs"]
+#[path = "../../cli/src/read.rs"]
 mod read;
 
 /// Small enough that a decoded image costs little, large enough for

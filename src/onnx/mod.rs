@@ -9,7 +9,7 @@
 //! scaling, normalisation, softmax, batch size); the runtime adds its own
 //! settings. ONNX Runtime is several times faster on CPU and can use GPUs;
 //! tract needs no library. Where to get ONNX Runtime's library is told in
-//! [`ort`]'s docs and in `docs/onnx-runtime.md`.
+//! [`OrtClassifier`]'s docs and in `docs/onnx-runtime.md`.
 //!
 //! Both run a model in batches of exactly [`ModelBuilder::batch_size`]
 //! images (a short last batch is padded with copies of its last image), so
@@ -20,13 +20,14 @@ use ndarray::{s, Array2, ArrayView4, Axis};
 use crate::error::{ClassifierError, Error, Result};
 
 #[cfg(feature = "ort")]
-#[cfg_attr(docsrs, doc(cfg(feature = "ort")))]
-pub mod ort;
+mod ort;
 #[cfg(feature = "onnx")]
 mod tract;
 
 #[cfg(feature = "ort")]
-pub use self::ort::{ExecutionProvider, OrtClassifier, OrtClassifierBuilder, OrtSettings};
+pub use self::ort::{
+    open_ort_library, ExecutionProvider, OrtClassifier, OrtClassifierBuilder, OrtSettings,
+};
 #[cfg(feature = "onnx")]
 pub use self::tract::{OnnxClassifier, OnnxClassifierBuilder, TractSettings};
 

@@ -1,32 +1,5 @@
-//! ONNX models run by [ONNX Runtime](https://onnxruntime.ai) through the
-//! [`ort`](https://docs.rs/ort) crate. Enabled by the `ort` feature.
-//!
-//! Nothing is linked or downloaded at build time: ONNX Runtime's shared
-//! library (1.31 or newer) is opened when the first model is loaded, from
-//!
-//! 1. the path given to [`OrtSettings`] through
-//!    [`ModelBuilder::library`](crate::onnx::ModelBuilder::library), else
-//! 2. the `ORT_DYLIB_PATH` environment variable (ort's convention), else
-//! 3. `libonnxruntime.so` (`libonnxruntime.dylib` on macOS,
-//!    `onnxruntime.dll` on Windows) on the system's library search path.
-//!
-//! A process holds one ONNX Runtime library: asking for a second, different
-//! path is an error. Where to get the library (a system package, the
-//! `onnxruntime` Python wheel, which bundles `libonnxruntime.so`, or
-//! Microsoft's release archives) is told in `docs/onnx-runtime.md`; this
-//! repository's `tools/fetch_onnxruntime.py` extracts it from the wheel.
-//!
-//! ```no_run
-//! use multiscale_lime::onnx::{ExecutionProvider, OrtClassifier};
-//! use multiscale_lime::Classifier;
-//!
-//! let model = OrtClassifier::builder(96, 96)
-//!     .library("target/onnxruntime/libonnxruntime.so.1.32.0")
-//!     .execution_provider(ExecutionProvider::Cpu)
-//!     .load_path("assets/models/ihc_dab_cnn.onnx")?;
-//! assert_eq!(model.num_classes(), 2);
-//! # Ok::<(), multiscale_lime::Error>(())
-//! ```
+//! ONNX Runtime as a runtime for [`OrtClassifier`] (its docs tell where the
+//! library comes from).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -79,33 +52,59 @@ pub enum ExecutionProvider {
 impl ExecutionProvider {
     /// ONNX Runtime's name for the provider, as its Python API spells it.
     pub fn name(self) -> &'static str {
+        // Spelled out: ort defines the GPU providers' names only when their
+        // features are on, and the name is wanted in errors either way.
         match self {
-            ExecutionProvider::Cpu => ep::CPU::NAME,
-            ExecutionProvider::Cuda { .. } => ep::CUDA::NAME,
-            ExecutionProvider::TensorRt { .. } => ep::TensorRT::NAME,
-            ExecutionProvider::CoreMl => ep::CoreML::NAME,
+            ExecutionProvider::Cpu => "CPUExecutionProvider",
+            ExecutionProvider::Cuda { .. } => "CUDAExecutionProvider",
+            ExecutionProvider::TensorRt { .. } => "TensorrtExecutionProvider",
+            ExecutionProvider::CoreMl => "CoreMLExecutionProvider",
+        }
+    }
+
+    /// What to do when this build lacks the provider's support (a cargo
+    /// feature of its own, so that CPU users compile none of it).
+    fn missing_feature(self) -> Option<&'static str> {
+        match self {
+            ExecutionProvider::Cpu => None,
+            ExecutionProvider::Cuda { .. } => (!cfg!(feature = "ort-cuda"))
+                .then_some("a provider compiled in: build with the `ort-cuda` feature"),
+            ExecutionProvider::TensorRt { .. } => (!cfg!(feature = "ort-tensorrt"))
+                .then_some("a provider compiled in: build with the `ort-tensorrt` feature"),
+            ExecutionProvider::CoreMl => (!cfg!(feature = "ort-coreml"))
+                .then_some("a provider compiled in: build with the `ort-coreml` feature"),
         }
     }
 
     fn available(self) -> ort::Result<bool> {
         match self {
             ExecutionProvider::Cpu => ep::CPU::is_available(),
+            #[cfg(feature = "ort-cuda")]
             ExecutionProvider::Cuda { .. } => ep::CUDA::is_available(),
+            #[cfg(feature = "ort-tensorrt")]
             ExecutionProvider::TensorRt { .. } => ep::TensorRT::is_available(),
+            #[cfg(feature = "ort-coreml")]
             ExecutionProvider::CoreMl => ep::CoreML::is_available(),
+            #[allow(unreachable_patterns)]
+            _ => Ok(false),
         }
     }
 
     fn dispatch(self) -> ep::ExecutionProviderDispatch {
         let dispatch = match self {
-            ExecutionProvider::Cpu => ep::CPU::default().build(),
+            #[cfg(feature = "ort-cuda")]
             ExecutionProvider::Cuda { device_id } => {
                 ep::CUDA::default().with_device_id(device_id).build()
             }
+            #[cfg(feature = "ort-tensorrt")]
             ExecutionProvider::TensorRt { device_id } => {
                 ep::TensorRT::default().with_device_id(device_id).build()
             }
+            #[cfg(feature = "ort-coreml")]
             ExecutionProvider::CoreMl => ep::CoreML::default().build(),
+            // A provider compiled out never gets here: `load_bytes` refuses
+            // it first (`missing_feature`).
+            _ => ep::CPU::default().build(),
         };
         // Never fall back to the CPU behind the user's back.
         dispatch.error_on_failure()
@@ -128,7 +127,7 @@ pub type OrtClassifierBuilder = ModelBuilder<OrtSettings>;
 
 impl ModelBuilder<OrtSettings> {
     /// The ONNX Runtime shared library to open (default: `ORT_DYLIB_PATH`,
-    /// else the system's; see the [module docs](self)).
+    /// else the system's; see [`OrtClassifier`]).
     pub fn library(mut self, path: impl Into<PathBuf>) -> Self {
         self.runtime.library = Some(path.into());
         self
@@ -198,6 +197,13 @@ impl ModelBuilder<OrtSettings> {
             (None, ExecutionProvider::Cpu) => rayon::current_num_threads().clamp(1, 256),
             (None, _) => 1,
         };
+        if let Some(expected) = settings.provider.missing_feature() {
+            return Err(Error::invalid(
+                "execution provider",
+                settings.provider.name(),
+                expected,
+            ));
+        }
         let (library, env) = open_runtime(settings.library.as_deref())?;
         let runtime_error = |reason: String| Error::OnnxRuntime {
             library: library.display().to_string(),
@@ -255,13 +261,13 @@ impl ModelBuilder<OrtSettings> {
 
 /// Opens ONNX Runtime's library (unless this process already has) and
 /// returns its path: `library`, else `ORT_DYLIB_PATH`, else the system's
-/// (see the [module docs](self)). Loading a model does this itself; call it
+/// (see [`OrtClassifier`]). Loading a model does this itself; call it
 /// to learn early whether ONNX Runtime is there.
 ///
 /// # Errors
 /// [`Error::OnnxRuntime`] when the library cannot be opened, is older than
 /// 1.31, or another library is already open.
-pub fn open_library(library: Option<&Path>) -> Result<PathBuf> {
+pub fn open_ort_library(library: Option<&Path>) -> Result<PathBuf> {
     open_runtime(library).map(|(path, _)| path)
 }
 
@@ -323,12 +329,41 @@ fn check_signature(session: &Session, input: &InputSpec) -> std::result::Result<
     Ok(())
 }
 
-/// An ONNX image classifier run by ONNX Runtime.
+///  ONNX models run by [ONNX Runtime](https://onnxruntime.ai) through the
+///  [`ort`](https://docs.rs/ort) crate. Enabled by the `ort` feature.
 ///
 /// Images must have the size given to [`OrtClassifier::builder`]; the
 /// model must take one `f32` input (`N×3×H×W` or `N×H×W×3`) and return
 /// `N×C` scores. Batches are scored by a pool of sessions, one call per
 /// session at a time.
+///
+///  Nothing is linked or downloaded at build time: ONNX Runtime's shared
+///  library (1.31 or newer) is opened when the first model is loaded, from
+///
+///  1. the path given to [`OrtSettings`] through
+///     [`ModelBuilder::library`](crate::onnx::ModelBuilder::library), else
+///  2. the `ORT_DYLIB_PATH` environment variable (ort's convention), else
+///  3. `libonnxruntime.so` (`libonnxruntime.dylib` on macOS,
+///     `onnxruntime.dll` on Windows) on the system's library search path.
+///
+///  A process holds one ONNX Runtime library: asking for a second, different
+///  path is an error; [`open_ort_library`](crate::onnx::open_ort_library)
+/// opens it early. Where to get the library (a system package, the
+///  `onnxruntime` Python wheel, which bundles `libonnxruntime.so`, or
+///  Microsoft's release archives) is told in `docs/onnx-runtime.md`; this
+///  repository's `tools/fetch_onnxruntime.py` extracts it from the wheel.
+///
+///  ```no_run
+///  use multiscale_lime::onnx::{ExecutionProvider, OrtClassifier};
+///  use multiscale_lime::Classifier;
+///
+///  let model = OrtClassifier::builder(96, 96)
+///      .library("target/onnxruntime/libonnxruntime.so.1.32.0")
+///      .execution_provider(ExecutionProvider::Cpu)
+///      .load_path("assets/models/ihc_dab_cnn.onnx")?;
+///  assert_eq!(model.num_classes(), 2);
+///  # Ok::<(), multiscale_lime::Error>(())
+///  ```
 pub struct OrtClassifier {
     sessions: Vec<Mutex<Session>>,
     classes: usize,

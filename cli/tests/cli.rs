@@ -1,7 +1,6 @@
 //! The `mslime` binary on the bundled sample: outputs exist and parse, a
 //! killed batch resumes without redoing work, shards partition a folder,
 //! bad files are reported without stopping the batch.
-#![cfg(feature = "cli")]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,8 +12,9 @@ use ndarray_npy::read_npy;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mslime");
 
+/// The repository, where the bundled model and images are.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn model() -> String {
@@ -33,13 +33,17 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// The binary with `args`, where ONNX Runtime is not found (so
-/// `--backend auto` is tract) unless the arguments name it.
+/// `--backend auto` is tract) unless the arguments name it: every run of a
+/// test sees the same environment, whatever the caller's.
+fn mslime<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env_remove("ORT_DYLIB_PATH");
+    command
+}
+
+/// [`mslime`] run to its end.
 fn run<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("ORT_DYLIB_PATH")
-        .output()
-        .expect("the binary runs")
+    mslime(args).output().expect("the binary runs")
 }
 
 /// One coarse level, few samples, no metrics: a fast batch.
@@ -279,8 +283,7 @@ fn killed_batch_resumes_without_redoing_work() {
         &out,
         &["--levels", "10,25,50", "--no-metrics", "--jobs", "1"],
     );
-    let mut child = Command::new(BIN)
-        .args(&args)
+    let mut child = mslime(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -813,9 +816,7 @@ fn concurrent_batches_share_the_work() {
     );
     let children: Vec<_> = (0..2)
         .map(|_| {
-            Command::new(BIN)
-                .args(&args)
-                .env_remove("ORT_DYLIB_PATH")
+            mslime(&args)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -962,8 +963,36 @@ fn log_odds_response_is_reported() {
         auto["levels"][0]["coefficients"],
         log_odds["levels"][0]["coefficients"]
     );
-    // Same masks (same seed), another regression target.
-    let coefficients = |r: &serde_json::Value| r["levels"][0]["coefficients"].clone();
+    // Each flag reaches the library: the coefficients are, bit for bit,
+    // those of the library's explainer with that response.
+    use multiscale_lime::onnx::OnnxClassifier;
+    use multiscale_lime::{Image, MultiScaleLime, Response, Target};
+    let image = Image::try_from(&image::open(&patch).unwrap().to_rgb8()).unwrap();
+    let model = OnnxClassifier::builder(96, 96)
+        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
+        .unwrap();
+    let coefficients = |r: &serde_json::Value| -> Vec<f64> {
+        let values = r["levels"][0]["coefficients"].as_array().unwrap();
+        values.iter().map(|v| v.as_f64().unwrap()).collect()
+    };
+    for (report, response) in [(&score, Response::Score), (&log_odds, Response::LogOdds)] {
+        let library = MultiScaleLime::builder()
+            .levels([10])
+            .samples_per_segment(3)
+            .response(response)
+            .build()
+            .unwrap()
+            .explain(&image, &model, Target::Predicted)
+            .unwrap();
+        let level = &library.stacks()[0].levels()[0];
+        assert_eq!(
+            coefficients(report),
+            level.coefficients.to_vec(),
+            "{response}"
+        );
+    }
+    // Same masks (same seed), another regression target: the log-odds
+    // stretch scores near 0 or 1, so the two fits differ.
     assert_ne!(coefficients(&score), coefficients(&log_odds));
 
     let output = run(&command_args(

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use multiscale_lime::metrics::{deletion_curve, explanation_accuracy, insertion_curve};
-use multiscale_lime::onnx::ort::open_library;
-use multiscale_lime::onnx::{ExecutionProvider, ModelBuilder, OnnxClassifier, OrtClassifier};
+use multiscale_lime::onnx::{
+    open_ort_library, ExecutionProvider, ModelBuilder, OnnxClassifier, OrtClassifier,
+};
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{Classifier, Config, MultiScaleLime, Target};
 use serde_json::json;
@@ -45,8 +46,8 @@ impl Models {
         let library = args.ort_library.as_deref();
         let ort = match args.backend {
             Backend::Tract => None,
-            Backend::Ort => Some(open_library(library).map_err(|e| e.to_string())?),
-            Backend::Auto => match open_library(library) {
+            Backend::Ort => Some(open_ort_library(library).map_err(|e| e.to_string())?),
+            Backend::Auto => match open_ort_library(library) {
                 Ok(path) => Some(path),
                 Err(e) => {
                     eprintln!(
@@ -253,7 +254,7 @@ pub(crate) fn explain_into(
             "actual": level.actual,
             "samples": level.samples,
             "calls": level.calls,
-            "r2": level.score,
+            "r2": level.r2,
             "intercept": level.intercept,
             "local_prediction": level.local_prediction,
             "weight": combined.weights[l],
