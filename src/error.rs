@@ -85,10 +85,10 @@ pub enum Error {
     },
 
     /// The classifier returned NaN or an infinite score.
-    #[error("classifier returned a non-finite score {value} for image {image} of a batch, class {class}")]
+    #[error("classifier returned a non-finite score {value} for image {batch_row} of a batch, class {class}")]
     ClassifierNonFinite {
-        /// Row in the batch.
-        image: usize,
+        /// The image's row in the batch the classifier was given.
+        batch_row: usize,
         /// Class column.
         class: usize,
         /// The offending score.
@@ -98,10 +98,11 @@ pub enum Error {
     /// A score is not a probability where one is needed (the
     /// [`Response::LogOdds`](crate::Response::LogOdds) surrogate takes
     /// the log-odds of scores in `[0, 1]`).
-    #[error("classifier returned {value} for image {image} of a level's fit, class {class}; log-odds need probabilities in [0, 1] (for a model that returns logits, regress them as they are: Response::Score, `--response score`)")]
+    #[error("classifier returned {value} for sample {sample} of a level's fit (0 is the image itself), class {class}; log-odds need probabilities in [0, 1] (for a model that returns logits, apply a softmax: `ModelBuilder::softmax`, `--softmax`; or regress the scores as they are: Response::Score, `--response score`)")]
     ClassifierNotProbability {
-        /// Row of the level's fit (0 is the original image).
-        image: usize,
+        /// The sample's row in the level's fit (0 is the image itself; see
+        /// [`LevelExplanation::samples`](crate::LevelExplanation::samples)).
+        sample: usize,
         /// Class column.
         class: usize,
         /// The offending score.

@@ -192,8 +192,8 @@ pub struct LevelExplanation {
     pub coefficients: Array1<f64>,
     /// Ridge intercept.
     pub intercept: f64,
-    /// Weighted R² of the surrogate.
-    pub score: f64,
+    /// Weighted R² of the surrogate ([`Surrogate::r2`](crate::Surrogate::r2)).
+    pub r2: f64,
     /// Surrogate prediction for the original image.
     pub local_prediction: f64,
     /// Standard error of each coefficient (the surrogate's, when it

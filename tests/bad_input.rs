@@ -280,13 +280,7 @@ impl SurrogateFitter for Strided {
         }
         let coefficients = doubled.slice_move(ndarray::s![..;2]);
         assert!(coefficients.as_slice().is_none());
-        Ok(Surrogate {
-            coefficients,
-            intercept: 0.0,
-            score: 1.0,
-            local_prediction: 0.0,
-            std_errors: None,
-        })
+        Ok(Surrogate::new(coefficients, 0.0, 1.0))
     }
 }
 

@@ -2,11 +2,12 @@
 //! end-to-end explanation.
 #![cfg(feature = "onnx")]
 
+use multiscale_lime::metrics::relevance_mass;
 use multiscale_lime::onnx::{InputLayout, OnnxClassifier};
 use multiscale_lime::prelude::*;
 use multiscale_lime::Preset;
 use multiscale_lime::{BatchSize, Error};
-use multiscale_lime_testkit::{explain_on_threads, heatmap_bits};
+use multiscale_lime_testkit::{explain_on_threads, heatmap_bits, load_asset, stained_pixels};
 use ndarray::{s, Array3, Array4};
 
 fn root() -> std::path::PathBuf {
@@ -138,17 +139,12 @@ fn clear_errors() {
 
 #[test]
 fn explains_a_patch_end_to_end() {
-    let patch = Image::try_from(
-        &image::open(root().join("assets/ihc_patch96.png"))
-            .unwrap()
-            .to_rgb8(),
-    )
-    .unwrap();
+    // The README's main job: the defaults, white hidden superpixels (the
+    // CNN reads black as dense stain), both classes explained.
+    let patch = load_asset("ihc_patch96.png");
     let clf = model();
-    let lime = MultiScaleLime::preset(Preset::Paper)
-        .levels([10, 25])
-        .samples_per_segment(4)
-        .seed(5)
+    let lime = MultiScaleLime::builder()
+        .hide_color(HideColor::Constant([1.0; 3]))
         .build()
         .unwrap();
     let e = lime.explain(&patch, &clf, Target::TopLabels(2)).unwrap();
@@ -159,13 +155,28 @@ fn explains_a_patch_end_to_end() {
         "softmax output sums to {}",
         p.sum()
     );
-    let combined = Trapezoid.combine(&e.stacks()[0]).unwrap();
-    assert_eq!(combined.heatmap.dim(), (96, 96));
-    assert!(combined
+    let rich = e.fused_for(1).expect("DAB-rich is explained");
+    assert_eq!(rich.heatmap.dim(), (96, 96));
+    assert!(rich
         .heatmap
         .values()
         .iter()
         .all(|v| (0.0..=1.0).contains(v)));
+    // The DAB-rich explanation sits on the brown pixels: most of its
+    // relevance on them, at least twice their share of the patch.
+    let stained = stained_pixels(&patch);
+    let share = stained.iter().filter(|&&m| m).count() as f64 / stained.len() as f64;
+    let mass = relevance_mass(&rich.heatmap, stained.view()).unwrap();
+    assert!(
+        mass > 0.5 && mass > 2.0 * share,
+        "{:.1}% of the relevance on the {:.1}% stained pixels",
+        100.0 * mass,
+        100.0 * share
+    );
+    // And the DAB-poor explanation does not.
+    let poor = e.fused_for(0).expect("DAB-poor is explained");
+    let poor_mass = relevance_mass(&poor.heatmap, stained.view()).unwrap();
+    assert!(poor_mass < mass, "{poor_mass} ≥ {mass}");
 }
 
 #[test]

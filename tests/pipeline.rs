@@ -204,7 +204,7 @@ fn levels_report_desired_and_actual_counts_and_valid_ranges() {
                 .values()
                 .iter()
                 .all(|&v| (lo..=1.0).contains(&v)));
-            assert!(level.score <= 1.0);
+            assert!(level.r2 <= 1.0);
         }
         let combined = Trapezoid.combine(stack).unwrap();
         assert!((combined.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);

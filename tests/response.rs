@@ -322,7 +322,7 @@ fn log_odds_of_a_logits_model_fail_before_any_mask_is_scored() {
         .explain(&image(), &logits, Target::Class(0))
         .unwrap_err();
     assert!(
-        matches!(err, Error::ClassifierNotProbability { image: 0, value, .. } if value == 2.5),
+        matches!(err, Error::ClassifierNotProbability { sample: 0, value, .. } if value == 2.5),
         "{err}"
     );
     // The unperturbed image only.

@@ -50,7 +50,7 @@ fn ridge_matches_scikit_learn() {
             epsilon = 1e-10,
             max_relative = 1e-8
         );
-        assert_relative_eq!(fit.score, score, epsilon = 1e-10, max_relative = 1e-8);
+        assert_relative_eq!(fit.r2, score, epsilon = 1e-10, max_relative = 1e-8);
         assert_relative_eq!(
             fit.local_prediction,
             intercept + coef.iter().sum::<f64>(),

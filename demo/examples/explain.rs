@@ -33,22 +33,8 @@ use multiscale_lime::prelude::*;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{image, ndarray};
 use multiscale_lime::{ClassifierError, Gaussian, InverseTrapezoid, Uniform};
+use multiscale_lime_testkit::{dab_density, stained_pixels, DAB_THRESHOLD};
 use ndarray::{Array2, ArrayView4, Axis};
-
-/// `skimage.color.hed_from_rgb[:, 2]`: the DAB column of the inverse stain matrix.
-const DAB_FROM_OD: [f32; 3] = [-0.556_115_8, -0.135_521_8, 1.573_588_1];
-const DAB_THRESHOLD: f32 = 0.04;
-
-fn dab_density(rgb: &[f32]) -> f32 {
-    if rgb.iter().all(|&v| v < 0.05) {
-        return 0.0; // hidden by the perturbation: no tissue
-    }
-    let log_adjust = (1e-6f32).ln();
-    rgb.iter()
-        .zip(DAB_FROM_OD)
-        .map(|(&v, w)| v.max(1e-6).ln() / log_adjust * w)
-        .sum()
-}
 
 fn stain_classifier(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, ClassifierError> {
     let mut out = Array2::zeros((batch.dim().0, 2));
@@ -148,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             level.desired,
             level.actual,
             level.samples,
-            level.score,
+            level.r2,
             trapezoid.weights[l],
             inverse.weights[l]
         );
@@ -207,9 +193,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     // Where is the evidence for stain? The DAB-rich explanation (the
     // predicted one, or the runner-up) should sit on the brown pixels.
-    let stain_mask = ndarray::Array2::from_shape_fn((image.height(), image.width()), |(y, x)| {
-        dab_density(&image.pixel(y, x)) > DAB_THRESHOLD
-    });
+    let stain_mask = stained_pixels(&image);
     let rich = explanation.stack(1).ok_or("DAB-rich was not explained")?;
     let rich_map = explanation
         .fused_for(1)

@@ -539,7 +539,7 @@ impl PyLevel {
     /// Weighted R² of the surrogate on its samples.
     #[getter]
     fn r2(&self) -> f64 {
-        self.0.score
+        self.0.r2
     }
 
     /// The surrogate's prediction for the unperturbed image.
@@ -590,7 +590,7 @@ impl PyLevel {
     fn __repr__(&self) -> String {
         format!(
             "Level(desired={}, actual={}, samples={}, r2={:.4})",
-            self.0.desired, self.0.actual, self.0.samples, self.0.score
+            self.0.desired, self.0.actual, self.0.samples, self.0.r2
         )
     }
 }

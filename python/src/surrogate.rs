@@ -76,7 +76,7 @@ pub(crate) fn fit_ridge(
     Ok(PySurrogate {
         coefficients: fit.coefficients,
         intercept: fit.intercept,
-        r2: fit.score,
+        r2: fit.r2,
         local_prediction: fit.local_prediction,
     })
 }

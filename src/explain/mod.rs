@@ -310,7 +310,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             let value = prediction[class];
             if response.apply(value).is_none() {
                 return Err(Error::ClassifierNotProbability {
-                    image: 0,
+                    sample: 0,
                     class,
                     value,
                 });
@@ -557,7 +557,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                 .response
                 .apply(value)
                 .ok_or(Error::ClassifierNotProbability {
-                    image: i,
+                    sample: i,
                     class: classes[t],
                     value,
                 })?;
@@ -597,7 +597,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
                     heatmap: Heatmap::paint(seg, &values)?,
                     coefficients: fit.coefficients,
                     intercept: fit.intercept,
-                    score: fit.score,
+                    r2: fit.r2,
                     local_prediction: fit.local_prediction,
                     std_errors: fit.std_errors,
                 })

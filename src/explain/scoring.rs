@@ -131,9 +131,10 @@ pub(super) fn check_scores(scores: &Array2<f32>, rows: usize, classes: usize) ->
             got: scores.dim(),
         });
     }
-    if let Some(((image, class), &value)) = scores.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((batch_row, class), &value)) = scores.indexed_iter().find(|(_, v)| !v.is_finite())
+    {
         return Err(Error::ClassifierNonFinite {
-            image,
+            batch_row,
             class,
             value,
         });

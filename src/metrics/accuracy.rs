@@ -114,7 +114,7 @@ pub(crate) fn score_one<C: Classifier + ?Sized>(classifier: &C, image: &Image) -
     }
     if let Some((class, &value)) = out.row(0).indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(Error::ClassifierNonFinite {
-            image: 0,
+            batch_row: 0,
             class,
             value,
         });

@@ -133,7 +133,7 @@ fn curve<C: Classifier + ?Sized>(
             for (i, &v) in out.column(class).iter().enumerate() {
                 if !v.is_finite() {
                     return Err(Error::ClassifierNonFinite {
-                        image: i,
+                        batch_row: i,
                         class,
                         value: v,
                     });

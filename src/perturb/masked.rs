@@ -9,22 +9,8 @@ use crate::input::Image;
 use crate::segment::Segmentation;
 
 /// Keeps each pixel whose segment's mask entry is non-zero and shows `fill`
-/// elsewhere, for every row of `masks`. The provided
-/// [`Perturber::render`](crate::Perturber::render).
-///
-/// ```
-/// use multiscale_lime::perturb::render_masked;
-/// use multiscale_lime::{Fill, Image, Segmentation};
-/// use ndarray::{array, Array3, Array4};
-///
-/// let image = Image::new(Array3::from_elem((1, 2, 3), 0.5))?;
-/// let seg = Segmentation::new(array![[0, 1]])?;
-/// let mut out = Array4::zeros((2, 1, 2, 3));
-/// render_masked(&image, &seg, &Fill::Color([1.0, 0.0, 0.0]), array![[1, 1], [1, 0]].view(), out.view_mut())?;
-/// assert_eq!(out.slice(ndarray::s![1, 0, 1, ..]).to_vec(), [1.0, 0.0, 0.0]); // hidden
-/// assert_eq!(out.slice(ndarray::s![1, 0, 0, ..]).to_vec(), [0.5; 3]); // kept
-/// # Ok::<(), multiscale_lime::Error>(())
-/// ```
+/// elsewhere, for every row of `masks`: the provided
+/// [`Perturber::render`](crate::Perturber::render), whose docs show it.
 ///
 /// # Errors
 /// [`Error::InconsistentInput`] when `out` is not `masks.nrows()×H×W×3` in
@@ -32,7 +18,7 @@ use crate::segment::Segmentation;
 /// fill image has another size than `image`; [`Error::InvalidParameter`]
 /// for a fill colour outside `[0, 1]`; [`Error::InvalidSegmentation`] when
 /// the segmentation does not fit the image.
-pub fn render_masked(
+pub(crate) fn render_masked(
     image: &Image,
     segmentation: &Segmentation,
     fill: &Fill,

@@ -12,7 +12,12 @@ use ndarray::{Array1, ArrayView1, ArrayView2};
 use crate::error::{Error, Result};
 
 /// A fitted linear surrogate `ŷ = intercept + z·coefficients`.
+///
+/// Its fields are read freely; a [`SurrogateFitter`] outside this crate
+/// builds one with [`Surrogate::new`] (and [`Surrogate::with_std_errors`]),
+/// so that fields added later (as `std_errors` was) break nobody.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Surrogate {
     /// One coefficient per segment: the segment's estimated contribution to
     /// the explained score.
@@ -24,7 +29,7 @@ pub struct Surrogate {
     /// locally. A target that does not vary beyond floating-point rounding
     /// (the classifier ignored every perturbation, as a saturated softmax
     /// does) scores 0 with zero coefficients: there is nothing to explain.
-    pub score: f64,
+    pub r2: f64,
     /// The surrogate's prediction for the unperturbed image (all segments
     /// kept): `intercept + Σ coefficients`.
     pub local_prediction: f64,
@@ -35,8 +40,41 @@ pub struct Surrogate {
     pub std_errors: Option<Array1<f64>>,
 }
 
-/// Fits a linear surrogate to binary masks `z` (`n × K`), targets `y` (`n`)
-/// and sample weights (`n`).
+impl Surrogate {
+    /// A fit without standard errors; `local_prediction` is
+    /// `intercept + Σ coefficients`.
+    ///
+    /// ```
+    /// use multiscale_lime::Surrogate;
+    /// use ndarray::array;
+    ///
+    /// let fit = Surrogate::new(array![0.5, -0.25], 0.1, 0.9)
+    ///     .with_std_errors(array![0.01, 0.02]);
+    /// assert_eq!(fit.local_prediction, 0.1 + 0.5 - 0.25);
+    /// assert_eq!(fit.std_errors, Some(array![0.01, 0.02]));
+    /// ```
+    pub fn new(coefficients: Array1<f64>, intercept: f64, r2: f64) -> Self {
+        Surrogate {
+            local_prediction: intercept + coefficients.iter().sum::<f64>(),
+            coefficients,
+            intercept,
+            r2,
+            std_errors: None,
+        }
+    }
+
+    /// The same fit with a standard error per coefficient.
+    #[must_use]
+    pub fn with_std_errors(mut self, std_errors: Array1<f64>) -> Self {
+        self.std_errors = Some(std_errors);
+        self
+    }
+}
+
+/// Fits a linear surrogate to masks `z` (`n × K`), targets `y` (`n`) and
+/// sample weights (`n`). A mask entry is the share of a segment kept: 0 or
+/// 1 for one level's own masks, any value in `[0, 1]` when levels share
+/// their passes ([`Schedule::SharedPasses`](crate::Schedule::SharedPasses)).
 pub trait SurrogateFitter: Send + Sync {
     /// Fits one target.
     ///

@@ -1,6 +1,6 @@
 //! Weighted ridge regression, solved exactly.
 
-use nalgebra::{DMatrix, DVector};
+use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 
 use super::uncertainty::sandwich_std_errors;
@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 /// let fit = Ridge::new(1e-9)?.fit(z.view(), y.view(), w.view())?;
 /// assert!((fit.coefficients[0] - 2.0).abs() < 1e-6);
 /// assert!((fit.intercept).abs() < 1e-6);
-/// assert!((fit.score - 1.0).abs() < 1e-9);
+/// assert!((fit.r2 - 1.0).abs() < 1e-9);
 /// # Ok::<(), multiscale_lime::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,6 +118,39 @@ impl SurrogateFitter for Ridge {
         weights: ArrayView1<'_, f64>,
     ) -> Result<Vec<Surrogate>> {
         check_inputs(z, ys, weights)?;
+        let system = self.factorise(z, weights)?;
+        ys.columns()
+            .into_iter()
+            .map(|y| self.fit_target(&system, z, y, weights))
+            .collect()
+    }
+}
+
+/// What every target of one fit shares: the weighted means of the masks
+/// and the factorised normal equations.
+struct NormalEquations {
+    /// `Σ πᵢ`.
+    total: f64,
+    /// Weighted column means `z̄` (zeros without an intercept).
+    z_mean: Vec<f64>,
+    /// The √π-scaled, centred design and `√π`, kept only when the masks
+    /// are not 0/1 (the bitset path needs neither).
+    design: Option<(DMatrix<f64>, Vec<f64>)>,
+    /// Cholesky factor of `Z̃ᵀΠZ̃ + αI`.
+    chol: Cholesky<f64, Dyn>,
+    /// `(Z̃ᵀΠZ̃ + αI)⁻¹` when standard errors are estimated.
+    inverse: Option<DMatrix<f64>>,
+    /// Fitted parameters: the coefficients and the intercept, if any.
+    parameters: usize,
+}
+
+impl Ridge {
+    /// Centres, builds and factorises `Z̃ᵀΠZ̃ + αI` once for all targets.
+    fn factorise(
+        &self,
+        z: ArrayView2<'_, f32>,
+        weights: ArrayView1<'_, f64>,
+    ) -> Result<NormalEquations> {
         let (n, k) = z.dim();
         let total: f64 = weights.sum();
         let z_mean: Vec<f64> = if self.fit_intercept {
@@ -134,7 +167,6 @@ impl SurrogateFitter for Ridge {
         } else {
             vec![0.0; k]
         };
-        // √π-scaled, centred design; only the dense path needs it.
         let (mut gram, design) = match binary_gram(z, weights) {
             // Zᵀ Π Z − W z̄ z̄ᵀ is the centred Gram matrix; without an
             // intercept z̄ = 0 and it is Zᵀ Π Z.
@@ -156,121 +188,156 @@ impl SurrogateFitter for Ridge {
             features: k,
             alpha: self.alpha,
         })?;
-        // (Z̃ᵀΠZ̃ + αI)⁻¹ for the standard errors, which need more samples
-        // than fitted parameters.
+        // The standard errors need more samples than fitted parameters.
         let parameters = k + usize::from(self.fit_intercept);
         let inverse = (self.std_errors && n > parameters).then(|| chol.inverse());
-
-        ys.columns()
-            .into_iter()
-            .map(|y| {
-                let y_mean = y.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total;
-                let centre = if self.fit_intercept { y_mean } else { 0.0 };
-                let ss_tot: f64 = y
-                    .iter()
-                    .zip(weights)
-                    .map(|(v, w)| w * (v - y_mean).powi(2))
-                    .sum();
-                let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                // A target flat to rounding (the classifier ignored every
-                // perturbation): nothing to explain, and fitting the rounding
-                // noise would report a meaningless, even negative, R².
-                if self.fit_intercept && ss_tot <= total * (scale * n as f64 * f64::EPSILON).powi(2)
-                {
-                    return Ok(Surrogate {
-                        coefficients: Array1::zeros(k),
-                        intercept: y_mean,
-                        score: 0.0,
-                        local_prediction: y_mean,
-                        std_errors: inverse.as_ref().map(|_| Array1::zeros(k)),
-                    });
-                }
-                let rhs = match &design {
-                    Some((a, root_w)) => {
-                        let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * root_w[i]);
-                        a.tr_mul(&b_vec)
-                    }
-                    None => {
-                        // Σᵢ πᵢ zᵢⱼ (yᵢ − ȳ): with an intercept the z̄ term vanishes
-                        // because Σᵢ πᵢ (yᵢ − ȳ) = 0.
-                        let mut rhs = DVector::zeros(k);
-                        for (i, row) in z.rows().into_iter().enumerate() {
-                            let r = weights[i] * (y[i] - centre);
-                            // Branch-free (entries are 0/1 at random): the
-                            // mask keeps `r` or makes it +0.0, and adding +0.0
-                            // changes no sum that starts at +0.0 (such a sum
-                            // never becomes −0.0).
-                            let add = |acc: &mut f64, zij: f32| {
-                                let keep = u64::from(zij != 0.0).wrapping_neg();
-                                *acc += f64::from_bits(r.to_bits() & keep);
-                            };
-                            match row.as_slice() {
-                                Some(row) => rhs
-                                    .as_mut_slice()
-                                    .iter_mut()
-                                    .zip(row)
-                                    .for_each(|(acc, &zij)| add(acc, zij)),
-                                None => rhs
-                                    .iter_mut()
-                                    .zip(row.iter())
-                                    .for_each(|(acc, &zij)| add(acc, zij)),
-                            }
-                        }
-                        rhs
-                    }
-                };
-                let beta = chol.solve(&rhs);
-                if beta.iter().any(|v| !v.is_finite()) {
-                    return Err(Error::Singular {
-                        features: k,
-                        alpha: self.alpha,
-                    });
-                }
-                let intercept = if self.fit_intercept {
-                    centre
-                        - z_mean
-                            .iter()
-                            .zip(beta.iter())
-                            .map(|(m, b)| m * b)
-                            .sum::<f64>()
-                } else {
-                    0.0
-                };
-                let residuals: Vec<f64> = y
-                    .iter()
-                    .zip(z.rows())
-                    .map(|(&yi, row)| {
-                        let pred = intercept
-                            + row
-                                .iter()
-                                .zip(beta.iter())
-                                .map(|(&zij, b)| f64::from(zij) * b)
-                                .sum::<f64>();
-                        yi - pred
-                    })
-                    .collect();
-                let ss_res: f64 = residuals.iter().zip(weights).map(|(r, w)| w * r * r).sum();
-                let std_errors = inverse.as_ref().map(|inv| {
-                    sandwich_std_errors(z, &z_mean, weights, &residuals, inv, parameters)
-                });
-                // sklearn's r2_score convention for a constant target.
-                let score = if ss_tot > 0.0 {
-                    1.0 - ss_res / ss_tot
-                } else if ss_res == 0.0 {
-                    1.0
-                } else {
-                    0.0
-                };
-                Ok(Surrogate {
-                    local_prediction: intercept + beta.iter().sum::<f64>(),
-                    coefficients: beta.iter().copied().collect(),
-                    intercept,
-                    score,
-                    std_errors,
-                })
-            })
-            .collect()
+        Ok(NormalEquations {
+            total,
+            z_mean,
+            design,
+            chol,
+            inverse,
+            parameters,
+        })
     }
+
+    /// One target's coefficients, intercept, R² and standard errors.
+    fn fit_target(
+        &self,
+        system: &NormalEquations,
+        z: ArrayView2<'_, f32>,
+        y: ArrayView1<'_, f64>,
+        weights: ArrayView1<'_, f64>,
+    ) -> Result<Surrogate> {
+        let (n, k) = z.dim();
+        let total = system.total;
+        let y_mean = y.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total;
+        let centre = if self.fit_intercept { y_mean } else { 0.0 };
+        let ss_tot: f64 = y
+            .iter()
+            .zip(weights)
+            .map(|(v, w)| w * (v - y_mean).powi(2))
+            .sum();
+        let scale = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        // A target flat to rounding (the classifier ignored every
+        // perturbation): nothing to explain, and fitting the rounding
+        // noise would report a meaningless, even negative, R².
+        if self.fit_intercept && ss_tot <= total * (scale * n as f64 * f64::EPSILON).powi(2) {
+            return Ok(Surrogate {
+                coefficients: Array1::zeros(k),
+                intercept: y_mean,
+                r2: 0.0,
+                local_prediction: y_mean,
+                std_errors: system.inverse.as_ref().map(|_| Array1::zeros(k)),
+            });
+        }
+        let rhs = match &system.design {
+            Some((a, root_w)) => {
+                let b_vec = DVector::from_fn(n, |i, _| (y[i] - centre) * root_w[i]);
+                a.tr_mul(&b_vec)
+            }
+            None => binary_rhs(z, y, weights, centre),
+        };
+        let beta = system.chol.solve(&rhs);
+        if beta.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Singular {
+                features: k,
+                alpha: self.alpha,
+            });
+        }
+        let intercept = if self.fit_intercept {
+            centre
+                - system
+                    .z_mean
+                    .iter()
+                    .zip(beta.iter())
+                    .map(|(m, b)| m * b)
+                    .sum::<f64>()
+        } else {
+            0.0
+        };
+        let residuals = residuals(z, y, intercept, &beta);
+        let ss_res: f64 = residuals.iter().zip(weights).map(|(r, w)| w * r * r).sum();
+        let std_errors = system.inverse.as_ref().map(|inv| {
+            sandwich_std_errors(
+                z,
+                &system.z_mean,
+                weights,
+                &residuals,
+                inv,
+                system.parameters,
+            )
+        });
+        // sklearn's r2_score convention for a constant target.
+        let r2 = if ss_tot > 0.0 {
+            1.0 - ss_res / ss_tot
+        } else if ss_res == 0.0 {
+            1.0
+        } else {
+            0.0
+        };
+        Ok(Surrogate {
+            local_prediction: intercept + beta.iter().sum::<f64>(),
+            coefficients: beta.iter().copied().collect(),
+            intercept,
+            r2,
+            std_errors,
+        })
+    }
+}
+
+/// `Σᵢ πᵢ zᵢⱼ (yᵢ − c)` for 0/1 masks: with an intercept (`c = ȳ`) the `z̄`
+/// term of the centred design vanishes because `Σᵢ πᵢ (yᵢ − ȳ) = 0`.
+fn binary_rhs(
+    z: ArrayView2<'_, f32>,
+    y: ArrayView1<'_, f64>,
+    weights: ArrayView1<'_, f64>,
+    centre: f64,
+) -> DVector<f64> {
+    let mut rhs = DVector::zeros(z.ncols());
+    for (i, row) in z.rows().into_iter().enumerate() {
+        let r = weights[i] * (y[i] - centre);
+        // Branch-free (entries are 0/1 at random): the mask keeps `r` or
+        // makes it +0.0, and adding +0.0 changes no sum that starts at +0.0
+        // (such a sum never becomes −0.0).
+        let add = |acc: &mut f64, zij: f32| {
+            let keep = u64::from(zij != 0.0).wrapping_neg();
+            *acc += f64::from_bits(r.to_bits() & keep);
+        };
+        match row.as_slice() {
+            Some(row) => rhs
+                .as_mut_slice()
+                .iter_mut()
+                .zip(row)
+                .for_each(|(acc, &zij)| add(acc, zij)),
+            None => rhs
+                .iter_mut()
+                .zip(row.iter())
+                .for_each(|(acc, &zij)| add(acc, zij)),
+        }
+    }
+    rhs
+}
+
+/// `yᵢ − b − zᵢ·β` for every row.
+fn residuals(
+    z: ArrayView2<'_, f32>,
+    y: ArrayView1<'_, f64>,
+    intercept: f64,
+    beta: &DVector<f64>,
+) -> Vec<f64> {
+    y.iter()
+        .zip(z.rows())
+        .map(|(&yi, row)| {
+            let pred = intercept
+                + row
+                    .iter()
+                    .zip(beta.iter())
+                    .map(|(&zij, b)| f64::from(zij) * b)
+                    .sum::<f64>();
+            yi - pred
+        })
+        .collect()
 }
 
 /// `Σᵢ πᵢ zᵢ zᵢᵀ` for a 0/1 mask matrix whose weights take few distinct
@@ -437,7 +504,7 @@ mod tests {
             for (got, want) in fit.coefficients.iter().zip(&beta) {
                 prop_assert!((got - want).abs() < 1e-8, "{got} vs {want}");
             }
-            prop_assert!(fit.score <= 1.0 + 1e-12);
+            prop_assert!(fit.r2 <= 1.0 + 1e-12);
         }
     }
 
@@ -469,7 +536,7 @@ mod tests {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
         assert!((fast.intercept - dense.intercept).abs() < 1e-9);
-        assert!((fast.score - dense.score).abs() < 1e-9);
+        assert!((fast.r2 - dense.r2).abs() < 1e-9);
     }
 
     #[test]
@@ -484,14 +551,14 @@ mod tests {
         let fit = Ridge::default()
             .fit(z.view(), Array1::ones(n).view(), w.view())
             .unwrap();
-        assert_eq!(fit.score, 0.0);
+        assert_eq!(fit.r2, 0.0);
         assert!(fit.coefficients.iter().all(|&b| b == 0.0));
         assert!((fit.intercept - 1.0).abs() < 1e-12);
         // One row off by one f32 step is a real (tiny) signal, not rounding.
         let mut y = Array1::<f64>::ones(n);
         y[5] = f64::from(1.0f32 - f32::EPSILON / 2.0);
         let fit = Ridge::default().fit(z.view(), y.view(), w.view()).unwrap();
-        assert!(fit.score > 0.0 && fit.score <= 1.0, "{}", fit.score);
+        assert!(fit.r2 > 0.0 && fit.r2 <= 1.0, "{}", fit.r2);
         assert!(fit.coefficients.iter().any(|&b| b != 0.0));
     }
 
@@ -522,7 +589,7 @@ mod tests {
                 let one = r.fit(z.view(), y.view(), w.view()).unwrap();
                 assert_eq!(fit.coefficients, one.coefficients);
                 assert_eq!(fit.intercept.to_bits(), one.intercept.to_bits());
-                assert_eq!(fit.score.to_bits(), one.score.to_bits());
+                assert_eq!(fit.r2.to_bits(), one.r2.to_bits());
                 assert_eq!(
                     fit.local_prediction.to_bits(),
                     one.local_prediction.to_bits()

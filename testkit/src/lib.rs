@@ -15,6 +15,35 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// `skimage.color.hed_from_rgb[:, 2]`: the DAB column of the inverse stain
+/// matrix.
+const DAB_FROM_OD: [f32; 3] = [-0.556_115_8, -0.135_521_8, 1.573_588_1];
+
+/// DAB optical density above which a pixel counts as stained.
+pub const DAB_THRESHOLD: f32 = 0.04;
+
+/// The DAB (brown) stain density of one RGB pixel in `[0, 1]`, by colour
+/// deconvolution as scikit-image's `rgb2hed`; 0 for a black pixel, which
+/// a perturbation hid (no tissue there).
+pub fn dab_density(rgb: &[f32]) -> f32 {
+    if rgb.iter().all(|&v| v < 0.05) {
+        return 0.0;
+    }
+    let log_adjust = (1e-6f32).ln();
+    rgb.iter()
+        .zip(DAB_FROM_OD)
+        .map(|(&v, w)| v.max(1e-6).ln() / log_adjust * w)
+        .sum()
+}
+
+/// The pixels of `image` whose DAB density exceeds [`DAB_THRESHOLD`]: the
+/// evidence the bundled CNN is trained to call DAB-rich.
+pub fn stained_pixels(image: &Image) -> Array2<bool> {
+    Array2::from_shape_fn((image.height(), image.width()), |(y, x)| {
+        dab_density(&image.pixel(y, x)) > DAB_THRESHOLD
+    })
+}
+
 /// A file of `assets/`, e.g. `"ihc_patch96.png"`.
 pub fn asset(name: &str) -> PathBuf {
     repo_root().join("assets").join(name)
