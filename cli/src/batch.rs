@@ -1,15 +1,16 @@
 //! `mslime batch`: many images, resumable, shardable, in parallel.
 
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::claim::{claim, Claimed};
-use crate::job::{create_output_folder, describe, explain_into, Models, Plan};
+use crate::job::{create_output_folder, describe, explain_into};
+use crate::models::Models;
 use crate::parse::Shard;
+use crate::plan::Plan;
 use crate::write::BoxError;
 use crate::{LimeArgs, ModelArgs};
 
@@ -177,31 +178,50 @@ pub(crate) fn run(
     let plan = Plan::new(lime)?;
     let models = Models::open(model)?;
     std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let (all, ignored) = list(input, out)?;
-    if !ignored.is_empty() {
-        eprintln!(
-            "ignoring {} file(s) without an image extension ({}), e.g. {}",
-            ignored.len(),
-            IMAGE_EXTENSIONS.join(", "),
-            ignored[0].display()
-        );
-    }
-    let total = all.len();
-    let mine: Vec<Item> = match shard {
-        Some(s) => all
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % s.count == s.index)
-            .map(|(_, it)| it)
-            .collect(),
-        None => all,
-    };
     // Done means: explained with this model and these settings. Folders
     // explained otherwise are redone, not reported as done.
     let digest = models.settings_digest(&plan);
-    let mut stale = 0;
-    let (todo, done): (Vec<Item>, Vec<Item>) =
-        mine.into_iter().partition(|it| {
+    let work = Work::find(input, out, shard, &digest)?;
+    let pool = worker_pool(jobs)?;
+    let tally = pool.install(|| explain_all(&work.todo, out, &models, &plan, &digest))?;
+    tally.report(&work, out)
+}
+
+/// This run's share of the input folder, split by what is left to do.
+struct Work {
+    /// Images to explain.
+    todo: Vec<Item>,
+    /// Images already explained with these settings.
+    done: usize,
+    /// ` (shard i/n of total)`, or nothing.
+    shard_text: String,
+}
+
+impl Work {
+    /// Lists `input` (telling what it ignores), keeps this shard's images
+    /// and sets aside those whose folder under `out` records `digest`.
+    fn find(input: &Path, out: &Path, shard: Option<Shard>, digest: &str) -> Result<Work, String> {
+        let (all, ignored) = list(input, out)?;
+        if !ignored.is_empty() {
+            eprintln!(
+                "ignoring {} file(s) without an image extension ({}), e.g. {}",
+                ignored.len(),
+                IMAGE_EXTENSIONS.join(", "),
+                ignored[0].display()
+            );
+        }
+        let total = all.len();
+        let mine: Vec<Item> = match shard {
+            Some(s) => all
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| i % s.count == s.index)
+                .map(|(_, it)| it)
+                .collect(),
+            None => all,
+        };
+        let mut stale = 0;
+        let (todo, done): (Vec<Item>, Vec<Item>) = mine.into_iter().partition(|it| {
             match recorded_digest(&out.join(&it.key).join("explanation.json")) {
                 None => true,
                 Some(d) if d == digest => false,
@@ -211,20 +231,29 @@ pub(crate) fn run(
                 }
             }
         });
-    let shard_text = shard.map_or(String::new(), |s| {
-        format!(" (shard {}/{} of {total})", s.index, s.count)
-    });
-    let stale_text = if stale > 0 {
-        format!(" ({stale} explained before with another model or settings: redone)")
-    } else {
-        String::new()
-    };
-    eprintln!(
-        "{} image(s) to explain{shard_text}{stale_text}, {} already done",
-        todo.len(),
-        done.len()
-    );
+        let shard_text = shard.map_or(String::new(), |s| {
+            format!(" (shard {}/{} of {total})", s.index, s.count)
+        });
+        let stale_text = if stale > 0 {
+            format!(" ({stale} explained before with another model or settings: redone)")
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "{} image(s) to explain{shard_text}{stale_text}, {} already done",
+            todo.len(),
+            done.len()
+        );
+        Ok(Work {
+            todo,
+            done: done.len(),
+            shard_text,
+        })
+    }
+}
 
+/// `--jobs` threads (0: one per core).
+fn worker_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool, String> {
     // A thread per job beyond a few per core only costs memory (each holds
     // a batch buffer) and, in the thousands, can exhaust the process.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -235,10 +264,33 @@ pub(crate) fn run(
             4 * cores
         ));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?;
+        .map_err(|e| format!("cannot start {threads} worker threads: {e}"))
+}
+
+/// What became of the images a run set out to explain.
+#[derive(Default)]
+struct Tally {
+    explained: usize,
+    /// Finished by another run while this one waited.
+    done_elsewhere: usize,
+    /// Left to another live run: `PATH (run PID HOST)`.
+    left: Vec<String>,
+    /// `PATH: message`.
+    failures: Vec<String>,
+}
+
+/// Explains every item, one per worker at a time, with a progress bar; a
+/// failure is reported and the batch goes on.
+fn explain_all(
+    todo: &[Item],
+    out: &Path,
+    models: &Models,
+    plan: &Plan,
+    digest: &str,
+) -> Result<Tally, String> {
     let bar = ProgressBar::new(todo.len() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -246,65 +298,64 @@ pub(crate) fn run(
         )
         .map_err(|e| e.to_string())?,
     );
-    let explained = AtomicUsize::new(0);
-    let done_elsewhere = AtomicUsize::new(0);
-    let left = Mutex::new(Vec::new());
-    let failures = Mutex::new(Vec::new());
-    pool.install(|| {
-        todo.par_iter().with_max_len(1).for_each(|item| {
-            match explain_claimed(item, out, &models, &plan, &digest) {
-                Ok(Fate::Explained) => {
-                    explained.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Fate::DoneElsewhere) => {
-                    done_elsewhere.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Fate::LeftTo(holder)) => {
-                    if let Ok(mut l) = left.lock() {
-                        l.push(format!("{} (run {holder})", item.path.display()));
-                    }
-                }
-                Err(e) => {
-                    let line = format!("{}: {}", item.path.display(), describe(e.as_ref()));
-                    bar.suspend(|| eprintln!("failed: {line}"));
-                    if let Ok(mut f) = failures.lock() {
-                        f.push(line);
-                    }
-                }
+    let tally = Mutex::new(Tally::default());
+    // Each change is one assignment or push: a worker that panicked
+    // cannot have left the tally half-changed, so the others go on with it.
+    let record = |change: &dyn Fn(&mut Tally)| {
+        change(&mut tally.lock().unwrap_or_else(|e| e.into_inner()));
+    };
+    todo.par_iter().with_max_len(1).for_each(|item| {
+        match explain_claimed(item, out, models, plan, digest) {
+            Ok(Fate::Explained) => record(&|t| t.explained += 1),
+            Ok(Fate::DoneElsewhere) => record(&|t| t.done_elsewhere += 1),
+            Ok(Fate::LeftTo(holder)) => {
+                let line = format!("{} (run {holder})", item.path.display());
+                record(&|t| t.left.push(line.clone()));
             }
-            bar.inc(1);
-        });
+            Err(e) => {
+                let line = format!("{}: {}", item.path.display(), describe(e.as_ref()));
+                bar.suspend(|| eprintln!("failed: {line}"));
+                record(&|t| t.failures.push(line.clone()));
+            }
+        }
+        bar.inc(1);
     });
     bar.finish_and_clear();
-    let failures = failures.into_inner().unwrap_or_default();
-    let left = left.into_inner().unwrap_or_default();
-    let left_text = if left.is_empty() {
-        String::new()
-    } else {
-        eprintln!(
-            "left to another run that holds their folders (rerun once it has ended; \
-             a claim a killed run left on another host is taken over after a day, \
-             or delete its {}):\n  {}",
-            crate::claim::CLAIM_FILE,
-            left.join("\n  ")
+    Ok(tally.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+impl Tally {
+    /// The closing summary; an error listing the failures, if any.
+    fn report(self, work: &Work, out: &Path) -> Result<(), String> {
+        let left_text = if self.left.is_empty() {
+            String::new()
+        } else {
+            eprintln!(
+                "left to another run that holds their folders (rerun once it has ended; \
+                 a claim a killed run left on another host is taken over after a day, \
+                 or delete its {}):\n  {}",
+                crate::claim::CLAIM_FILE,
+                self.left.join("\n  ")
+            );
+            format!(", {} left to another run", self.left.len())
+        };
+        println!(
+            "explained {}, skipped {} (already done), failed {}{left_text}{}; outputs in {}",
+            self.explained,
+            work.done + self.done_elsewhere,
+            self.failures.len(),
+            work.shard_text,
+            out.display()
         );
-        format!(", {} left to another run", left.len())
-    };
-    println!(
-        "explained {}, skipped {} (already done), failed {}{left_text}{shard_text}; outputs in {}",
-        explained.into_inner(),
-        done.len() + done_elsewhere.into_inner(),
-        failures.len(),
-        out.display()
-    );
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} image(s) failed:\n  {}",
-            failures.len(),
-            failures.join("\n  ")
-        ))
+        if self.failures.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} image(s) failed:\n  {}",
+                self.failures.len(),
+                self.failures.join("\n  ")
+            ))
+        }
     }
 }
 

@@ -11,8 +11,11 @@ mod batch;
 mod claim;
 mod config;
 mod job;
+mod models;
 mod parse;
+mod plan;
 mod read;
+mod report;
 mod write;
 
 use std::path::{Path, PathBuf};
