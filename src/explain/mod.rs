@@ -266,31 +266,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         target: Target,
     ) -> Result<Explanation> {
         let classes = classifier.num_classes();
-        if classes == 0 {
-            return Err(Error::invalid(
-                "num_classes",
-                0,
-                "a classifier with at least 1 class",
-            ));
-        }
-        match target {
-            Target::Class(c) if c >= classes => {
-                return Err(Error::Target {
-                    what: "class",
-                    value: c,
-                    classes,
-                })
-            }
-            Target::TopLabels(k) if k == 0 || k > classes => {
-                return Err(Error::Target {
-                    what: "top labels",
-                    value: k,
-                    classes,
-                })
-            }
-            _ => {}
-        }
-
+        target.check(classes)?;
         self.settings.limits.check_pixels(image.pixels())?;
         let original = image.view().insert_axis(Axis(0));
         let scores = classifier.predict(original)?;
@@ -331,21 +307,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             Schedule::SharedPasses => self.explain_shared(&mut run)?,
             Schedule::Adaptive(adaptive) => self.explain_adaptive(&mut run, &adaptive)?,
         };
-        // `levels` holds, per level, one fit per explained class.
-        let mut per_class: Vec<Vec<LevelExplanation>> =
-            vec![Vec::with_capacity(levels.len()); run.targets.classes.len()];
-        for level_fits in levels {
-            for (stack, fit) in per_class.iter_mut().zip(level_fits) {
-                stack.push(fit);
-            }
-        }
-        let stacks: Vec<HeatmapStack> = run
-            .targets
-            .classes
-            .iter()
-            .zip(per_class)
-            .map(|(&class, levels)| HeatmapStack::new(class, levels))
-            .collect();
+        let stacks = stacks_by_class(&run.targets.classes, levels);
         let fused = stacks
             .iter()
             .map(|stack| self.settings.fusion.combine(stack))
@@ -625,3 +587,20 @@ struct Targets {
 /// Per level, its fits (one per explained class); and the levels'
 /// segmentations.
 type Fitted = (Vec<Vec<LevelExplanation>>, Vec<Arc<Segmentation>>);
+
+/// One stack per explained class from `levels`, which holds per level one
+/// fit per class.
+fn stacks_by_class(classes: &[usize], levels: Vec<Vec<LevelExplanation>>) -> Vec<HeatmapStack> {
+    let mut per_class: Vec<Vec<LevelExplanation>> =
+        vec![Vec::with_capacity(levels.len()); classes.len()];
+    for level_fits in levels {
+        for (stack, fit) in per_class.iter_mut().zip(level_fits) {
+            stack.push(fit);
+        }
+    }
+    classes
+        .iter()
+        .zip(per_class)
+        .map(|(&class, levels)| HeatmapStack::new(class, levels))
+        .collect()
+}

@@ -20,6 +20,32 @@ pub enum Target {
     TopLabels(usize),
 }
 
+impl Target {
+    /// Checks the target against a classifier with `classes` classes.
+    pub(super) fn check(self, classes: usize) -> Result<()> {
+        if classes == 0 {
+            return Err(Error::invalid(
+                "num_classes",
+                0,
+                "a classifier with at least 1 class",
+            ));
+        }
+        match self {
+            Target::Class(c) if c >= classes => Err(Error::Target {
+                what: "class",
+                value: c,
+                classes,
+            }),
+            Target::TopLabels(k) if k == 0 || k > classes => Err(Error::Target {
+                what: "top labels",
+                value: k,
+                classes,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// How many perturbed samples each level draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

@@ -44,7 +44,7 @@ where
     let classes = classifier.num_classes();
     let (h, w) = (image.height(), image.width());
     let batch = batch.max(1);
-    let jobs: Vec<(usize, usize, usize)> = plans
+    let jobs: Vec<Held> = plans
         .iter()
         .enumerate()
         .flat_map(|(level, plan)| {
@@ -72,44 +72,71 @@ where
         .par_iter()
         .map_init(
             || pool.take(),
-            |buffer, &(level, start, end)| {
+            |buffer, &job| {
+                let (level, start, end) = job;
                 let plan = &plans[level];
-                let (seg, fill, masks) = (&plan.segmentation, &plan.fill, &ordered[level]);
-                let rows = end - start;
-                let mut view = buffer.images.slice_mut(s![..rows, .., .., ..]);
-                // Rows that hold this level's images of an earlier batch
-                // need only the segments whose mask entry changed.
-                let reused = match buffer.held.take() {
-                    Some((held_level, held_start, held_end)) if held_level == level => {
-                        let common = rows.min(held_end - held_start);
-                        perturber.render_over(
-                            image,
-                            seg,
-                            fill,
-                            masks.slice(s![start..start + common, ..]),
-                            masks.slice(s![held_start..held_start + common, ..]),
-                            view.slice_mut(s![..common, .., .., ..]),
-                        )?;
-                        common
-                    }
-                    _ => 0,
-                };
-                if reused < rows {
-                    perturber.render(
-                        image,
-                        seg,
-                        fill,
-                        masks.slice(s![start + reused..end, ..]),
-                        view.slice_mut(s![reused.., .., .., ..]),
-                    )?;
-                }
-                buffer.held = Some((level, start, end));
-                let out = classifier.predict(view.view())?;
-                check_scores(&out, rows, classes)?;
+                render_batch(perturber, image, plan, &ordered[level], buffer, job)?;
+                let view = buffer.images.slice(s![..end - start, .., .., ..]);
+                let out = classifier.predict(view)?;
+                check_scores(&out, end - start, classes)?;
                 Ok(out)
             },
         )
         .collect();
+    scatter(plans, &jobs, results, &orders, classes)
+}
+
+/// Renders the mask rows `start..end` of `level` (in render order) into
+/// the buffer's first rows. Rows that hold this level's images of an
+/// earlier batch need only the segments whose mask entry changed.
+fn render_batch<P: Perturber + ?Sized>(
+    perturber: &P,
+    image: &Image,
+    plan: &LevelPlan,
+    masks: &Array2<u8>,
+    buffer: &mut PooledBuffer<'_>,
+    (level, start, end): Held,
+) -> Result<()> {
+    let (seg, fill) = (&plan.segmentation, &plan.fill);
+    let rows = end - start;
+    let mut view = buffer.images.slice_mut(s![..rows, .., .., ..]);
+    let reused = match buffer.held.take() {
+        Some((held_level, held_start, held_end)) if held_level == level => {
+            let common = rows.min(held_end - held_start);
+            perturber.render_over(
+                image,
+                seg,
+                fill,
+                masks.slice(s![start..start + common, ..]),
+                masks.slice(s![held_start..held_start + common, ..]),
+                view.slice_mut(s![..common, .., .., ..]),
+            )?;
+            common
+        }
+        _ => 0,
+    };
+    if reused < rows {
+        perturber.render(
+            image,
+            seg,
+            fill,
+            masks.slice(s![start + reused..end, ..]),
+            view.slice_mut(s![reused.., .., .., ..]),
+        )?;
+    }
+    buffer.held = Some((level, start, end));
+    Ok(())
+}
+
+/// Puts each batch's scores back in their rows' places (mask order), one
+/// `n × classes` array per level.
+fn scatter(
+    plans: &[LevelPlan],
+    jobs: &[Held],
+    results: Vec<Result<Array2<f32>>>,
+    orders: &[Vec<usize>],
+    classes: usize,
+) -> Result<Vec<Array2<f32>>> {
     let mut scores: Vec<Array2<f32>> = plans
         .iter()
         .map(|p| Array2::<f32>::zeros((p.masks.nrows(), classes)))

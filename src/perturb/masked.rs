@@ -6,7 +6,7 @@ use ndarray::{ArrayView2, ArrayViewMut4};
 use super::Fill;
 use crate::error::{Error, Result};
 use crate::input::Image;
-use crate::segment::Segmentation;
+use crate::segment::{SegmentRuns, Segmentation};
 
 /// Keeps each pixel whose segment's mask entry is non-zero and shows `fill`
 /// elsewhere, for every row of `masks`: the provided
@@ -80,6 +80,47 @@ fn render_runs(
     previous: Option<ArrayView2<'_, u8>>,
     mut out: ArrayViewMut4<'_, f32>,
 ) -> Result<()> {
+    let out = checked_output(image, segmentation, fill, masks, &mut out)?;
+    let hidden = match fill {
+        Fill::Color(c) => Hidden::Constant(Box::new(Paint::new(*c))),
+        Fill::Image(fill) => Hidden::Pixels(fill.as_slice()),
+    };
+    let src = image.as_slice();
+    let runs = segmentation.runs();
+    let k = segmentation.count();
+    let (mut keep, mut changed) = (vec![false; k], vec![false; k]);
+    let pixels = image.height() * image.width();
+    for (i, (row, dst)) in masks
+        .rows()
+        .into_iter()
+        .zip(out.chunks_exact_mut(pixels * 3))
+        .enumerate()
+    {
+        for (s, &m) in keep.iter_mut().zip(row.iter()) {
+            *s = m != 0;
+        }
+        match &previous {
+            None => render_all(dst, src, runs, &keep, &hidden),
+            Some(previous) => {
+                for ((c, &now), &before) in changed.iter_mut().zip(&keep).zip(previous.row(i)) {
+                    *c = now != (before != 0);
+                }
+                render_changed(dst, src, runs, &keep, &changed, &hidden);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `out` as one slice, once the image, segmentation, fill, masks and
+/// output buffer are known to agree.
+fn checked_output<'o>(
+    image: &Image,
+    segmentation: &Segmentation,
+    fill: &Fill,
+    masks: ArrayView2<'_, u8>,
+    out: &'o mut ArrayViewMut4<'_, f32>,
+) -> Result<&'o mut [f32]> {
     segmentation.check_fits(image)?;
     let (h, w) = (image.height(), image.width());
     fill.check(h, w)?;
@@ -100,64 +141,56 @@ fn render_runs(
             ),
         ));
     }
-    let Some(out) = out.as_slice_mut() else {
-        return Err(Error::inconsistent(
-            "render",
-            "output buffer must be in standard layout",
-        ));
-    };
-    let hidden = match fill {
-        Fill::Color(c) => Hidden::Constant(Box::new(Paint::new(*c))),
-        Fill::Image(fill) => Hidden::Pixels(fill.as_slice()),
-    };
-    let src = image.as_slice();
-    let runs = segmentation.runs();
-    let k = segmentation.count();
-    let (mut keep, mut changed) = (vec![false; k], vec![false; k]);
-    for (i, (row, dst)) in masks
-        .rows()
-        .into_iter()
-        .zip(out.chunks_exact_mut(h * w * 3))
-        .enumerate()
-    {
-        for (s, &m) in keep.iter_mut().zip(row.iter()) {
-            *s = m != 0;
-        }
-        let Some(previous) = &previous else {
-            // Everything is written: in raster order, so that each cache
-            // line is filled at once.
-            for &(a, b, l) in runs.raster() {
-                let (a, b) = (a * 3, b * 3);
-                match &hidden {
-                    _ if keep[l as usize] => dst[a..b].copy_from_slice(&src[a..b]),
-                    Hidden::Pixels(alt) => dst[a..b].copy_from_slice(&alt[a..b]),
-                    Hidden::Constant(paint) => paint.over(&mut dst[a..b]),
-                }
-            }
-            continue;
-        };
-        for ((c, &now), &before) in changed.iter_mut().zip(&keep).zip(previous.row(i)) {
-            *c = now != (before != 0);
-        }
-        // About half the segments change: segment by segment, one test per
-        // segment rather than one (unpredictable) branch per run.
-        for (l, (&keep, _)) in keep
-            .iter()
-            .zip(&changed)
-            .enumerate()
-            .filter(|&(_, (_, &c))| c)
-        {
-            let spans = runs.of(l).iter().map(|&(a, b)| (a * 3, b * 3));
-            match &hidden {
-                _ if keep => spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&src[a..b])),
-                Hidden::Pixels(alt) => {
-                    spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&alt[a..b]));
-                }
-                Hidden::Constant(paint) => spans.for_each(|(a, b)| paint.over(&mut dst[a..b])),
-            }
+    out.as_slice_mut()
+        .ok_or_else(|| Error::inconsistent("render", "output buffer must be in standard layout"))
+}
+
+/// Writes every pixel of one image: in raster order, so that each cache
+/// line is filled at once.
+fn render_all(
+    dst: &mut [f32],
+    src: &[f32],
+    runs: &SegmentRuns,
+    keep: &[bool],
+    hidden: &Hidden<'_>,
+) {
+    for &(a, b, l) in runs.raster() {
+        let (a, b) = (a * 3, b * 3);
+        match hidden {
+            _ if keep[l as usize] => dst[a..b].copy_from_slice(&src[a..b]),
+            Hidden::Pixels(alt) => dst[a..b].copy_from_slice(&alt[a..b]),
+            Hidden::Constant(paint) => paint.over(&mut dst[a..b]),
         }
     }
-    Ok(())
+}
+
+/// Rewrites the segments whose entry `changed` in an image that holds the
+/// previous mask's rendering.
+fn render_changed(
+    dst: &mut [f32],
+    src: &[f32],
+    runs: &SegmentRuns,
+    keep: &[bool],
+    changed: &[bool],
+    hidden: &Hidden<'_>,
+) {
+    // About half the segments change: segment by segment, one test per
+    // segment rather than one (unpredictable) branch per run.
+    for (l, (&keep, _)) in keep
+        .iter()
+        .zip(changed)
+        .enumerate()
+        .filter(|&(_, (_, &c))| c)
+    {
+        let spans = runs.of(l).iter().map(|&(a, b)| (a * 3, b * 3));
+        match hidden {
+            _ if keep => spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&src[a..b])),
+            Hidden::Pixels(alt) => {
+                spans.for_each(|(a, b)| dst[a..b].copy_from_slice(&alt[a..b]));
+            }
+            Hidden::Constant(paint) => spans.for_each(|(a, b)| paint.over(&mut dst[a..b])),
+        }
+    }
 }
 
 /// Interleaved RGB values of one colour, copied in pieces: `memcpy` is
