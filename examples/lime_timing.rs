@@ -5,12 +5,13 @@
 //! cargo run --release --example lime_timing -- IMAGE.png REPEATS LEVEL...
 //! ```
 //! Prints `levels=… samples=… median_ms=… min_ms=…` on one line. Set
-//! `RAYON_NUM_THREADS` to choose the thread count and `BATCH` a fixed batch
-//! size (default: `BatchSize::Auto`).
+//! `RAYON_NUM_THREADS` to choose the thread count, `BATCH` a fixed batch
+//! size (default: `BatchSize::Auto`) and `STD_ERRORS=0` to fit without
+//! standard errors (what they cost).
 
 use multiscale_lime::prelude::*;
 use multiscale_lime::BatchSize;
-use multiscale_lime::Preset;
+use multiscale_lime::{Preset, Ridge};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -34,6 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .and_then(|b| b.parse().ok())
                 .map_or(BatchSize::Auto, BatchSize::Fixed),
         )
+        .surrogate(Ridge::default().std_errors(std::env::var("STD_ERRORS").as_deref() != Ok("0")))
         .build()?;
     let classifier = FnClassifier::new(2, multiscale_lime_testkit::mean_red);
     let mut times = Vec::new();

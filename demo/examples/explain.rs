@@ -2,7 +2,7 @@
 //! scales, evaluate the explanation, and write every heatmap as PNG.
 //!
 //! ```text
-//! cargo run --release --example explain [-- [--stain] [IMAGE.png [OUT_DIR]]]
+//! cargo run --release --example explain [-- [--stain] [--preset paper] [IMAGE.png [OUT_DIR]]]
 //! ```
 //!
 //! The default model is `assets/models/ihc_dab_cnn.onnx`, a small CNN
@@ -23,7 +23,7 @@
 //! `P(stained) = sigmoid(15 · (share − 0.15))` (hidden black pixels count as
 //! unstained). It works on images of any size.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use multiscale_lime::metrics::{
     deletion_curve, explanation_accuracy, insertion_curve, relevance_mass,
@@ -32,7 +32,7 @@ use multiscale_lime::onnx::{OnnxClassifier, OrtClassifier};
 use multiscale_lime::prelude::*;
 use multiscale_lime::render::{colorize, overlay, panel, Colormap};
 use multiscale_lime::{image, ndarray};
-use multiscale_lime::{ClassifierError, Gaussian, InverseTrapezoid, Uniform};
+use multiscale_lime::{ClassifierError, Explanation, Gaussian, InverseTrapezoid, Preset, Uniform};
 use multiscale_lime_testkit::{dab_density, stained_pixels, DAB_THRESHOLD};
 use ndarray::{Array2, ArrayView4, Axis};
 
@@ -55,27 +55,52 @@ fn stain_classifier(batch: ArrayView4<'_, f32>) -> Result<Array2<f32>, Classifie
     Ok(out)
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let transparent = args.first().is_some_and(|a| a == "--stain");
-    if transparent {
-        args.remove(0);
-    }
-    let root = multiscale_lime_testkit::repo_root();
-    let root = root.as_path();
-    let input = args
-        .first()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("assets/ihc_patch96.png"));
-    let out_dir = args
-        .get(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("out/explain"));
-    std::fs::create_dir_all(&out_dir)?;
+type BoxError = Box<dyn std::error::Error>;
 
-    let image = Image::try_from(&image::open(&input)?.to_rgb8())?;
+/// The command line: `[--stain] [--preset paper] [IMAGE.png [OUT_DIR]]`.
+struct Options {
+    transparent: bool,
+    preset: Preset,
+    input: PathBuf,
+    out_dir: PathBuf,
+}
+
+impl Options {
+    fn parse(root: &Path) -> Result<Options, BoxError> {
+        let mut transparent = false;
+        let mut preset = Preset::Recommended;
+        let mut paths = Vec::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--stain" => transparent = true,
+                "--preset" => {
+                    let name = args.next().ok_or("--preset needs a name")?;
+                    preset = name.parse()?;
+                }
+                _ => paths.push(PathBuf::from(arg)),
+            }
+        }
+        let mut paths = paths.into_iter();
+        Ok(Options {
+            transparent,
+            preset,
+            input: paths
+                .next()
+                .unwrap_or_else(|| root.join("assets/ihc_patch96.png")),
+            out_dir: paths.next().unwrap_or_else(|| root.join("out/explain")),
+        })
+    }
+}
+
+/// The bundled CNN (through ONNX Runtime when `ORT_DYLIB_PATH` is set, else
+/// tract) or the transparent stain classifier, and its name.
+fn classifier(
+    root: &Path,
+    transparent: bool,
+) -> Result<(Box<dyn Classifier>, &'static str), BoxError> {
     let cnn = root.join("assets/models/ihc_dab_cnn.onnx");
-    let (classifier, model_name): (Box<dyn Classifier>, &str) = if transparent {
+    Ok(if transparent {
         (
             Box::new(FnClassifier::new(2, stain_classifier)),
             "transparent DAB classifier",
@@ -90,24 +115,37 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Box::new(OnnxClassifier::builder(96, 96).load_path(&cnn)?),
             "CNN ihc_dab_cnn.onnx (tract)",
         )
-    };
+    })
+}
+
+const NAMES: [&str; 2] = ["DAB-poor", "DAB-rich"];
+
+fn main() -> Result<(), BoxError> {
+    let root = multiscale_lime_testkit::repo_root();
+    let options = Options::parse(&root)?;
+    let out_dir = &options.out_dir;
+    std::fs::create_dir_all(out_dir)?;
+    let image = Image::try_from(&image::open(&options.input)?.to_rgb8())?;
+    let (classifier, model_name) = classifier(&root, options.transparent)?;
     // White is "no tissue, no stain" in brightfield; the transparent
     // classifier keeps the paper's black (it counts black as unstained).
-    let hide = if transparent {
+    let hide = if options.transparent {
         HideColor::Constant([0.0; 3])
     } else {
         HideColor::Constant([1.0; 3])
     };
-    // The crate's defaults (`Preset::Recommended`): five levels, orthogonal
-    // masks, log-odds of the CNN's probabilities, density fusion.
-    let lime = MultiScaleLime::builder().hide_color(hide).build()?;
+    // The crate's defaults (`Preset::Recommended`: five levels, orthogonal
+    // masks, log-odds of the CNN's probabilities, density fusion), or the
+    // paper's setting with `--preset paper`.
+    let lime = MultiScaleLime::preset(options.preset)
+        .hide_color(hide)
+        .build()?;
 
     let start = std::time::Instant::now();
     let explanation = lime.explain(&image, &classifier, Target::TopLabels(2))?;
     let elapsed = start.elapsed();
 
     let class = explanation.predicted_class();
-    let names = ["DAB-poor", "DAB-rich"];
     let calls: usize = explanation.stacks()[0]
         .levels()
         .iter()
@@ -115,14 +153,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .sum();
     println!(
         "{} ({}×{}), {model_name}: predicted {} (p = {:.3}), explained in {:.0} ms ({calls} model calls, {} regressed)",
-        input.display(),
+        options.input.display(),
         image.width(),
         image.height(),
-        names[class],
+        NAMES[class],
         explanation.prediction()[class],
         elapsed.as_secs_f64() * 1e3,
         explanation.response(),
     );
+    save_levels(&explanation, out_dir)?;
+    save_fused(&image, &explanation, out_dir)?;
+    evaluate(&image, &explanation, &classifier, hide)?;
+    explain_stain(&image, &explanation, &classifier, hide, out_dir)?;
+    println!(
+        "heatmaps, overlays and panel.png written to {}",
+        out_dir.canonicalize()?.display()
+    );
+    Ok(())
+}
+
+/// Prints the predicted class's levels with the paper's fusion weights and
+/// saves each level's heatmap.
+fn save_levels(explanation: &Explanation, out_dir: &Path) -> Result<(), BoxError> {
     let stack = &explanation.stacks()[0];
     let trapezoid = Trapezoid.combine(stack)?;
     let inverse = InverseTrapezoid.combine(stack)?;
@@ -146,11 +198,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         colorize(&level.heatmap, Colormap::Viridis, (0.0, 1.0))?.save(out_dir.join(name))?;
     }
-    // The explainer's own fused map first (density), then the paper's rules.
+    Ok(())
+}
+
+/// The explainer's own fused map first (its fusion rule), then the paper's
+/// rules: heatmaps, overlays, the panel and the input.
+fn save_fused(image: &Image, explanation: &Explanation, out_dir: &Path) -> Result<(), BoxError> {
+    let stack = &explanation.stacks()[0];
     let combined = [
         ("combined", explanation.fused().clone()),
-        ("combined_trapezoid", trapezoid),
-        ("combined_inverse_trapezoid", inverse),
+        ("combined_trapezoid", Trapezoid.combine(stack)?),
+        (
+            "combined_inverse_trapezoid",
+            InverseTrapezoid.combine(stack)?,
+        ),
         (
             "combined_gaussian_fine",
             Gaussian::new(1.0, 0.5)?.combine(stack)?,
@@ -160,11 +221,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, c) in &combined {
         colorize(&c.heatmap, Colormap::Viridis, (0.0, 1.0))?
             .save(out_dir.join(format!("{name}.png")))?;
-        overlay(&image, &c.heatmap, Colormap::Inferno, (0.0, 1.0), 0.6)?
+        overlay(image, &c.heatmap, Colormap::Inferno, (0.0, 1.0), 0.6)?
             .save(out_dir.join(format!("{name}_overlay.png")))?;
     }
     panel(
-        &image,
+        image,
         stack,
         &combined[0].1,
         Colormap::Viridis,
@@ -173,47 +234,56 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?
     .save(out_dir.join("panel.png"))?;
     image.to_rgb8().save(out_dir.join("input.png"))?;
+    Ok(())
+}
 
-    // Evaluation: is the explanation faithful to the model?
-    let map = &combined[0].1.heatmap;
-    let acc = explanation_accuracy(&image, map, &classifier, class, 0.2, hide)?;
-    let deletion = deletion_curve(&image, map, &classifier, class, 50, hide)?;
-    let insertion = insertion_curve(&image, map, &classifier, class, 50, 5.0)?;
+/// Is the predicted class's explanation faithful to the model?
+fn evaluate(
+    image: &Image,
+    explanation: &Explanation,
+    classifier: &dyn Classifier,
+    hide: HideColor,
+) -> Result<(), BoxError> {
+    let class = explanation.predicted_class();
+    let map = &explanation.fused().heatmap;
+    let acc = explanation_accuracy(image, map, classifier, class, 0.2, hide)?;
+    let deletion = deletion_curve(image, map, classifier, class, 50, hide)?;
+    let insertion = insertion_curve(image, map, classifier, class, 50, 5.0)?;
     println!(
         "{} explanation: accuracy (top 20% kept) p = {:.3} (full image {:.3}), label {}",
-        names[class],
+        NAMES[class],
         acc.masked_score,
         acc.original_score,
         if acc.label_holds { "holds" } else { "flips" }
     );
     println!(
         "{} explanation: deletion AUC {:.3} (lower is better), insertion AUC {:.3} (higher is better)",
-        names[class],
-        deletion.auc, insertion.auc
+        NAMES[class], deletion.auc, insertion.auc
     );
-    // Where is the evidence for stain? The DAB-rich explanation (the
-    // predicted one, or the runner-up) should sit on the brown pixels.
-    let stain_mask = stained_pixels(&image);
+    Ok(())
+}
+
+/// Where is the evidence for stain? The DAB-rich explanation (the
+/// predicted one, or the runner-up) should sit on the brown pixels.
+fn explain_stain(
+    image: &Image,
+    explanation: &Explanation,
+    classifier: &dyn Classifier,
+    hide: HideColor,
+    out_dir: &Path,
+) -> Result<(), BoxError> {
+    let stain_mask = stained_pixels(image);
     let rich = explanation.stack(1).ok_or("DAB-rich was not explained")?;
-    let rich_map = explanation
-        .fused_for(1)
-        .ok_or("DAB-rich was not fused")?
-        .clone();
-    if class != 1 {
+    let rich_map = explanation.fused_for(1).ok_or("DAB-rich was not fused")?;
+    if explanation.predicted_class() != 1 {
         colorize(&rich_map.heatmap, Colormap::Viridis, (0.0, 1.0))?
             .save(out_dir.join("dab_rich.png"))?;
-        overlay(
-            &image,
-            &rich_map.heatmap,
-            Colormap::Inferno,
-            (0.0, 1.0),
-            0.6,
-        )?
-        .save(out_dir.join("dab_rich_overlay.png"))?;
-        panel(&image, rich, &rich_map, Colormap::Viridis, (0.0, 1.0), 2)?
+        overlay(image, &rich_map.heatmap, Colormap::Inferno, (0.0, 1.0), 0.6)?
+            .save(out_dir.join("dab_rich_overlay.png"))?;
+        panel(image, rich, rich_map, Colormap::Viridis, (0.0, 1.0), 2)?
             .save(out_dir.join("panel_dab_rich.png"))?;
     }
-    let rich_deletion = deletion_curve(&image, &rich_map.heatmap, &classifier, 1, 50, hide)?;
+    let rich_deletion = deletion_curve(image, &rich_map.heatmap, classifier, 1, 50, hide)?;
     println!(
         "DAB-rich explanation: {:.1}% of its relevance on stained pixels (they are {:.1}% of the patch), \
          deletion AUC {:.3} (P(DAB-rich) = {:.3} on the full patch)",
@@ -221,10 +291,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         100.0 * stain_mask.iter().filter(|&&m| m).count() as f64 / image.pixels() as f64,
         rich_deletion.auc,
         explanation.prediction()[1]
-    );
-    println!(
-        "heatmaps, overlays and panel.png written to {}",
-        out_dir.canonicalize()?.display()
     );
     Ok(())
 }

@@ -219,8 +219,8 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
     /// additive evidence fits far better: as stable a map from a fraction
     /// of the samples. The classifier's scores must then lie in `[0, 1]`
     /// ([`Error::ClassifierNotProbability`](crate::Error::ClassifierNotProbability)
-    /// otherwise, from the unperturbed image's scores before any mask is
-    /// scored).
+    /// otherwise: from the unperturbed image's scores before any mask is
+    /// scored, or from the first perturbed score outside `[0, 1]`).
     ///
     /// ```
     /// use multiscale_lime::{Error, FnClassifier, Image, MultiScaleLime, Response, SquareGrid, Target};

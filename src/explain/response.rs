@@ -44,8 +44,9 @@ pub enum Response {
     Score,
     /// The log-odds of a probability, `ln(p / (1 − p))`, with `p` held in
     /// `[ε, 1 − ε]` ([`Response::EPSILON`]); the classifier's scores must
-    /// lie in `[0, 1]`. For a model that returns logits, regress those
-    /// ([`Score`](Response::Score)) instead.
+    /// lie in `[0, 1]`. For a model that returns logits, apply a softmax
+    /// first (`ModelBuilder::softmax`, or in your classifier), or regress
+    /// the logits as they are ([`Score`](Response::Score)).
     LogOdds,
 }
 
