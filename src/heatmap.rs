@@ -170,6 +170,17 @@ impl Heatmap {
 }
 
 /// One level of a multi-scale explanation.
+///
+/// Two counts describe its cost and its evidence, and differ only when
+/// levels share their passes: [`calls`](Self::calls) is how many images
+/// this level sent to the classifier (what it cost); [`samples`](Self::samples)
+/// is how many rows its surrogate was fitted on (what it learned from).
+/// Per level ([`Schedule::PerLevel`](crate::Schedule::PerLevel), the
+/// default, and adaptive schedules) both are the level's own masks; with
+/// [`Schedule::SharedPasses`](crate::Schedule::SharedPasses) every level
+/// fits on the rows of all levels, so `samples` is the sum of the levels'
+/// `calls`. The explanation's cost is the sum of `calls` over the levels,
+/// plus one call for the image alone (the prediction).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LevelExplanation {
