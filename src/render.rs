@@ -30,13 +30,10 @@ pub enum Colormap {
 }
 
 impl Colormap {
-    /// The colour of `t ∈ [0, 1]` (clamped).
+    /// The colour of `t ∈ [0, 1]` (clamped, so ±∞ are the ends; NaN is
+    /// the start).
     pub fn rgb(&self, t: f64) -> [u8; 3] {
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
         let c = match self {
             Colormap::Viridis => colorous::VIRIDIS.eval_continuous(t),
             Colormap::Inferno => colorous::INFERNO.eval_continuous(t),
@@ -91,11 +88,12 @@ fn check_size(image: &Image, dim: (usize, usize), what: &str) -> Result<()> {
 pub fn colorize(heatmap: &Heatmap, colormap: Colormap, range: (f32, f32)) -> Result<RgbImage> {
     check_range(range)?;
     let (h, w) = heatmap.dim();
-    let span = f64::from(range.1 - range.0);
+    // In f64: the span of a finite f32 range can overflow f32.
+    let (lo, span) = (f64::from(range.0), f64::from(range.1) - f64::from(range.0));
     let values = heatmap.values();
     Ok(RgbImage::from_fn(w as u32, h as u32, |x, y| {
-        let v = values[[y as usize, x as usize]];
-        Rgb(colormap.rgb(f64::from(v - range.0) / span))
+        let v = f64::from(values[[y as usize, x as usize]]);
+        Rgb(colormap.rgb((v - lo) / span))
     }))
 }
 
