@@ -12,6 +12,13 @@
 //! - [`report`]: the scores, their summary over cases, the table and JSON;
 //! - [`sampling`]: the sampling designs at several budgets against the
 //!   paper's sampling (`--sampling`).
+//!
+//! `tests/quick.json` is what `-- --quick` writes (settings and scores
+//! only, no timings), and `tests/quick_json.rs` asserts that a rerun
+//! writes the same bytes, on the default thread pool and on one thread. A
+//! change meant to change results regenerates it with
+//! `REGENERATE=1 cargo test -p multiscale-lime-faithfulness --test quick_json`
+//! and says why in its commit.
 
 pub mod cases;
 pub mod methods;
