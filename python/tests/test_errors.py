@@ -77,8 +77,15 @@ def test_ctrl_c_stops_the_explanation(patch):
         time.sleep(0.02)
         return dark_share(batch)
 
-    with pytest.raises(KeyboardInterrupt):
-        ml.explain(patch, slow, batch_size=1, levels=(50, 100, 200))
+    # Python raises KeyboardInterrupt on SIGINT only if SIGINT was not
+    # ignored when it started (a run launched in the background inherits
+    # "ignore"): install the handler for this test, whatever the caller's.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            ml.explain(patch, slow, batch_size=1, levels=(50, 100, 200))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # 2820 samples would be scored; a few more calls at most after the signal.
     assert len(calls) < 100
 

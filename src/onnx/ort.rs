@@ -329,41 +329,44 @@ fn check_signature(session: &Session, input: &InputSpec) -> std::result::Result<
     Ok(())
 }
 
-///  ONNX models run by [ONNX Runtime](https://onnxruntime.ai) through the
-///  [`ort`](https://docs.rs/ort) crate. Enabled by the `ort` feature.
+/// An ONNX image classifier run by [ONNX Runtime](https://onnxruntime.ai)
+/// through the [`ort`](https://docs.rs/ort) crate. Enabled by the `ort`
+/// feature; the GPU and Core ML providers by features of their own
+/// (`ort-cuda`, `ort-tensorrt`, `ort-coreml`), so a CPU build compiles none
+/// of them.
 ///
 /// Images must have the size given to [`OrtClassifier::builder`]; the
 /// model must take one `f32` input (`N×3×H×W` or `N×H×W×3`) and return
 /// `N×C` scores. Batches are scored by a pool of sessions, one call per
 /// session at a time.
 ///
-///  Nothing is linked or downloaded at build time: ONNX Runtime's shared
-///  library (1.31 or newer) is opened when the first model is loaded, from
+/// Nothing is linked or downloaded at build time: ONNX Runtime's shared
+/// library (1.31 or newer) is opened when the first model is loaded, from
 ///
-///  1. the path given to [`OrtSettings`] through
-///     [`ModelBuilder::library`](crate::onnx::ModelBuilder::library), else
-///  2. the `ORT_DYLIB_PATH` environment variable (ort's convention), else
-///  3. `libonnxruntime.so` (`libonnxruntime.dylib` on macOS,
-///     `onnxruntime.dll` on Windows) on the system's library search path.
+/// 1. the path given to [`OrtSettings`] through
+///    [`ModelBuilder::library`](crate::onnx::ModelBuilder::library), else
+/// 2. the `ORT_DYLIB_PATH` environment variable (ort's convention), else
+/// 3. `libonnxruntime.so` (`libonnxruntime.dylib` on macOS,
+///    `onnxruntime.dll` on Windows) on the system's library search path.
 ///
-///  A process holds one ONNX Runtime library: asking for a second, different
-///  path is an error; [`open_ort_library`](crate::onnx::open_ort_library)
+/// A process holds one ONNX Runtime library: asking for a second, different
+/// path is an error; [`open_ort_library`](crate::onnx::open_ort_library)
 /// opens it early. Where to get the library (a system package, the
-///  `onnxruntime` Python wheel, which bundles `libonnxruntime.so`, or
-///  Microsoft's release archives) is told in `docs/onnx-runtime.md`; this
-///  repository's `tools/fetch_onnxruntime.py` extracts it from the wheel.
+/// `onnxruntime` Python wheel, which bundles `libonnxruntime.so`, or
+/// Microsoft's release archives) is told in `docs/onnx-runtime.md`; this
+/// repository's `tools/fetch_onnxruntime.py` extracts it from the wheel.
 ///
-///  ```no_run
-///  use multiscale_lime::onnx::{ExecutionProvider, OrtClassifier};
-///  use multiscale_lime::Classifier;
+/// ```no_run
+/// use multiscale_lime::onnx::{ExecutionProvider, OrtClassifier};
+/// use multiscale_lime::Classifier;
 ///
-///  let model = OrtClassifier::builder(96, 96)
-///      .library("target/onnxruntime/libonnxruntime.so.1.32.0")
-///      .execution_provider(ExecutionProvider::Cpu)
-///      .load_path("assets/models/ihc_dab_cnn.onnx")?;
-///  assert_eq!(model.num_classes(), 2);
-///  # Ok::<(), multiscale_lime::Error>(())
-///  ```
+/// let model = OrtClassifier::builder(96, 96)
+///     .library("target/onnxruntime/libonnxruntime.so.1.32.0")
+///     .execution_provider(ExecutionProvider::Cpu)
+///     .load_path("assets/models/ihc_dab_cnn.onnx")?;
+/// assert_eq!(model.num_classes(), 2);
+/// # Ok::<(), multiscale_lime::Error>(())
+/// ```
 pub struct OrtClassifier {
     sessions: Vec<Mutex<Session>>,
     classes: usize,
