@@ -299,29 +299,38 @@ fn explain_all(
         .map_err(|e| e.to_string())?,
     );
     let tally = Mutex::new(Tally::default());
-    // Each change is one assignment or push: a worker that panicked
-    // cannot have left the tally half-changed, so the others go on with it.
-    let record = |change: &dyn Fn(&mut Tally)| {
-        change(&mut tally.lock().unwrap_or_else(|e| e.into_inner()));
-    };
     todo.par_iter().with_max_len(1).for_each(|item| {
         match explain_claimed(item, out, models, plan, digest) {
-            Ok(Fate::Explained) => record(&|t| t.explained += 1),
-            Ok(Fate::DoneElsewhere) => record(&|t| t.done_elsewhere += 1),
+            Ok(Fate::Explained) => tally.record(|t| t.explained += 1),
+            Ok(Fate::DoneElsewhere) => tally.record(|t| t.done_elsewhere += 1),
             Ok(Fate::LeftTo(holder)) => {
                 let line = format!("{} (run {holder})", item.path.display());
-                record(&|t| t.left.push(line.clone()));
+                tally.record(|t| t.left.push(line));
             }
             Err(e) => {
                 let line = format!("{}: {}", item.path.display(), describe(e.as_ref()));
                 bar.suspend(|| eprintln!("failed: {line}"));
-                record(&|t| t.failures.push(line.clone()));
+                tally.record(|t| t.failures.push(line));
             }
         }
         bar.inc(1);
     });
     bar.finish_and_clear();
     Ok(tally.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// The tally as the workers share it.
+trait Record {
+    /// Applies one change; a worker that panicked cannot have left the
+    /// tally half-changed (each change is one assignment or push), so the
+    /// others go on with it.
+    fn record(&self, change: impl FnOnce(&mut Tally));
+}
+
+impl Record for Mutex<Tally> {
+    fn record(&self, change: impl FnOnce(&mut Tally)) {
+        change(&mut self.lock().unwrap_or_else(|e| e.into_inner()));
+    }
 }
 
 impl Tally {

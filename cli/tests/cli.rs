@@ -78,6 +78,25 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The `explanation.json` of an output folder.
+fn read_report(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap()).unwrap()
+}
+
+/// The bundled patch and CNN (through tract) for the library's side of a
+/// comparison with the command line.
+fn library_inputs() -> (
+    multiscale_lime::Image,
+    multiscale_lime::onnx::OnnxClassifier,
+) {
+    let patch = root().join("assets/ihc_patch96.png");
+    let image = multiscale_lime::Image::try_from(&image::open(&patch).unwrap().to_rgb8()).unwrap();
+    let model = multiscale_lime::onnx::OnnxClassifier::builder(96, 96)
+        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
+        .unwrap();
+    (image, model)
+}
+
 /// `count` distinct 96×96 patches of the bundled IHC image, as PNG files.
 fn patches(dir: &Path, count: usize) -> Vec<PathBuf> {
     let full = image::open(root().join("assets/ihc.png"))
@@ -175,9 +194,7 @@ fn explain_writes_outputs_that_parse() {
     let panel = image::open(out.join("panel.png")).unwrap();
     assert!(panel.width() > 3 * 96 && panel.height() > 2 * 96);
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
-            .unwrap();
+    let report = read_report(&out);
     let levels = report["levels"].as_array().unwrap();
     assert_eq!(levels.len(), 2);
     assert_eq!(levels[0]["desired"], 10);
@@ -501,16 +518,12 @@ fn backends_agree_and_are_reported() {
     let (tract_out, tract) = explain("tract", &["--backend", "tract"]);
     assert!(tract.status.success(), "{}", text(&tract.stderr));
     assert!(text(&tract.stderr).is_empty(), "{}", text(&tract.stderr));
-    let report = |out: &Path| -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
-            .unwrap()
-    };
-    assert_eq!(report(&ort_out)["backend"]["runtime"], "onnxruntime");
+    assert_eq!(read_report(&ort_out)["backend"]["runtime"], "onnxruntime");
     assert_eq!(
-        report(&ort_out)["backend"]["execution_provider"],
+        read_report(&ort_out)["backend"]["execution_provider"],
         "CPUExecutionProvider"
     );
-    assert_eq!(report(&tract_out)["backend"]["runtime"], "tract");
+    assert_eq!(read_report(&tract_out)["backend"]["runtime"], "tract");
     // The runtimes' scores differ in the last bits only.
     let a: Array2<f32> = read_npy(ort_out.join("combined.npy")).unwrap();
     let b: Array2<f32> = read_npy(tract_out.join("combined.npy")).unwrap();
@@ -524,7 +537,7 @@ fn backends_agree_and_are_reported() {
     // auto: ONNX Runtime when it opens, else tract with a one-line hint.
     let (auto_out, auto) = explain("auto", &[]);
     assert!(auto.status.success(), "{}", text(&auto.stderr));
-    assert_eq!(report(&auto_out)["backend"]["runtime"], "tract");
+    assert_eq!(read_report(&auto_out)["backend"]["runtime"], "tract");
     let hint = text(&auto.stderr);
     assert!(
         hint.contains("using tract") && hint.contains("ORT_DYLIB_PATH"),
@@ -533,7 +546,7 @@ fn backends_agree_and_are_reported() {
     assert_eq!(hint.lines().count(), 1, "{hint}");
     let (auto_out, auto) = explain("auto-ort", &["--ort-library", library]);
     assert!(auto.status.success(), "{}", text(&auto.stderr));
-    assert_eq!(report(&auto_out)["backend"]["runtime"], "onnxruntime");
+    assert_eq!(read_report(&auto_out)["backend"]["runtime"], "onnxruntime");
 
     // Clear errors: a missing or too old library when ort is asked for, a
     // GPU the wheel lacks, a provider without ONNX Runtime, a bad provider.
@@ -739,9 +752,7 @@ fn transparent_pixels_are_noted_or_composited() {
             &[&QUICK[..], extra].concat(),
         ));
         assert!(result.status.success(), "{}", text(&result.stderr));
-        let p: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("explanation.json")).unwrap())
-                .unwrap();
+        let p = read_report(&out);
         (
             text(&result.stderr),
             p["prediction"]["probabilities"].clone(),
@@ -890,10 +901,7 @@ fn adaptive_sampling_is_reported_and_checked() {
     };
     let output = explain("stability", &["--schedule", "until-stability:0.5"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("stability/explanation.json")).unwrap(),
-    )
-    .unwrap();
+    let report = read_report(&dir.join("stability"));
     assert_eq!(
         report["parameters"]["settings"]["schedule"],
         "until-stability:0.5,start=2,step=1"
@@ -909,10 +917,8 @@ fn adaptive_sampling_is_reported_and_checked() {
 
     let plain = explain("plain", &[]);
     assert!(plain.status.success(), "{}", text(&plain.stderr));
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("plain/explanation.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["parameters"]["settings"]["schedule"], "per-level");
+    let plain = read_report(&dir.join("plain"));
+    assert_eq!(plain["parameters"]["settings"]["schedule"], "per-level");
 
     for (extra, needle) in [
         (&["--schedule", "until-stability:1.5"][..], "1.5"),
@@ -945,11 +951,7 @@ fn log_odds_response_is_reported() {
             &[&base[..], extra].concat(),
         ));
         assert!(output.status.success(), "{}", text(&output.stderr));
-        let report: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(name).join("explanation.json")).unwrap(),
-        )
-        .unwrap();
-        report
+        read_report(&dir.join(name))
     };
     let score = explain("score", &["--response", "score"]);
     let log_odds = explain("log-odds", &["--response", "log-odds"]);
@@ -965,12 +967,8 @@ fn log_odds_response_is_reported() {
     );
     // Each flag reaches the library: the coefficients are, bit for bit,
     // those of the library's explainer with that response.
-    use multiscale_lime::onnx::OnnxClassifier;
-    use multiscale_lime::{Image, MultiScaleLime, Response, Target};
-    let image = Image::try_from(&image::open(&patch).unwrap().to_rgb8()).unwrap();
-    let model = OnnxClassifier::builder(96, 96)
-        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
-        .unwrap();
+    use multiscale_lime::{MultiScaleLime, Response, Target};
+    let (image, model) = library_inputs();
     let coefficients = |r: &serde_json::Value| -> Vec<f64> {
         let values = r["levels"][0]["coefficients"].as_array().unwrap();
         values.iter().map(|v| v.as_f64().unwrap()).collect()
@@ -1075,14 +1073,10 @@ fn help_shows_the_library_defaults_and_choices() {
 
 #[test]
 fn with_nothing_set_the_command_line_explains_as_the_library() {
-    use multiscale_lime::onnx::OnnxClassifier;
-    use multiscale_lime::{Image, MultiScaleLime, Preset, Target};
+    use multiscale_lime::{MultiScaleLime, Preset, Target};
     let dir = scratch("defaults");
     let patch = root().join("assets/ihc_patch96.png");
-    let image = Image::try_from(&image::open(&patch).unwrap().to_rgb8()).unwrap();
-    let model = OnnxClassifier::builder(96, 96)
-        .load_path(root().join("assets/models/ihc_dab_cnn.onnx"))
-        .unwrap();
+    let (image, model) = library_inputs();
     for (name, extra, builder) in [
         ("recommended", &[][..], MultiScaleLime::builder()),
         (

@@ -276,13 +276,10 @@ impl Ridge {
         } else {
             0.0
         };
-        Ok(Surrogate {
-            local_prediction: intercept + beta.iter().sum::<f64>(),
-            coefficients: beta.iter().copied().collect(),
-            intercept,
-            r2,
-            std_errors,
-        })
+        // `new` sums the coefficients in the same order as before: the same
+        // bits for `local_prediction`.
+        let fit = Surrogate::new(beta.iter().copied().collect(), intercept, r2);
+        Ok(Surrogate { std_errors, ..fit })
     }
 }
 
