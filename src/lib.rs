@@ -19,7 +19,7 @@
 //! | black box | [`Classifier`] | [`FnClassifier`] for closures; ONNX models through ONNX Runtime (`ort` feature) or tract (`onnx` feature) in `onnx` |
 //! | perturbations | [`Perturber`] | [`BernoulliPerturber`] with [`HideColor`] and a [`Sampling`] design |
 //! | local model | [`SurrogateFitter`] | [`Ridge`] (weighted, exact, with sandwich standard errors) |
-//! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`], [`Density`] |
+//! | fusion | [`Combiner`] | [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`], [`CustomWeights`], [`Density`], [`Feathered`] |
 //!
 //! After the pipeline: [`metrics`] tells whether an explanation is faithful
 //! (explanation accuracy, deletion/insertion AUC, pointing game, relevance
@@ -125,7 +125,7 @@ pub use ndarray;
 pub use crate::classify::{Classifier, FnClassifier};
 #[doc(no_inline)]
 pub use crate::combine::{
-    CombinedHeatmap, Combiner, CustomWeights, Density, Fusion, Gaussian, InverseTrapezoid,
+    CombinedHeatmap, Combiner, CustomWeights, Density, Feathered, Fusion, Gaussian, InverseTrapezoid,
     Trapezoid, Uniform,
 };
 pub use crate::error::{ClassifierError, Error, Result};

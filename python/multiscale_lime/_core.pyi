@@ -21,7 +21,7 @@ NormalizationName = Literal["minmax", "positive", "maxabs"]
 # "per-level", "shared-passes", "until-stability:P" or "until-top-k:K"
 # (optionally ",start=M,step=M").
 ScheduleLike = Union[Literal["per-level", "shared-passes"], str]
-FusionName = Literal["trapezoid", "inverse", "gaussian", "uniform", "density"]
+FusionName = Literal["trapezoid", "inverse", "gaussian", "uniform", "density", "feathered"]
 HideColorName = Literal["black", "white", "mean", "blur"]
 HideColor = Union[float, Tuple[float, float, float], HideColorName, str, Tuple[str, float]]
 FusionLike = Union[FusionName, str, Tuple[str, float, float], Sequence[float]]

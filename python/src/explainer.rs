@@ -71,7 +71,9 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 ///     What hidden superpixels show (default black).
 /// fusion : str | (``"gaussian"``, mean, std) | sequence of float
 ///     How level heatmaps are fused (recommended ``"density"``; paper
-///     ``"trapezoid"``; also ``"inverse"``, ``"uniform"``, ``"gaussian"``).
+///     ``"trapezoid"``; also ``"feathered"`` or ``"feathered:WIDTH"``
+///     (density with superpixel borders blurred), ``"inverse"``,
+///     ``"uniform"``, ``"gaussian"``).
 /// kernel_width : float
 ///     Width of the exponential kernel on cosine distance (default 0.25).
 /// ridge_alpha : float

@@ -55,6 +55,29 @@ def test_the_default_fuses_relevance_density_at_three_samples_per_superpixel(pat
     np.testing.assert_allclose(e.weights, [0.2] * 5)
 
 
+def test_feathered_fusion_is_density_blurred_per_level_as_scipy_blurs(patch):
+    from scipy.ndimage import gaussian_filter
+
+    e = ml.explain(patch, dark_share, fusion="feathered")
+    plain = ml.explain(patch, dark_share)
+    h, w = patch.shape[:2]
+    feathered = 0
+    for level, same in zip(e.levels, plain.levels):
+        # The same coefficients as the default: only the painting differs.
+        np.testing.assert_array_equal(level.coefficients, same.coefficients)
+        area = np.bincount(level.labels.ravel(), minlength=level.actual)
+        density = (level.coefficients / area)[level.labels]
+        sigma = 0.3 * np.sqrt(h * w / level.actual)
+        feathered = feathered + gaussian_filter(density, sigma, mode="reflect") / len(e.levels)
+    scaled = (feathered - feathered.min()) / (feathered.max() - feathered.min())
+    np.testing.assert_allclose(e.heatmap, scaled, atol=1e-5)
+    assert not np.allclose(e.heatmap, plain.heatmap, atol=1e-3)
+    wider = ml.explain(patch, dark_share, fusion="feathered:0.6")
+    assert not np.allclose(wider.heatmap, e.heatmap, atol=1e-3)
+    with pytest.raises(ValueError, match="feather"):
+        ml.explain(patch, dark_share, fusion="feathered:-1")
+
+
 def test_top_labels_explain_both_classes_from_one_set_of_passes(patch):
     calls = []
 

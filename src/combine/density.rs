@@ -4,7 +4,7 @@ use ndarray::Array2;
 
 use super::{check_stack, CombinedHeatmap, Combiner};
 use crate::error::{Error, Result};
-use crate::heatmap::{Heatmap, HeatmapStack, Normalization};
+use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 
 /// Relevance density: each level's coefficient `β_k` of segment `k` is the
 /// score change of hiding its `a_k` pixels, so `β_k / a_k` is a per-pixel
@@ -45,45 +45,64 @@ impl Combiner for Density {
     }
 
     fn combine(&self, stack: &HeatmapStack) -> Result<CombinedHeatmap> {
-        let dim = check_stack(stack)?;
-        let weights = self.weights(&stack.counts())?;
-        let mut acc = Array2::<f64>::zeros(dim);
-        for (level, &w) in stack.levels().iter().zip(&weights) {
-            let seg = &level.segmentation;
-            let sizes = seg.sizes();
-            if level.coefficients.len() != sizes.len() {
-                return Err(Error::inconsistent(
-                    "combine",
-                    format!(
-                        "{} coefficients for {} segments",
-                        level.coefficients.len(),
-                        sizes.len()
-                    ),
-                ));
-            }
-            let density: Vec<f64> = level
-                .coefficients
-                .iter()
-                .zip(sizes)
-                .map(|(&b, &a)| if a > 0 { b / a as f64 } else { 0.0 })
-                .collect();
-            for (a, &label) in acc.iter_mut().zip(seg.as_slice()) {
-                *a += w * density[label as usize];
-            }
-        }
-        if let Some(v) = acc.iter().find(|v| !v.is_finite()) {
-            return Err(Error::inconsistent(
-                "combine",
-                format!("a coefficient density is {v}"),
-            ));
-        }
-        let scaled = Normalization::MinMax.apply(acc.as_slice().unwrap_or_default());
-        let heatmap = Array2::from_shape_vec(dim, scaled.into_iter().map(|v| v as f32).collect())
-            .map_err(|e| Error::inconsistent("combine", e.to_string()))?;
-        Ok(CombinedHeatmap {
-            heatmap: Heatmap::new(heatmap),
-            weights,
-            uniform_fallback: false,
-        })
+        fuse_densities(stack, self.weights(&stack.counts())?, |_, _| {})
     }
+}
+
+/// Each level's relevance density `β_k / a_k` painted on its pixels, passed
+/// through `smooth` (the level and its `h×w` plane, row-major), averaged with
+/// `weights` and rescaled to `[0, 1]` by its minimum and maximum.
+pub(super) fn fuse_densities(
+    stack: &HeatmapStack,
+    weights: Vec<f64>,
+    smooth: impl Fn(&LevelExplanation, &mut [f64]),
+) -> Result<CombinedHeatmap> {
+    let dim = check_stack(stack)?;
+    let mut acc = Array2::<f64>::zeros(dim);
+    let mut plane = vec![0.0; dim.0 * dim.1];
+    for (level, &w) in stack.levels().iter().zip(&weights) {
+        let density = level_density(level)?;
+        for (p, &label) in plane.iter_mut().zip(level.segmentation.as_slice()) {
+            *p = density[label as usize];
+        }
+        smooth(level, &mut plane);
+        for (a, &p) in acc.iter_mut().zip(&plane) {
+            *a += w * p;
+        }
+    }
+    if let Some(v) = acc.iter().find(|v| !v.is_finite()) {
+        return Err(Error::inconsistent(
+            "combine",
+            format!("a coefficient density is {v}"),
+        ));
+    }
+    let scaled = Normalization::MinMax.apply(acc.as_slice().unwrap_or_default());
+    let heatmap = Array2::from_shape_vec(dim, scaled.into_iter().map(|v| v as f32).collect())
+        .map_err(|e| Error::inconsistent("combine", e.to_string()))?;
+    Ok(CombinedHeatmap {
+        heatmap: Heatmap::new(heatmap),
+        weights,
+        uniform_fallback: false,
+    })
+}
+
+/// `β_k / a_k` for every segment of `level`.
+fn level_density(level: &LevelExplanation) -> Result<Vec<f64>> {
+    let sizes = level.segmentation.sizes();
+    if level.coefficients.len() != sizes.len() {
+        return Err(Error::inconsistent(
+            "combine",
+            format!(
+                "{} coefficients for {} segments",
+                level.coefficients.len(),
+                sizes.len()
+            ),
+        ));
+    }
+    Ok(level
+        .coefficients
+        .iter()
+        .zip(sizes)
+        .map(|(&b, &a)| if a > 0 { b / a as f64 } else { 0.0 })
+        .collect())
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{CombinedHeatmap, Combiner, CustomWeights, Density, Gaussian};
+use super::{CombinedHeatmap, Combiner, CustomWeights, Density, Feathered, Gaussian};
 use super::{InverseTrapezoid, Trapezoid, Uniform};
 use crate::error::{Error, Result};
 use crate::heatmap::HeatmapStack;
@@ -16,14 +16,16 @@ use crate::text::{join_list, parse_list};
 ///
 /// Its text form is what `mslime --fusion` and Python's `fusion=` take, and
 /// what [`Display`](fmt::Display) writes back: `trapezoid`, `inverse`,
-/// `uniform`, `density`, `gaussian` (mean 1, std 0.5) or
-/// `gaussian:MEAN,STD`, and `weights:W1,W2,…` (one weight per level).
+/// `uniform`, `density`, `feathered` (width 0.3) or `feathered:WIDTH`,
+/// `gaussian` (mean 1, std 0.5) or `gaussian:MEAN,STD`, and
+/// `weights:W1,W2,…` (one weight per level).
 ///
 /// ```
 /// use multiscale_lime::Fusion;
 ///
 /// assert_eq!("density".parse::<Fusion>()?, Fusion::Density);
 /// assert_eq!("gaussian".parse::<Fusion>()?, Fusion::Gaussian { mean: 1.0, std: 0.5 });
+/// assert_eq!("feathered:0.5".parse::<Fusion>()?, Fusion::Feathered { width: 0.5 });
 /// let weights: Fusion = "weights:1,0,2".parse()?;
 /// assert_eq!(weights.to_string(), "weights:1,0,2");
 /// assert!("median".parse::<Fusion>().is_err());
@@ -50,18 +52,26 @@ pub enum Fusion {
     /// default).
     #[default]
     Density,
+    /// [`Feathered`]: `Density` with each level's superpixel borders
+    /// blurred by `width` times its mean superpixel side (text form
+    /// `feathered` for the default 0.3, `feathered:WIDTH`).
+    Feathered {
+        /// Share of a level's mean superpixel side, in `[0, 10]`.
+        width: f64,
+    },
     /// [`CustomWeights`]: one non-negative weight per level.
     Weights(Vec<f64>),
 }
 
 impl Fusion {
     /// The rule names the text form starts with.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "trapezoid",
         "inverse",
         "gaussian",
         "uniform",
         "density",
+        "feathered",
         "weights",
     ];
 
@@ -73,6 +83,7 @@ impl Fusion {
             Fusion::Gaussian { .. } => "gaussian",
             Fusion::Uniform => "uniform",
             Fusion::Density => "density",
+            Fusion::Feathered { .. } => "feathered",
             Fusion::Weights(_) => "weights",
         }
     }
@@ -104,6 +115,7 @@ impl Fusion {
             Fusion::Gaussian { mean, std } => Box::new(Gaussian::new(*mean, *std)?),
             Fusion::Uniform => Box::new(Uniform),
             Fusion::Density => Box::new(Density),
+            Fusion::Feathered { width } => Box::new(Feathered::new(*width)?),
             Fusion::Weights(w) => Box::new(CustomWeights::new(w.clone())?),
         })
     }
@@ -124,6 +136,10 @@ impl fmt::Display for Fusion {
         match self {
             Fusion::Gaussian { mean, std } => write!(f, "gaussian:{mean},{std}"),
             Fusion::Weights(w) => write!(f, "weights:{}", join_list(w)),
+            Fusion::Feathered { width } if *width == Feathered::DEFAULT_WIDTH => {
+                f.write_str("feathered")
+            }
+            Fusion::Feathered { width } => write!(f, "feathered:{width}"),
             other => f.write_str(other.name()),
         }
     }
@@ -137,7 +153,7 @@ impl FromStr for Fusion {
             Error::invalid(
                 "fusion",
                 s,
-                "trapezoid, inverse, uniform, density, gaussian[:MEAN,STD] or weights:W1,W2,… (numbers)",
+                "trapezoid, inverse, uniform, density, feathered[:WIDTH], gaussian[:MEAN,STD] or weights:W1,W2,… (numbers)",
             )
         };
         let (name, params) = match s.split_once(':') {
@@ -156,6 +172,13 @@ impl FromStr for Fusion {
             },
             ("gaussian", Some(p)) => match numbers(p)?.as_slice() {
                 &[mean, std] => Fusion::Gaussian { mean, std },
+                _ => return Err(bad()),
+            },
+            ("feathered", None) => Fusion::Feathered {
+                width: Feathered::DEFAULT_WIDTH,
+            },
+            ("feathered", Some(p)) => match numbers(p)?.as_slice() {
+                &[width] => Fusion::Feathered { width },
                 _ => return Err(bad()),
             },
             ("weights", Some(p)) => Fusion::Weights(numbers(p)?),
@@ -183,7 +206,18 @@ mod tests {
             assert_eq!(fusion.name(), name);
             assert_eq!(fusion.to_string().parse::<Fusion>().unwrap(), fusion);
         }
-        for bad in ["", "density:1", "weights", "weights:", "gaussian:1", "trap"] {
+        for bad in [
+            "",
+            "density:1",
+            "weights",
+            "weights:",
+            "gaussian:1",
+            "trap",
+            "feathered:",
+            "feathered:1,2",
+            "feathered:-0.1",
+            "feathered:nan",
+        ] {
             assert!(bad.parse::<Fusion>().is_err(), "{bad}");
         }
     }
@@ -192,7 +226,11 @@ mod tests {
         #[test]
         fn text_form_round_trips(mean in -5.0f64..5.0, std in 1e-3f64..5.0,
                                  w in proptest::collection::vec(0.0f64..10.0, 1..6)) {
-            for fusion in [Fusion::Gaussian { mean, std }, Fusion::Weights(w.clone())] {
+            for fusion in [
+                Fusion::Gaussian { mean, std },
+                Fusion::Weights(w.clone()),
+                Fusion::Feathered { width: std },
+            ] {
                 prop_assert_eq!(fusion.to_string().parse::<Fusion>().unwrap(), fusion);
             }
         }

@@ -3,7 +3,8 @@
 //! The paper's rules are weighted averages of the level heatmaps:
 //! [`Trapezoid`], [`InverseTrapezoid`], [`Gaussian`], [`Uniform`],
 //! [`CustomWeights`]. [`Density`] goes beyond them: it averages relevance
-//! per pixel, read from the raw coefficients (`docs/faithfulness.md`
+//! per pixel, read from the raw coefficients; [`Feathered`] is `Density`
+//! with each level's superpixel borders blurred (`docs/faithfulness.md`
 //! compares them all).
 //!
 //! For the weighted averages:
@@ -16,9 +17,11 @@
 //! [`CombinedHeatmap::weights`] says so.
 
 mod density;
+mod feathered;
 mod fusion;
 
 pub use density::Density;
+pub use feathered::Feathered;
 pub use fusion::Fusion;
 
 use ndarray::Array2;
@@ -516,7 +519,8 @@ mod tests {
             let mut shuffled = levels.clone();
             shuffled.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
             let other = grid_stack(6, 6, &shuffled);
-            for combiner in [&Density as &dyn Combiner] {
+            let feathered = Feathered::default();
+            for combiner in [&Density as &dyn Combiner, &feathered] {
                 let a = combiner.combine(&stack).unwrap();
                 prop_assert_eq!(a.weights.len(), levels.len());
                 prop_assert!(a.weights.iter().all(|w| w.is_finite() && *w >= 0.0));
@@ -538,11 +542,90 @@ mod tests {
                 .iter()
                 .map(|(c, b)| (*c, b.iter().map(|v| v * factor).collect()))
                 .collect();
-            let a = Density.combine(&grid_stack(6, 6, &levels)).unwrap();
-            let b = Density.combine(&grid_stack(6, 6, &scaled)).unwrap();
-            for (x, y) in a.heatmap.values().iter().zip(b.heatmap.values()) {
-                prop_assert!((x - y).abs() < 1e-5, "{} vs {}", x, y);
+            for combiner in [&Density as &dyn Combiner, &Feathered::default()] {
+                let a = combiner.combine(&grid_stack(6, 6, &levels)).unwrap();
+                let b = combiner.combine(&grid_stack(6, 6, &scaled)).unwrap();
+                for (x, y) in a.heatmap.values().iter().zip(b.heatmap.values()) {
+                    prop_assert!((x - y).abs() < 1e-5, "{} vs {}", x, y);
+                }
             }
+        }
+
+        #[test]
+        fn feathered_is_density_at_width_zero((levels, _) in stack_strategy()) {
+            let stack = grid_stack(6, 6, &levels);
+            let zero = Feathered::new(0.0).unwrap().combine(&stack).unwrap();
+            prop_assert_eq!(zero, Density.combine(&stack).unwrap());
+        }
+
+        #[test]
+        fn feathered_matches_a_naive_convolution(
+            (levels, _) in stack_strategy(),
+            width in 0.05f64..2.0,
+        ) {
+            let stack = grid_stack(6, 6, &levels);
+            let fast = Feathered::new(width).unwrap().combine(&stack).unwrap();
+            let naive = naive_feathered(&stack, width);
+            for (x, y) in fast.heatmap.values().iter().zip(&naive) {
+                prop_assert!((f64::from(*x) - y).abs() < 1e-5, "{} vs {}", x, y);
+            }
+        }
+    }
+
+    /// The feathered map straight from its definition: each level's density
+    /// painted, convolved in 2-D with a truncated Gaussian whose indices
+    /// reflect at the border (scipy's `reflect`), averaged, min-max scaled.
+    fn naive_feathered(stack: &HeatmapStack, width: f64) -> Vec<f64> {
+        let (h, w) = stack.levels()[0].segmentation.dim();
+        let mut acc = vec![0.0; h * w];
+        let levels = stack.levels().len() as f64;
+        for level in stack.levels() {
+            let seg = &level.segmentation;
+            let sizes = seg.sizes();
+            let d: Vec<f64> = seg
+                .as_slice()
+                .iter()
+                .map(|&k| level.coefficients[k as usize] / sizes[k as usize] as f64)
+                .collect();
+            let sigma = Feathered::new(width).unwrap().sigma(h, w, seg.count());
+            let radius = (4.0 * sigma + 0.5) as isize;
+            let g: Vec<f64> = (-radius..=radius)
+                .map(|i| (-0.5 * (i * i) as f64 / (sigma * sigma)).exp())
+                .collect();
+            let total: f64 = g.iter().sum();
+            let reflect = |i: isize, n: usize| crate::blur::reflect(i, n);
+            for y in 0..h {
+                for x in 0..w {
+                    let mut v = 0.0;
+                    for (a, ga) in (-radius..=radius).zip(&g) {
+                        for (b, gb) in (-radius..=radius).zip(&g) {
+                            let yy = reflect(y as isize + a, h);
+                            let xx = reflect(x as isize + b, w);
+                            v += ga * gb / (total * total) * d[yy * w + xx];
+                        }
+                    }
+                    acc[y * w + x] += v / levels;
+                }
+            }
+        }
+        crate::Normalization::MinMax.apply(&acc)
+    }
+
+    #[test]
+    fn feathered_spreads_with_its_width_and_rejects_bad_widths() {
+        // One level, one bright cell in a 2×2 grid of 3×3 cells: the blur
+        // spreads the cell's density into its neighbours but not across the
+        // far corner more than into the near ones, and a wider feather
+        // spreads it further.
+        let stack = grid_stack(6, 6, &[(2, vec![1.0, 0.0, 0.0, 0.0])]);
+        let narrow = Feathered::new(0.2).unwrap().combine(&stack).unwrap();
+        let wide = Feathered::new(0.6).unwrap().combine(&stack).unwrap();
+        let (n, w) = (narrow.heatmap.values(), wide.heatmap.values());
+        assert_eq!(n[[0, 0]], 1.0);
+        assert!(n[[0, 3]] > n[[0, 5]] && n[[3, 3]] < n[[0, 3]]);
+        assert!(w[[0, 4]] > n[[0, 4]]);
+        for bad in [-0.1, 10.5, f64::NAN, f64::INFINITY] {
+            assert!(Feathered::new(bad).is_err(), "{bad}");
         }
     }
 

@@ -253,8 +253,8 @@ impl Config {
         ),
         setting(
             "fusion",
-            "how the level heatmaps are fused: density, trapezoid (the paper's), inverse, uniform, gaussian[:MEAN,STD] or weights:W1,W2,...",
-            &["trapezoid", "inverse", "gaussian", "uniform", "density", "weights"],
+            "how the level heatmaps are fused: density, feathered[:WIDTH] (density with superpixel borders blurred), trapezoid (the paper's), inverse, uniform, gaussian[:MEAN,STD] or weights:W1,W2,...",
+            &["trapezoid", "inverse", "gaussian", "uniform", "density", "feathered", "weights"],
             true,
         ),
         setting("kernel-width", "width of LIME's exponential kernel on cosine distance", &[], true),
