@@ -1073,7 +1073,8 @@ fn help_shows_the_library_defaults_and_choices() {
 
 #[test]
 fn with_nothing_set_the_command_line_explains_as_the_library() {
-    use multiscale_lime::{MultiScaleLime, Preset, Target};
+    // And with a preset or a fusion rule named: the same bits.
+    use multiscale_lime::{Fusion, MultiScaleLime, Preset, Target};
     let dir = scratch("defaults");
     let patch = root().join("assets/ihc_patch96.png");
     let (image, model) = library_inputs();
@@ -1083,6 +1084,11 @@ fn with_nothing_set_the_command_line_explains_as_the_library() {
             "paper",
             &["--preset", "paper"][..],
             MultiScaleLime::preset(Preset::Paper),
+        ),
+        (
+            "feathered",
+            &["--fusion", "feathered:0.5"][..],
+            MultiScaleLime::builder().fusion(Fusion::Feathered { width: 0.5 }),
         ),
     ] {
         let out = dir.join(name);
