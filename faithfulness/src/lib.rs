@@ -9,6 +9,8 @@
 //!   and the truth they imply;
 //! - [`cases`]: the images, models, classes, truths and hide colours;
 //! - [`methods`]: every method compared, at the same model-call budget;
+//! - [`peers`]: the explainers users weigh against ours, from their papers:
+//!   RISE, KernelSHAP, occlusion;
 //! - [`report`]: the scores, their summary over cases, the table and JSON;
 //! - [`sampling`]: the sampling designs at several budgets against the
 //!   paper's sampling (`--sampling`).
@@ -22,6 +24,7 @@
 
 pub mod cases;
 pub mod methods;
+pub mod peers;
 pub mod planted;
 pub mod report;
 pub mod sampling;
