@@ -13,7 +13,10 @@
 //!   RISE, KernelSHAP, occlusion;
 //! - [`report`]: the scores, their summary over cases, the table and JSON;
 //! - [`sampling`]: the sampling designs at several budgets against the
-//!   paper's sampling (`--sampling`).
+//!   paper's sampling (`--sampling`);
+//! - [`sanity`]: model-randomisation sanity checks (Adebayo et al. 2018):
+//!   the methods under cascading randomisation of the CNN's layers and
+//!   under a constant model.
 //!
 //! `tests/quick.json` is what `-- --quick` writes (settings and scores
 //! only, no timings), and `tests/quick_json.rs` asserts that a rerun
@@ -28,6 +31,7 @@ pub mod peers;
 pub mod planted;
 pub mod report;
 pub mod sampling;
+pub mod sanity;
 
 use rayon::prelude::*;
 
