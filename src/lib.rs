@@ -125,8 +125,8 @@ pub use ndarray;
 pub use crate::classify::{Classifier, FnClassifier};
 #[doc(no_inline)]
 pub use crate::combine::{
-    CombinedHeatmap, Combiner, CustomWeights, Density, Feathered, Fusion, Gaussian, InverseTrapezoid,
-    Trapezoid, Uniform,
+    CombinedHeatmap, Combiner, CustomWeights, Density, Feathered, Fusion, Gaussian,
+    InverseTrapezoid, Trapezoid, Uniform,
 };
 pub use crate::error::{ClassifierError, Error, Result};
 pub use crate::explain::{
