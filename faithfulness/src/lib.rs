@@ -12,6 +12,7 @@
 //! - [`peers`]: the explainers users weigh against ours, from their papers:
 //!   RISE, KernelSHAP, occlusion;
 //! - [`report`]: the scores, their summary over cases, the table and JSON;
+//! - [`plot`]: the figure of each half, pixel AUC against stability;
 //! - [`sampling`]: the sampling designs at several budgets against the
 //!   paper's sampling (`--sampling`);
 //! - [`sanity`]: model-randomisation sanity checks (Adebayo et al. 2018):
@@ -29,6 +30,7 @@ pub mod cases;
 pub mod methods;
 pub mod peers;
 pub mod planted;
+pub mod plot;
 pub mod report;
 pub mod sampling;
 pub mod sanity;
@@ -44,10 +46,11 @@ use report::{score, CaseResult};
 /// # Errors
 /// When an explanation or a metric fails.
 pub fn evaluate(case: &Case, seeds: &[u64]) -> multiscale_lime::Result<Vec<CaseResult>> {
+    let memo = peers::OcclusionMemo::default();
     let per_seed: Vec<Vec<(methods::Output, report::Scores)>> = seeds
         .iter()
         .map(|&seed| {
-            methods::run_all(case, seed)?
+            methods::run_all(case, seed, &memo)?
                 .into_iter()
                 .map(|out| {
                     let scores = score(case, &out.heatmap)?;

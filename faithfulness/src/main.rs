@@ -10,11 +10,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use multiscale_lime::onnx::{OnnxClassifier, OrtClassifier};
-use multiscale_lime_faithfulness::cases::{cnn_cases, planted_cases, read_png, Case, Model, PATCH};
+use multiscale_lime_faithfulness::cases::{
+    cnn_cases, planted_cases, read_png, Case, Group, Model, PATCH,
+};
 use multiscale_lime_faithfulness::methods::{LEVELS, LIME_DEFAULT, PER_SEGMENT};
-use multiscale_lime_faithfulness::report::{summarise, table, to_json, CURVE_STEPS};
+use multiscale_lime_faithfulness::report::{summarise, table, to_json, Summary, CURVE_STEPS};
+use multiscale_lime_faithfulness::sanity::{self, summary};
 use multiscale_lime_faithfulness::{evaluate_all, sampling, study_all};
+use multiscale_lime_faithfulness::{methods, plot};
 use multiscale_lime_testkit::{onnxruntime_library, repo_root};
+use rayon::prelude::*;
 use serde_json::json;
 
 const USAGE: &str =
@@ -32,6 +37,11 @@ const USAGE: &str =
              balanced+shared, orthogonal+shared, independent+adaptive0.98, …0.99, …0.995,
              …0.998, orthogonal+adaptive0.98, …0.99, …0.995, independent+log-odds,
              orthogonal+log-odds; independent is the reference)";
+
+/// The sanity checks run on every this many CNN cases.
+const SANITY_STEP: usize = 4;
+/// The seed of the randomised weights.
+const SANITY_SEED: u64 = 2018;
 
 struct Options {
     quick: bool,
@@ -154,10 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "{} cases ({} planted), {} seeds each, on {} threads",
         cases.len(),
-        cases
-            .iter()
-            .filter(|c| c.group == multiscale_lime_faithfulness::cases::Group::Planted)
-            .count(),
+        cases.iter().filter(|c| c.group == Group::Planted).count(),
         seeds.len(),
         rayon::current_num_threads()
     );
@@ -194,12 +201,83 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "cnn_runtime": runtime,
         "quick": o.quick,
     });
-    write_json(
-        &o.out,
-        &to_json(settings, &results, &summaries),
-        cases.len(),
-        start,
-    )
+    write_plots(&o.out, &summaries)?;
+    let mut report = to_json(settings, &results, &summaries);
+    if o.cnn {
+        let cnn_cases: Vec<&Case> = cases.iter().filter(|c| c.group == Group::Cnn).collect();
+        report["sanity"] = sanity_checks(&cnn_cases, o.tract)?;
+    }
+    write_json(&o.out, &report, cases.len(), start)
+}
+
+/// Every [`SANITY_STEP`]th CNN case, seed 0: the cascading randomisation
+/// of the CNN and the constant model, for [`methods::sanity_set`]; prints
+/// the tables and returns their JSON.
+fn sanity_checks(
+    cases: &[&Case],
+    tract: bool,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(repo_root().join("assets/models/ihc_dab_cnn.onnx"))?;
+    let load = |b: &[u8]| -> multiscale_lime::Result<Model> {
+        Ok(if tract {
+            Arc::new(OnnxClassifier::builder(PATCH, PATCH).load_bytes(b)?)
+        } else {
+            Arc::new(
+                OrtClassifier::builder(PATCH, PATCH)
+                    .library(onnxruntime_library())
+                    .load_bytes(b)?,
+            )
+        })
+    };
+    let models = sanity::cascading_models(&bytes, SANITY_SEED, load)?;
+    let chosen: Vec<&Case> = cases.iter().copied().step_by(SANITY_STEP).collect();
+    let per_case: Vec<sanity::Result<_>> = chosen
+        .par_iter()
+        .with_max_len(1)
+        .map(|case| {
+            let cascade = sanity::cascade(case, &models, 0, &methods::sanity_set)?;
+            let constant = sanity::constant(case, 0, &methods::sanity_set)?;
+            let lime = sanity::lime_constant(case, 0)?;
+            Ok((cascade, constant, lime))
+        })
+        .collect();
+    let (mut cascade, mut constant, mut lime) = (Vec::new(), Vec::new(), Vec::new());
+    for r in per_case {
+        let (a, b, c) = r?;
+        cascade.extend(a);
+        constant.extend(b);
+        lime.push(c);
+    }
+    let cascade_summary = summary::summarise_cascade(&cascade);
+    let constant_summary = summary::summarise_constant(&constant);
+    println!(
+        "\nSanity: cascading randomisation ({} CNN cases, seed 0)\n",
+        chosen.len()
+    );
+    print!("{}", summary::cascade_table(&cascade_summary));
+    println!("\nSanity: a constant model\n");
+    print!("{}", summary::constant_table(&constant_summary));
+    println!();
+    print!("{}", summary::lime_constant_table(&lime));
+    Ok(serde_json::json!({
+        "cases": chosen.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "cascade": summary::cascade_json(&cascade, &cascade_summary),
+        "constant": summary::constant_json(&constant, &constant_summary, &lime),
+    }))
+}
+
+/// Each half's figure beside the JSON: `faithfulness-planted.svg`, `….cnn.svg`.
+fn write_plots(out: &std::path::Path, summaries: &[Summary]) -> std::io::Result<()> {
+    let dir = out.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    for group in [Group::Planted, Group::Cnn] {
+        if summaries.iter().any(|s| s.group == group) {
+            let path = dir.join(format!("faithfulness-{}.svg", group.name()));
+            std::fs::write(&path, plot::scatter_svg(summaries, group))?;
+            eprintln!("figure: {}", path.display());
+        }
+    }
+    Ok(())
 }
 
 /// Writes the JSON report and says where it went and how long it took.

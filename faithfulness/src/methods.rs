@@ -1,11 +1,13 @@
 //! The methods compared, each turning a case and a seed into one heatmap.
 
 use multiscale_lime::{
-    Combiner, Density, Gaussian, Heatmap, InverseTrapezoid, MultiScaleLime, Perturber, Preset,
-    Result, Segmenter, SquareGrid, SurrogateFitter, Target, Trapezoid, Uniform,
+    Combiner, Density, Feathered, Gaussian, Heatmap, InverseTrapezoid, MultiScaleLime,
+    MultiScaleLimeBuilder, Perturber, Preset, Result, Segmenter, SquareGrid, SurrogateFitter,
+    Target, Trapezoid, Uniform,
 };
 
 use crate::cases::Case;
+use crate::peers::{self, OcclusionMemo};
 
 /// The levels of every multi-scale method (the README's example).
 pub const LEVELS: [usize; 5] = [10, 25, 50, 100, 200];
@@ -15,6 +17,14 @@ pub const PAPER_COMPACTNESS: f64 = 5.0;
 /// SLIC: on these patches compactness 5 gives far fewer segments than
 /// asked for (1 for 10 on some), 20 about as many.
 pub const COMPACTNESS: f64 = 20.0;
+/// The SLIC levels also explained alone, with the defaults at the
+/// default's calls (the three finest: alone, the coarser ones trail every
+/// multi-scale method).
+pub const SINGLE_LEVELS: [usize; 3] = [50, 100, 200];
+/// The default's levels and a finer sixth, the second way to spend the
+/// paper's budget (`… +400 @paper`): more superpixels rather than more
+/// samples per superpixel.
+pub const FINE_LEVELS: [usize; 6] = [10, 25, 50, 100, 200, 400];
 /// Samples per actual segment of the multi-scale methods, the paper's 10.
 pub const PER_SEGMENT: usize = 10;
 /// Single-scale LIME as `lime` runs it by default: one segmentation,
@@ -48,30 +58,42 @@ pub fn fusions() -> Vec<(&'static str, Box<dyn Combiner>)> {
 
 /// The explainer every method but `default` starts from: the case's hide
 /// colour, the seed, the paper's other settings ([`Preset::Paper`]).
-fn explainer(case: &Case, seed: u64) -> multiscale_lime::MultiScaleLimeBuilder {
+fn explainer(case: &Case, seed: u64) -> MultiScaleLimeBuilder {
     MultiScaleLime::preset(Preset::Paper)
         .hide_color(case.hide)
         .seed(seed)
 }
 
 /// The crate's defaults ([`Preset::Recommended`]) with the case's hide
-/// colour and the seed: its own fused map, and its model calls.
-fn default_setting(case: &Case, seed: u64) -> Result<Output> {
-    let lime = MultiScaleLime::builder()
-        .hide_color(case.hide)
-        .seed(seed)
-        .build()?;
-    let explanation = lime.explain(&case.image, &*case.model, Target::Class(case.class))?;
-    let calls = explanation.stacks()[0]
-        .levels()
-        .iter()
-        .map(|l| l.calls)
-        .sum();
-    Ok(Output {
-        method: "default".into(),
-        calls,
-        heatmap: explanation.fused().heatmap.clone(),
-    })
+/// colour and the seed, changed by `tweak` (more samples per superpixel,
+/// other levels): its own fused map (`default{suffix}`), the same
+/// coefficients fused by [`Feathered`] (`feathered{suffix}`), and its
+/// model calls.
+fn default_setting(
+    case: &Case,
+    seed: u64,
+    tweak: impl FnOnce(MultiScaleLimeBuilder) -> MultiScaleLimeBuilder,
+    suffix: &str,
+) -> Result<[Output; 2]> {
+    let builder = MultiScaleLime::builder().hide_color(case.hide).seed(seed);
+    let explanation =
+        tweak(builder)
+            .build()?
+            .explain(&case.image, &*case.model, Target::Class(case.class))?;
+    let stack = &explanation.stacks()[0];
+    let calls = stack.levels().iter().map(|l| l.calls).sum();
+    Ok([
+        Output {
+            method: format!("default{suffix}"),
+            calls,
+            heatmap: explanation.fused().heatmap.clone(),
+        },
+        Output {
+            method: format!("feathered{suffix}"),
+            calls,
+            heatmap: Feathered::default().combine(stack)?.heatmap,
+        },
+    ])
 }
 
 /// The multi-scale explanation of `lime`, fused by every rule of
@@ -100,34 +122,43 @@ where
     Ok(calls)
 }
 
-/// One SLIC level's explanation at `compactness` with `samples` samples.
-fn single(
-    case: &Case,
-    seed: u64,
-    compactness: f64,
-    level: usize,
-    samples: usize,
-) -> Result<Heatmap> {
-    let lime = explainer(case, seed)
-        .compactness(compactness)
-        .levels([level])
-        .samples(samples)
-        .build()?;
+/// The map of a one-level explainer.
+fn single<S, P, F>(lime: &MultiScaleLime<S, P, F>, case: &Case) -> Result<Heatmap>
+where
+    S: Segmenter,
+    P: Perturber,
+    F: SurrogateFitter,
+{
     let explanation = lime.explain(&case.image, &*case.model, Target::Class(case.class))?;
     Ok(explanation.stacks()[0].levels()[0].heatmap.clone())
 }
 
+/// Samples per superpixel that give the crate's defaults about the
+/// paper's budget: the preset's 3 scaled by the paper's calls over the
+/// default's, at least 3.
+fn per_segment_for(paper_calls: usize, default_calls: usize) -> usize {
+    let m = 3.0 * paper_calls as f64 / default_calls.max(1) as f64;
+    (m.round() as usize).max(3)
+}
+
 /// Every method's heatmap for `case` under `seed`: the crate's defaults
-/// (`default`, [`Preset::Recommended`]); multi-scale SLIC at the
-/// paper's compactness and at [`COMPACTNESS`], and the square grid (at
-/// about the same number of calls as the latter), each under every fusion
-/// rule; each SLIC level alone at [`COMPACTNESS`] with as many samples as
-/// its multi-scale explanation used in all; and `lime`'s default.
+/// (`default`, [`Preset::Recommended`]) and their coefficients
+/// [`Feathered`] (`feathered`), also at about the paper's budget, spent on
+/// more samples per superpixel (`… @paper`) or on [`FINE_LEVELS`] (`…+400
+/// @paper`); multi-scale SLIC with the paper's settings at its
+/// compactness and at [`COMPACTNESS`], each under every fusion rule; the
+/// defaults on the square grid under every rule, and each SLIC level of
+/// [`SINGLE_LEVELS`] alone with the defaults, both at about the default's
+/// calls; `lime`'s default; and the [`peers`](crate::peers) (RISE,
+/// KernelSHAP, occlusion) at the default's budget (`@default`) and at the
+/// paper's (`@paper`). `memo` keeps occlusion's seed-free maps between the
+/// seeds of one case.
 ///
 /// # Errors
 /// When an explanation fails (a bad case or a failing model).
-pub fn run_all(case: &Case, seed: u64) -> Result<Vec<Output>> {
-    let mut out = vec![default_setting(case, seed)?];
+pub fn run_all(case: &Case, seed: u64, memo: &OcclusionMemo) -> Result<Vec<Output>> {
+    let mut out = default_setting(case, seed, |b| b, "")?.to_vec();
+    let default_calls = out[0].calls;
     for c in [PAPER_COMPACTNESS, COMPACTNESS] {
         let slic = explainer(case, seed)
             .compactness(c)
@@ -136,31 +167,103 @@ pub fn run_all(case: &Case, seed: u64) -> Result<Vec<Output>> {
             .build()?;
         multi_scale(&slic, case, &format!("slic c={c}"), &mut out)?;
     }
-    let budget = out.last().map_or(0, |o| o.calls);
-    // The grid gets as many calls as SLIC at COMPACTNESS (it has about as
-    // many segments as asked for; SLIC has somewhat fewer).
+    // out: default, feathered, then `slic c=5` (the paper's setting)
+    // and `slic c=20` under each rule.
+    let paper_calls = out[2].calls;
+    let m = per_segment_for(paper_calls, default_calls);
+    out.extend(default_setting(
+        case,
+        seed,
+        |b| b.samples_per_segment(m),
+        " @paper",
+    )?);
+    out.extend(default_setting(
+        case,
+        seed,
+        |b| b.levels(FINE_LEVELS),
+        "+400 @paper",
+    )?);
+    // The grid and the single levels get the default's calls.
+    let budget = default_calls;
     let mut grid_segments = 0;
     for level in LEVELS {
         grid_segments += SquareGrid.segment(&case.image, level)?.count();
     }
-    let grid = explainer(case, seed)
+    let grid = MultiScaleLime::builder()
+        .hide_color(case.hide)
+        .seed(seed)
         .segmenter(SquareGrid)
         .levels(LEVELS)
-        .samples_per_segment((budget as f64 / grid_segments as f64).round().max(1.0) as usize)
+        .samples_per_segment((budget as f64 / grid_segments as f64).round().max(2.0) as usize)
         .build()?;
     multi_scale(&grid, case, "grid", &mut out)?;
-    for level in LEVELS {
+    for level in SINGLE_LEVELS {
+        let lime = MultiScaleLime::builder()
+            .hide_color(case.hide)
+            .seed(seed)
+            .levels([level])
+            .samples(budget)
+            .build()?;
         out.push(Output {
             method: format!("slic c={COMPACTNESS} s={level}"),
             calls: budget,
-            heatmap: single(case, seed, COMPACTNESS, level, budget)?,
+            heatmap: single(&lime, case)?,
         });
     }
     let (level, samples) = LIME_DEFAULT;
+    let lime = explainer(case, seed)
+        .compactness(COMPACTNESS)
+        .levels([level])
+        .samples(samples)
+        .build()?;
     out.push(Output {
         method: "lime default".into(),
         calls: samples,
-        heatmap: single(case, seed, COMPACTNESS, level, samples)?,
+        heatmap: single(&lime, case)?,
     });
+    out.extend(peers::run(case, seed, default_calls, "@default", memo)?);
+    out.extend(peers::run(case, seed, paper_calls, "@paper", memo)?);
+    Ok(out)
+}
+
+/// The methods of the sanity checks (one of each kind, at the default's
+/// budget): the crate's defaults and their feathered map, the paper's
+/// setting (trapezoid), `lime`'s default, and the peers at the default's
+/// calls.
+///
+/// # Errors
+/// When an explanation fails.
+pub fn sanity_set(case: &Case, seed: u64) -> Result<Vec<Output>> {
+    let mut out = default_setting(case, seed, |b| b, "")?.to_vec();
+    let budget = out[0].calls;
+    let paper = explainer(case, seed).build()?;
+    let explanation = paper.explain(&case.image, &*case.model, Target::Class(case.class))?;
+    out.push(Output {
+        method: "paper".into(),
+        calls: explanation.stacks()[0]
+            .levels()
+            .iter()
+            .map(|l| l.calls)
+            .sum(),
+        heatmap: explanation.fused().heatmap.clone(),
+    });
+    let (level, samples) = LIME_DEFAULT;
+    let lime = explainer(case, seed)
+        .compactness(COMPACTNESS)
+        .levels([level])
+        .samples(samples)
+        .build()?;
+    out.push(Output {
+        method: "lime default".into(),
+        calls: samples,
+        heatmap: single(&lime, case)?,
+    });
+    out.extend(peers::run(
+        case,
+        seed,
+        budget,
+        "@default",
+        &OcclusionMemo::default(),
+    )?);
     Ok(out)
 }

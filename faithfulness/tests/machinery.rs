@@ -6,7 +6,8 @@
 use multiscale_lime::ndarray::Axis;
 use multiscale_lime::HideColor;
 use multiscale_lime_faithfulness::cases::{cnn_cases, planted_cases, read_png, Group, KINDS};
-use multiscale_lime_faithfulness::methods::{run_all, LEVELS};
+use multiscale_lime_faithfulness::methods::{run_all, SINGLE_LEVELS};
+use multiscale_lime_faithfulness::peers::OcclusionMemo;
 use multiscale_lime_faithfulness::{evaluate, report};
 use multiscale_lime_testkit::repo_root;
 
@@ -92,13 +93,14 @@ fn cnn_cases_come_from_the_held_out_columns() {
 fn every_method_is_scored_once_within_its_budget() {
     let (ihc, he) = images();
     let case = planted_cases(&ihc, &he).unwrap().swap_remove(2);
-    let outputs = run_all(&case, 0).unwrap();
+    let outputs = run_all(&case, 0, &OcclusionMemo::default()).unwrap();
+    // The grid and the single levels run at the default's calls.
     let slic_calls = outputs
         .iter()
-        .find(|o| o.method == "slic c=20+trapezoid")
+        .find(|o| o.method == "default")
         .unwrap()
         .calls;
-    for level in LEVELS {
+    for level in SINGLE_LEVELS {
         let single = outputs
             .iter()
             .find(|o| o.method == format!("slic c=20 s={level}"))
@@ -110,7 +112,48 @@ fn every_method_is_scored_once_within_its_budget() {
         .find(|o| o.method == "grid+trapezoid")
         .unwrap();
     let gap = (grid.calls as f64 - slic_calls as f64).abs() / slic_calls as f64;
-    assert!(gap < 0.15, "grid {} vs SLIC {slic_calls} calls", grid.calls);
+    assert!(
+        gap < 0.15,
+        "grid {} vs the default's {slic_calls} calls",
+        grid.calls
+    );
+    // Ours and the peers at the two budgets: the default's calls and the
+    // paper's (`slic c=5`, 10 per superpixel).
+    let calls = |name: &str| {
+        outputs
+            .iter()
+            .find(|o| o.method == name)
+            .unwrap_or_else(|| panic!("no method {name}"))
+            .calls as f64
+    };
+    let budgets = [
+        ("@default", calls("default")),
+        ("@paper", calls("slic c=5+trapezoid")),
+    ];
+    assert!(budgets[1].1 > 1.5 * budgets[0].1, "{budgets:?}");
+    assert_eq!(calls("feathered"), calls("default"));
+    let ours = calls("default @paper");
+    assert!(
+        (ours / budgets[1].1 - 1.0).abs() < 0.2,
+        "{ours} vs {budgets:?}"
+    );
+    // The finer levels spend at most the paper's budget, and more than the
+    // default's.
+    let fine = calls("default+400 @paper");
+    assert_eq!(calls("feathered+400 @paper"), fine);
+    assert!(
+        fine > budgets[0].1 && fine <= budgets[1].1,
+        "{fine} vs {budgets:?}"
+    );
+    for (label, budget) in budgets {
+        for peer in ["rise", "kernelshap", "occlusion"] {
+            let c = calls(&format!("{peer} {label}"));
+            assert!(
+                c <= budget && c >= 0.9 * budget,
+                "{peer} {label}: {c} of {budget}"
+            );
+        }
+    }
 
     let results = evaluate(&case, &[0, 1]).unwrap();
     assert_eq!(results.len(), outputs.len());
