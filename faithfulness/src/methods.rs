@@ -133,6 +133,52 @@ where
     Ok(explanation.stacks()[0].levels()[0].heatmap.clone())
 }
 
+/// The crate's defaults on the square grid at about `budget` calls (the
+/// samples per cell rounded, at least 2).
+fn grid(case: &Case, seed: u64, budget: usize) -> Result<MultiScaleLime<SquareGrid>> {
+    let mut cells = 0;
+    for level in LEVELS {
+        cells += SquareGrid.segment(&case.image, level)?.count();
+    }
+    MultiScaleLime::builder()
+        .hide_color(case.hide)
+        .seed(seed)
+        .segmenter(SquareGrid)
+        .levels(LEVELS)
+        .samples_per_segment((budget as f64 / cells as f64).round().max(2.0) as usize)
+        .build()
+}
+
+/// One SLIC level alone with the crate's defaults and `budget` samples.
+fn single_level(case: &Case, seed: u64, level: usize, budget: usize) -> Result<Output> {
+    let lime = MultiScaleLime::builder()
+        .hide_color(case.hide)
+        .seed(seed)
+        .levels([level])
+        .samples(budget)
+        .build()?;
+    Ok(Output {
+        method: format!("slic c={COMPACTNESS} s={level}"),
+        calls: budget,
+        heatmap: single(&lime, case)?,
+    })
+}
+
+/// `lime`'s default ([`LIME_DEFAULT`]) with the paper's other settings.
+fn lime_default(case: &Case, seed: u64) -> Result<Output> {
+    let (level, samples) = LIME_DEFAULT;
+    let lime = explainer(case, seed)
+        .compactness(COMPACTNESS)
+        .levels([level])
+        .samples(samples)
+        .build()?;
+    Ok(Output {
+        method: "lime default".into(),
+        calls: samples,
+        heatmap: single(&lime, case)?,
+    })
+}
+
 /// Samples per superpixel that give the crate's defaults about the
 /// paper's budget: the preset's 3 scaled by the paper's calls over the
 /// default's, at least 3.
@@ -184,43 +230,11 @@ pub fn run_all(case: &Case, seed: u64, memo: &OcclusionMemo) -> Result<Vec<Outpu
         "+400 @paper",
     )?);
     // The grid and the single levels get the default's calls.
-    let budget = default_calls;
-    let mut grid_segments = 0;
-    for level in LEVELS {
-        grid_segments += SquareGrid.segment(&case.image, level)?.count();
-    }
-    let grid = MultiScaleLime::builder()
-        .hide_color(case.hide)
-        .seed(seed)
-        .segmenter(SquareGrid)
-        .levels(LEVELS)
-        .samples_per_segment((budget as f64 / grid_segments as f64).round().max(2.0) as usize)
-        .build()?;
-    multi_scale(&grid, case, "grid", &mut out)?;
+    multi_scale(&grid(case, seed, default_calls)?, case, "grid", &mut out)?;
     for level in SINGLE_LEVELS {
-        let lime = MultiScaleLime::builder()
-            .hide_color(case.hide)
-            .seed(seed)
-            .levels([level])
-            .samples(budget)
-            .build()?;
-        out.push(Output {
-            method: format!("slic c={COMPACTNESS} s={level}"),
-            calls: budget,
-            heatmap: single(&lime, case)?,
-        });
+        out.push(single_level(case, seed, level, default_calls)?);
     }
-    let (level, samples) = LIME_DEFAULT;
-    let lime = explainer(case, seed)
-        .compactness(COMPACTNESS)
-        .levels([level])
-        .samples(samples)
-        .build()?;
-    out.push(Output {
-        method: "lime default".into(),
-        calls: samples,
-        heatmap: single(&lime, case)?,
-    });
+    out.push(lime_default(case, seed)?);
     out.extend(peers::run(case, seed, default_calls, "@default", memo)?);
     out.extend(peers::run(case, seed, paper_calls, "@paper", memo)?);
     Ok(out)
@@ -228,8 +242,9 @@ pub fn run_all(case: &Case, seed: u64, memo: &OcclusionMemo) -> Result<Vec<Outpu
 
 /// The methods of the sanity checks (one of each kind, at the default's
 /// budget): the crate's defaults and their feathered map, the paper's
-/// setting (trapezoid), `lime`'s default, and the peers at the default's
-/// calls.
+/// setting (trapezoid), the defaults on the square grid (density) and on
+/// the finest SLIC level alone, `lime`'s default, and the peers at the
+/// default's calls.
 ///
 /// # Errors
 /// When an explanation fails.
@@ -247,17 +262,16 @@ pub fn sanity_set(case: &Case, seed: u64) -> Result<Vec<Output>> {
             .sum(),
         heatmap: explanation.fused().heatmap.clone(),
     });
-    let (level, samples) = LIME_DEFAULT;
-    let lime = explainer(case, seed)
-        .compactness(COMPACTNESS)
-        .levels([level])
-        .samples(samples)
-        .build()?;
+    let grid = grid(case, seed, budget)?;
+    let explanation = grid.explain(&case.image, &*case.model, Target::Class(case.class))?;
+    let stack = &explanation.stacks()[0];
     out.push(Output {
-        method: "lime default".into(),
-        calls: samples,
-        heatmap: single(&lime, case)?,
+        method: "grid+density".into(),
+        calls: stack.levels().iter().map(|l| l.calls).sum(),
+        heatmap: Density.combine(stack)?.heatmap,
     });
+    out.push(single_level(case, seed, LEVELS[LEVELS.len() - 1], budget)?);
+    out.push(lime_default(case, seed)?);
     out.extend(peers::run(
         case,
         seed,
