@@ -195,7 +195,7 @@ fn per_segment_for(paper_calls: usize, default_calls: usize) -> usize {
 /// compactness and at [`COMPACTNESS`], each under every fusion rule; the
 /// defaults on the square grid under every rule, and each SLIC level of
 /// [`SINGLE_LEVELS`] alone with the defaults, both at about the default's
-/// calls; `lime`'s default; and the [`peers`](crate::peers) (RISE,
+/// calls; `lime`'s default; and the [`peers`] (RISE,
 /// KernelSHAP, occlusion) at the default's budget (`@default`) and at the
 /// paper's (`@paper`). `memo` keeps occlusion's seed-free maps between the
 /// seeds of one case.
