@@ -114,17 +114,23 @@ fn options() -> Result<Options, String> {
     Ok(o)
 }
 
-fn cnn(tract: bool) -> Result<(Model, &'static str), Box<dyn std::error::Error>> {
-    let path = repo_root().join("assets/models/ihc_dab_cnn.onnx");
+/// The bundled CNN's ONNX file.
+fn cnn_bytes() -> std::io::Result<Vec<u8>> {
+    std::fs::read(repo_root().join("assets/models/ihc_dab_cnn.onnx"))
+}
+
+/// A CNN from its ONNX `bytes`, run by tract or ONNX Runtime, and the
+/// runtime's name.
+fn load_cnn(bytes: &[u8], tract: bool) -> multiscale_lime::Result<(Model, &'static str)> {
     Ok(if tract {
         (
-            Arc::new(OnnxClassifier::builder(PATCH, PATCH).load_path(&path)?),
+            Arc::new(OnnxClassifier::builder(PATCH, PATCH).load_bytes(bytes)?),
             "tract",
         )
     } else {
         let model = OrtClassifier::builder(PATCH, PATCH)
             .library(onnxruntime_library())
-            .load_path(&path)?;
+            .load_bytes(bytes)?;
         (Arc::new(model), "onnxruntime")
     })
 }
@@ -152,7 +158,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut runtime = "none";
     if o.cnn {
-        let (model, name) = cnn(o.tract)?;
+        let (model, name) = load_cnn(&cnn_bytes()?, o.tract)?;
         runtime = name;
         let cnn = cnn_cases(&ihc, model);
         // The sampling study runs 20 explanations per design and seed:
@@ -217,18 +223,8 @@ fn sanity_checks(
     cases: &[&Case],
     tract: bool,
 ) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
-    let bytes = std::fs::read(repo_root().join("assets/models/ihc_dab_cnn.onnx"))?;
-    let load = |b: &[u8]| -> multiscale_lime::Result<Model> {
-        Ok(if tract {
-            Arc::new(OnnxClassifier::builder(PATCH, PATCH).load_bytes(b)?)
-        } else {
-            Arc::new(
-                OrtClassifier::builder(PATCH, PATCH)
-                    .library(onnxruntime_library())
-                    .load_bytes(b)?,
-            )
-        })
-    };
+    let load = |b: &[u8]| load_cnn(b, tract).map(|(model, _)| model);
+    let bytes = cnn_bytes()?;
     let models = sanity::cascading_models(&bytes, SANITY_SEED, load)?;
     let chosen: Vec<&Case> = cases.iter().copied().step_by(SANITY_STEP).collect();
     let per_case: Vec<sanity::Result<_>> = chosen
