@@ -1,25 +1,23 @@
 //! Our rendering, checked against independent computations: colour maps
 //! against `colorous`'s gradients, overlays against the blend formula
 //! worked by hand, boundaries against the right/lower-neighbour rule, and
-//! the panel figure tile by tile against each level rendered on its own.
+//! the panel figure tile by tile against each level rendered on its own,
+//! the colour bar row by row against the colour map, text by its ink.
 //! Every bad parameter is a typed error that carries the rejected value.
 
 use image::{Rgb, RgbImage};
 use multiscale_lime::prelude::*;
-use multiscale_lime::render::{boundaries, colorize, overlay, panel, Colormap};
+use multiscale_lime::render::{
+    boundaries, color_bar, colorize, draw_text, overlay, panel, text_size, Colormap, PanelLayout,
+};
 use multiscale_lime::{
     CombinedHeatmap, Heatmap, HeatmapStack, Normalization, Segmentation, SquareGrid,
 };
 use multiscale_lime_testkit::{rectangle_classifier, textured_image};
 use ndarray::array;
 
-/// The panel's layout constants: the gap around tiles and the height of
-/// the labels band above them.
-const GAP: u32 = 4;
-const LABEL: u32 = 14;
 /// The colours the panel draws with.
 const WHITE: [u8; 3] = [255, 255, 255];
-const TEXT: [u8; 3] = [40, 40, 40];
 const YELLOW: [u8; 3] = [255, 255, 0];
 
 fn rgb(c: colorous::Color) -> [u8; 3] {
@@ -305,9 +303,9 @@ fn upscale(tile: &RgbImage, s: u32) -> RgbImage {
     })
 }
 
-/// The panel below its labels band, built independently: a white canvas
-/// with each level's boundaries (yellow) above its colorized heatmap, then
-/// the image above the combined heatmap, each tile enlarged `scale` times.
+/// The tiles the panel should hold, built independently: each level's
+/// boundaries (yellow) above its colorized heatmap, then the image above
+/// the combined heatmap, each enlarged `scale` times: `(column, row, tile)`.
 fn expected_tiles(
     image: &Image,
     stack: &HeatmapStack,
@@ -315,46 +313,57 @@ fn expected_tiles(
     map: Colormap,
     range: (f32, f32),
     scale: u32,
-) -> RgbImage {
-    let (tw, th) = (image.width() as u32 * scale, image.height() as u32 * scale);
+) -> Vec<(u32, u32, RgbImage)> {
     let cols = stack.levels().len() as u32 + 1;
-    let mut tiles: Vec<(u32, u32, RgbImage)> = Vec::new();
+    let mut tiles = Vec::new();
     for (col, level) in stack.levels().iter().enumerate() {
         let col = col as u32;
-        tiles.push((
-            col,
-            0,
-            boundaries(image, &level.segmentation, YELLOW).unwrap(),
-        ));
-        tiles.push((col, 1, colorize(&level.heatmap, map, range).unwrap()));
+        let edges = boundaries(image, &level.segmentation, YELLOW).unwrap();
+        tiles.push((col, 0, upscale(&edges, scale)));
+        let heat = colorize(&level.heatmap, map, range).unwrap();
+        tiles.push((col, 1, upscale(&heat, scale)));
     }
-    tiles.push((cols - 1, 0, image.to_rgb8()));
-    tiles.push((
-        cols - 1,
-        1,
-        colorize(&combined.heatmap, map, range).unwrap(),
-    ));
-    let mut out = RgbImage::from_pixel(
-        cols * (tw + GAP) + GAP,
-        LABEL + 2 * th + 3 * GAP,
-        Rgb(WHITE),
-    );
-    for (col, row, tile) in tiles {
-        let big = upscale(&tile, scale);
-        let (x0, y0) = (GAP + col * (tw + GAP), LABEL + GAP + row * (th + GAP));
-        for (x, y, p) in big.enumerate_pixels() {
-            out.put_pixel(x0 + x, y0 + y, *p);
-        }
-    }
-    out
+    tiles.push((cols - 1, 0, upscale(&image.to_rgb8(), scale)));
+    let heat = colorize(&combined.heatmap, map, range).unwrap();
+    tiles.push((cols - 1, 1, upscale(&heat, scale)));
+    tiles
 }
 
-/// Asserts that `fig` equals `want` everywhere below the labels band.
-fn assert_tiles(fig: &RgbImage, want: &RgbImage, what: &str) {
-    assert_eq!(fig.dimensions(), want.dimensions(), "{what}");
-    for (x, y, p) in want.enumerate_pixels() {
-        if y >= LABEL {
-            assert_eq!(fig.get_pixel(x, y), p, "{what}: pixel ({x}, {y})");
+/// Asserts that the figure holds the expected tiles where the layout puts
+/// them, the colour bar beside the heatmaps, ink only in the titles band,
+/// and white everywhere else.
+fn assert_panel(
+    fig: &RgbImage,
+    layout: &PanelLayout,
+    tiles: &[(u32, u32, RgbImage)],
+    bar: &RgbImage,
+    what: &str,
+) {
+    let mut covered = vec![false; (fig.width() * fig.height()) as usize];
+    let mut cover = |x: u32, y: u32| covered[(y * fig.width() + x) as usize] = true;
+    for (col, row, tile) in tiles {
+        let (x0, y0) = layout.tile_origin(*col, *row);
+        for (x, y, p) in tile.enumerate_pixels() {
+            assert_eq!(
+                fig.get_pixel(x0 + x, y0 + y),
+                p,
+                "{what}: tile ({col}, {row}), pixel ({x}, {y})"
+            );
+            cover(x0 + x, y0 + y);
+        }
+    }
+    let (bx, by) = layout.color_bar;
+    for (x, y, p) in bar.enumerate_pixels() {
+        assert_eq!(
+            fig.get_pixel(bx + x, by + y),
+            p,
+            "{what}: colour bar ({x}, {y})"
+        );
+        cover(bx + x, by + y);
+    }
+    for (x, y, p) in fig.enumerate_pixels() {
+        if y >= layout.title && !covered[(y * fig.width() + x) as usize] {
+            assert_eq!(p.0, WHITE, "{what}: stray ink at ({x}, {y})");
         }
     }
 }
@@ -370,53 +379,64 @@ fn panel_tiles_are_the_levels_rendered_on_their_own() {
         .collect();
     assert_eq!(counts, vec![(3, 4), (4, 4), (9, 9)]);
     let (map, range) = (Colormap::BlueRed, (-1.0, 1.0));
-    for scale in [1, 2, 4] {
+    for scale in [1, 2, 4, 24] {
         let fig = panel(&image, &stack, &combined, map, range, scale).unwrap();
-        // Four columns (three levels and the combined one), two rows.
+        let layout = PanelLayout::new((5, 16), 3, scale).unwrap();
+        assert_eq!(layout.tile, (w * scale, h * scale));
+        let bar = color_bar(map, range, (h * scale).max(16)).unwrap();
+        // Four columns (three levels and the combined one), two rows, the
+        // colour bar on the right.
         assert_eq!(
             fig.dimensions(),
-            (4 * (w * scale + GAP) + GAP, LABEL + 2 * h * scale + 3 * GAP),
+            (
+                layout.color_bar.0 + bar.width() + layout.gap,
+                (layout.title + 2 * (h * scale + layout.gap) + layout.gap)
+                    .max(layout.color_bar.1 + bar.height() + layout.gap)
+            ),
             "scale {scale}"
         );
         let want = expected_tiles(&image, &stack, &combined, map, range, scale);
-        assert_tiles(&fig, &want, &format!("scale {scale}"));
+        assert_panel(&fig, &layout, &want, &bar, &format!("scale {scale}"));
     }
     // Not vacuous: the boundary tiles hold yellow, and the heatmaps more
     // than one colour.
     let fig = panel(&image, &stack, &combined, map, range, 1).unwrap();
-    let first_tile = |row: u32| {
-        (0..h).flat_map(move |y| (0..w).map(move |x| (GAP + x, LABEL + GAP + row * (h + GAP) + y)))
+    let layout = PanelLayout::new((5, 16), 3, 1).unwrap();
+    let tile = |row: u32| {
+        let (x0, y0) = layout.tile_origin(0, row);
+        (0..h).flat_map(move |y| (0..w).map(move |x| (x0 + x, y0 + y)))
     };
-    assert!(first_tile(0).any(|(x, y)| fig.get_pixel(x, y).0 == YELLOW));
+    assert!(tile(0).any(|(x, y)| fig.get_pixel(x, y).0 == YELLOW));
     let heat: std::collections::HashSet<[u8; 3]> =
-        first_tile(1).map(|(x, y)| fig.get_pixel(x, y).0).collect();
+        tile(1).map(|(x, y)| fig.get_pixel(x, y).0).collect();
     assert!(heat.len() > 1, "{heat:?}");
-    // The range is the panel's own: another one changes the heatmap row.
+    // The range is the panel's own: another one changes the heatmap row
+    // and the colour bar's labels.
     let other = panel(&image, &stack, &combined, map, (0.0, 1.0), 1).unwrap();
     assert_ne!(other, fig);
-    assert_tiles(
+    assert_panel(
         &other,
+        &layout,
         &expected_tiles(&image, &stack, &combined, map, (0.0, 1.0), 1),
+        &color_bar(map, (0.0, 1.0), 16).unwrap(),
         "range (0, 1)",
     );
 }
 
-/// Which pixels of character `i` of a label at `x0` are text: 6×10 (3×5
-/// glyphs drawn twice as large, 8 px apart, from y = 3).
-fn cell(fig: &RgbImage, x0: u32, i: u32) -> Vec<bool> {
-    (3..13)
-        .flat_map(|y| (0..6).map(move |dx| (x0 + i * 8 + dx, y)))
-        .map(|(x, y)| fig.get_pixel(x, y).0 == TEXT)
+/// The titles band of column `col`: its ink pixels (not white).
+fn title_ink(fig: &RgbImage, layout: &PanelLayout, col: u32) -> Vec<(u32, u32)> {
+    let (x0, _) = layout.tile_origin(col, 0);
+    (0..layout.title)
+        .flat_map(|y| (x0..x0 + layout.tile.0).map(move |x| (x, y)))
+        .filter(|&(x, y)| fig.get_pixel(x, y).0 != WHITE)
+        .map(|(x, y)| (x - x0, y))
         .collect()
 }
 
 #[test]
-fn panel_labels_give_each_levels_counts() {
+fn panel_titles_give_each_levels_counts() {
     let (image, stack, combined) = grid_explanation();
-    let scale = 4;
-    let tw = image.width() as u32 * scale;
-    // "s=3 s'=4", "s=4 s'=4", "s=9 s'=9" and "combined" are 8 characters:
-    // 62 px wide, within a 64 px column.
+    let scale = 24; // tiles of 384×120: a figure for print
     let fig = panel(
         &image,
         &stack,
@@ -426,55 +446,139 @@ fn panel_labels_give_each_levels_counts() {
         scale,
     )
     .unwrap();
-    let x0 = |col: u32| GAP + col * (tw + GAP);
-    // The band holds only background and text, text only in the labels'
-    // boxes (rows 3..13, 62 px from each column's left edge).
-    for (x, y, p) in fig.enumerate_pixels().filter(|(_, y, _)| *y < LABEL) {
-        assert!(p.0 == WHITE || p.0 == TEXT, "({x}, {y}) is {:?}", p.0);
-        if p.0 == TEXT {
-            let in_box = (0..4).any(|c| x >= x0(c) && x < x0(c) + 62);
-            assert!(in_box && (3..13).contains(&y), "stray text at ({x}, {y})");
-        }
-    }
-    let blank = vec![false; 60];
-    // Label "s=D s'=A": 's' at 0 and 4, '=' at 1 and 6, the space at 3.
-    for col in 0..3 {
-        let c = |i| cell(&fig, x0(col), i);
-        for i in 0..8 {
-            if i == 3 {
-                assert_eq!(c(i), blank, "column {col}: the space is blank");
-            } else {
-                assert_ne!(c(i), blank, "column {col}: character {i} is drawn");
-            }
-        }
-        assert_eq!(c(0), c(4), "column {col}: 's' twice");
-        assert_eq!(c(1), c(6), "column {col}: '=' twice");
-        // '=' is two bars, glyph rows 1 and 3 (pixel rows 2, 3 and 6, 7).
-        let bars: Vec<bool> = (0..10)
-            .flat_map(|r| [matches!(r, 2 | 3 | 6 | 7); 6])
+    let layout = PanelLayout::new((5, 16), 3, scale).unwrap();
+    assert!(layout.font >= 24.0, "{}", layout.font);
+    // Each title is its text drawn at the layout's size, at the column's
+    // left edge: compare against the text drawn alone.
+    let titles = ["s=3 s′=4", "s=4 s′=4", "s=9 s′=9", "combined"];
+    for (col, title) in titles.iter().enumerate() {
+        let col = col as u32;
+        let mut alone = RgbImage::from_pixel(layout.tile.0, layout.title, Rgb(WHITE));
+        draw_text(
+            &mut alone,
+            0,
+            (layout.gap / 2) as i32,
+            title,
+            layout.font,
+            [40; 3],
+        );
+        let want: Vec<(u32, u32)> = alone
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0 != WHITE)
+            .map(|(x, y, _)| (x, y))
             .collect();
-        assert_eq!(c(1), bars, "column {col}: '='");
+        let got = title_ink(&fig, &layout, col);
+        assert_eq!(got, want, "title {title:?}");
+        // The ink spans the text's measured width (within a pixel or two
+        // of side bearing) and sits inside the band.
+        let (tw, _) = text_size(title, layout.font);
+        let right = got.iter().map(|p| p.0).max().unwrap();
+        assert!(
+            right + 4 >= tw && right < tw + 2,
+            "{title}: ink to {right}, width {tw}"
+        );
     }
-    let fig = &fig;
-    let label = |col: u32| move |i| cell(fig, x0(col), i);
-    let (a, b, c) = (label(0), label(1), label(2));
-    for i in [0, 1, 4, 5, 6] {
-        assert_eq!(a(i), b(i), "labels 0 and 1 share character {i}");
-        assert_eq!(a(i), c(i), "labels 0 and 2 share character {i}");
+    // Different counts, different titles; the same text, the same pixels.
+    assert_ne!(title_ink(&fig, &layout, 0), title_ink(&fig, &layout, 1));
+    assert_ne!(title_ink(&fig, &layout, 1), title_ink(&fig, &layout, 2));
+    // Titles shrink to fit narrow columns: at scale 1 (16-px tiles) the
+    // ink stays in its column.
+    let small = panel(&image, &stack, &combined, Colormap::Viridis, (0.0, 1.0), 1).unwrap();
+    let layout = PanelLayout::new((5, 16), 3, 1).unwrap();
+    assert!(text_size("s=0000 s′=0000", layout.font).0 <= 16 || layout.font <= 6.0);
+    for col in 0..3 {
+        assert!(
+            !title_ink(&small, &layout, col).is_empty(),
+            "column {col} untitled"
+        );
     }
-    // The digits: s = 3, s' = 4; s = s' = 4; s = s' = 9. A digit's glyph
-    // is the same wherever it is drawn, so s and s' are in their places.
-    assert_eq!(b(2), b(7), "level 1: 4 = 4");
-    assert_eq!(c(2), c(7), "level 2: 9 = 9");
-    assert_eq!(a(7), b(2), "level 0: s' = 4");
-    assert_ne!(a(2), b(2), "level 0: s = 3, not 4");
-    assert_ne!(a(2), c(2), "level 0: s = 3, not 9");
-    assert_ne!(b(2), c(2), "4 ≠ 9");
-    // "combined": eight drawn characters, and no 's' label.
-    for i in 0..8 {
-        assert_ne!(cell(fig, x0(3), i), blank, "'combined' character {i}");
+}
+
+#[test]
+fn text_is_drawn_where_it_is_measured() {
+    let size = 32.0;
+    let (w, h) = text_size("combined", size);
+    let mut img = RgbImage::from_pixel(w + 20, h + 20, Rgb(WHITE));
+    draw_text(&mut img, 10, 10, "combined", size, [0, 0, 0]);
+    let ink: Vec<(u32, u32)> = img
+        .enumerate_pixels()
+        .filter(|(_, _, p)| p.0 != WHITE)
+        .map(|(x, y, _)| (x, y))
+        .collect();
+    let (x0, x1) = (
+        ink.iter().map(|p| p.0).min().unwrap(),
+        ink.iter().map(|p| p.0).max().unwrap(),
+    );
+    let (y0, y1) = (
+        ink.iter().map(|p| p.1).min().unwrap(),
+        ink.iter().map(|p| p.1).max().unwrap(),
+    );
+    assert!(
+        (10..=14).contains(&x0) && x1 <= 10 + w && x1 + 4 >= 10 + w,
+        "x {x0}..{x1}, width {w}"
+    );
+    assert!(y0 >= 10 && y1 < 10 + h, "y {y0}..{y1}, height {h}");
+    // Anti-aliased: grey edges besides full ink.
+    assert!(img.pixels().any(|p| p.0[0] > 0 && p.0[0] < 255));
+    assert!(img.pixels().any(|p| p.0 == [0, 0, 0]));
+    // Lower and upper case differ (the old bitmap font drew 'e' as 'E').
+    let glyph = |c: &str| {
+        let mut g = RgbImage::from_pixel(40, 40, Rgb(WHITE));
+        draw_text(&mut g, 4, 2, c, 30.0, [0, 0, 0]);
+        g
+    };
+    assert_ne!(glyph("e"), glyph("E"));
+    // Twice the size, twice the width (to a pixel of rounding).
+    let (w2, h2) = text_size("combined", 2.0 * size);
+    assert!(
+        w2.abs_diff(2 * w) <= 2 && h2.abs_diff(2 * h) <= 2,
+        "{w2}×{h2} vs {w}×{h}"
+    );
+}
+
+#[test]
+fn color_bar_runs_the_colour_map_from_top_to_bottom() {
+    for map in MAPS {
+        let bar = color_bar(map, (-1.0, 1.0), 101).unwrap();
+        assert_eq!(bar.height(), 101);
+        for y in 0..101 {
+            let t = 1.0 - f64::from(y) / 100.0;
+            assert_eq!(bar.get_pixel(0, y).0, reference(map, t), "{map:?} row {y}");
+        }
+        // Labels to the right of the strip: ink beyond it.
+        let strip = (0..bar.width())
+            .take_while(|&x| bar.get_pixel(x, 50).0 == reference(map, 0.5))
+            .count() as u32;
+        assert!(strip >= 6, "strip {strip}");
+        let ink = bar
+            .enumerate_pixels()
+            .filter(|(x, _, p)| *x > strip + 2 && p.0 != WHITE)
+            .count();
+        assert!(ink > 40, "{map:?}: labels missing ({ink} px)");
     }
-    assert_ne!(cell(fig, x0(3), 0), a(0));
+    // Another range, other labels; the same colours.
+    let a = color_bar(Colormap::Viridis, (0.0, 1.0), 64).unwrap();
+    let b = color_bar(Colormap::Viridis, (0.0, 250.0), 64).unwrap();
+    assert_eq!(a.get_pixel(0, 10), b.get_pixel(0, 10));
+    assert_ne!(a, b);
+}
+
+#[test]
+fn color_bar_and_layout_errors_are_typed() {
+    let (name, value) = invalid(color_bar(Colormap::Viridis, (0.0, 1.0), 3));
+    assert_eq!((name, value.as_str()), ("height", "3"));
+    let (name, value) = invalid(color_bar(Colormap::Viridis, (0.0, 1.0), 1 << 20));
+    assert_eq!((name, value.as_str()), ("height", "1048576"));
+    let (name, value) = invalid(color_bar(Colormap::Viridis, (1.0, f32::NAN), 64));
+    assert_eq!(name, "range");
+    assert!(value.contains("NaN"), "{value}");
+    let (name, value) = invalid(PanelLayout::new((96, 96), 5, 33));
+    assert_eq!((name, value.as_str()), ("scale", "33"));
+    // A figure that would not fit in memory is refused before drawing.
+    let (name, value) = invalid(PanelLayout::new((4096, 4096), 5, 32));
+    assert_eq!((name, value.as_str()), ("scale", "32"));
+    inconsistent(PanelLayout::new((96, 96), 0, 1));
+    inconsistent(PanelLayout::new((0, 96), 2, 1));
 }
 
 #[test]
@@ -520,21 +624,22 @@ fn panel_of_a_slic_explanation() {
     let e = lime.explain(&image, &clf, Target::Class(0)).unwrap();
     let stack = &e.stacks()[0];
     let combined = Trapezoid.combine(stack).unwrap();
-    let (map, range, scale) = (Colormap::Viridis, (0.0, 1.0), 2);
+    let (map, range) = (Colormap::Viridis, (0.0, 1.0));
+    let scale = PanelLayout::print_scale((24, 20));
+    assert_eq!(scale, 16);
     let fig = panel(&image, stack, &combined, map, range, scale).unwrap();
-    let (tw, th) = (20 * scale, 24 * scale);
-    assert_eq!(
-        fig.dimensions(),
-        (4 * (tw + GAP) + GAP, LABEL + 2 * th + 3 * GAP)
-    );
-    assert_tiles(
+    let layout = PanelLayout::new((24, 20), 3, scale).unwrap();
+    assert_panel(
         &fig,
+        &layout,
         &expected_tiles(&image, stack, &combined, map, range, scale),
+        &color_bar(map, range, 24 * scale).unwrap(),
         "SLIC panel",
     );
-    let dark = fig
-        .enumerate_pixels()
-        .filter(|(_, y, p)| *y < LABEL && p.0 == TEXT)
-        .count();
-    assert!(dark > 20, "label text missing ({dark} px)");
+    for col in 0..4 {
+        assert!(
+            title_ink(&fig, &layout, col).len() > 100,
+            "column {col} untitled"
+        );
+    }
 }

@@ -30,7 +30,7 @@ use multiscale_lime::metrics::{
 };
 use multiscale_lime::onnx::{OnnxClassifier, OrtClassifier};
 use multiscale_lime::prelude::*;
-use multiscale_lime::render::{colorize, overlay, panel, Colormap};
+use multiscale_lime::render::{colorize, overlay, panel, Colormap, PanelLayout};
 use multiscale_lime::{image, ndarray};
 use multiscale_lime::{ClassifierError, Explanation, Gaussian, InverseTrapezoid, Preset, Uniform};
 use multiscale_lime_testkit::{dab_density, stained_pixels, DAB_THRESHOLD};
@@ -224,13 +224,15 @@ fn save_fused(image: &Image, explanation: &Explanation, out_dir: &Path) -> Resul
         overlay(image, &c.heatmap, Colormap::Inferno, (0.0, 1.0), 0.6)?
             .save(out_dir.join(format!("{name}_overlay.png")))?;
     }
+    // Tiles of 384 pixels or more: fit for print.
+    let scale = PanelLayout::print_scale((image.height(), image.width()));
     panel(
         image,
         stack,
         &combined[0].1,
         Colormap::Viridis,
         (0.0, 1.0),
-        2,
+        scale,
     )?
     .save(out_dir.join("panel.png"))?;
     image.to_rgb8().save(out_dir.join("input.png"))?;
@@ -280,7 +282,8 @@ fn explain_stain(
             .save(out_dir.join("dab_rich.png"))?;
         overlay(image, &rich_map.heatmap, Colormap::Inferno, (0.0, 1.0), 0.6)?
             .save(out_dir.join("dab_rich_overlay.png"))?;
-        panel(image, rich, rich_map, Colormap::Viridis, (0.0, 1.0), 2)?
+        let scale = PanelLayout::print_scale((image.height(), image.width()));
+        panel(image, rich, rich_map, Colormap::Viridis, (0.0, 1.0), scale)?
             .save(out_dir.join("panel_dab_rich.png"))?;
     }
     let rich_deletion = deletion_curve(image, &rich_map.heatmap, classifier, 1, 50, hide)?;

@@ -1,4 +1,4 @@
-//! Rendering (colour maps, overlays, boundaries, the panel) and the
+//! Rendering (colour maps, overlays, boundaries, colour bars, text) and the
 //! deletion and insertion curves on arbitrary images, heatmaps, ranges and
 //! classifier outputs: a picture, a curve or a typed error, never a panic.
 #![no_main]
@@ -7,7 +7,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use multiscale_lime::metrics::{deletion_curve, insertion_curve};
 use multiscale_lime::prelude::*;
-use multiscale_lime::render::{boundaries, colorize, overlay, Colormap};
+use multiscale_lime::render::{boundaries, color_bar, colorize, draw_text, overlay, text_size, Colormap};
 use multiscale_lime::Heatmap;
 use ndarray::{Array2, Array3};
 
@@ -28,6 +28,10 @@ struct Case {
     hide: f32,
     score: f32,
     segments: u8,
+    bar: u16,
+    text: String,
+    text_at: (i16, i16),
+    text_size: f32,
 }
 
 fuzz_target!(|case: Case| {
@@ -60,6 +64,13 @@ fuzz_target!(|case: Case| {
         assert_eq!((picture.height() as usize, picture.width() as usize), (hh, w));
     }
     let _ = overlay(&image, &heatmap, colormap, case.range, case.alpha);
+    if let Ok(bar) = color_bar(colormap, case.range, u32::from(case.bar % 600)) {
+        assert_eq!(bar.height(), u32::from(case.bar % 600));
+    }
+    let mut canvas = image.to_rgb8();
+    let text: String = case.text.chars().take(64).collect();
+    draw_text(&mut canvas, i32::from(case.text_at.0), i32::from(case.text_at.1), &text, case.text_size, [0; 3]);
+    let _ = text_size(&text, case.text_size);
     if let Ok(seg) = Slic::default().segment(&image, usize::from(case.segments % 20)) {
         let _ = boundaries(&image, &seg, [255, 0, 0]);
     }

@@ -106,8 +106,14 @@ class Explanation:
         *,
         class_: Optional[int] = None,
         colormap: str = "viridis",
-        scale: int = 2,
-    ) -> Rgb: ...
+        scale: Optional[int] = None,
+    ) -> Rgb:
+        """The paper's panel figure: each level's superpixels over the
+        image, its heatmap below, the fused heatmap last, with titles and a
+        colour bar. Tiles are the image enlarged ``scale`` times; by
+        default enough for tiles of at least 384 pixels (fit for print).
+        Written as a PNG to ``path`` when given."""
+        ...
 
 class StabilityReport:
     @property

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use multiscale_lime::combine::CombinedHeatmap;
 use multiscale_lime::metrics::stability;
-use multiscale_lime::render::panel;
+use multiscale_lime::render::{panel, PanelLayout};
 use multiscale_lime::{
     BernoulliPerturber, Config, Explanation, HeatmapStack, Image, LevelExplanation, MultiScaleLime,
     Preset, Ridge, Segmenter,
@@ -459,18 +459,22 @@ impl PyExplanation {
     }
 
     /// The paper's panel figure (each level's superpixels over the image,
-    /// its heatmap below; the fused heatmap last) as an ``H×W×3`` ``uint8``
-    /// array; written as a PNG to ``path`` when given.
-    #[pyo3(signature = (path = None, *, class_ = None, colormap = "viridis", scale = 2))]
+    /// its heatmap below; the fused heatmap last; titles and a colour bar)
+    /// as an ``H×W×3`` ``uint8`` array; written as a PNG to ``path`` when
+    /// given. Tiles are the image enlarged ``scale`` times; by default
+    /// enough for tiles of at least 384 pixels (fit for print).
+    #[pyo3(signature = (path = None, *, class_ = None, colormap = "viridis", scale = None))]
     fn panel<'py>(
         &self,
         py: Python<'py>,
         path: Option<std::path::PathBuf>,
         class_: Option<usize>,
         colormap: &str,
-        scale: u32,
+        scale: Option<u32>,
     ) -> PyResult<Bound<'py, PyArray3<u8>>> {
         let (stack, fused) = self.stack(class_)?;
+        let scale = scale
+            .unwrap_or_else(|| PanelLayout::print_scale((self.image.height(), self.image.width())));
         let colormap = settings::colormap(colormap)?;
         let range = if fused.heatmap.values().iter().any(|&v| v < 0.0) {
             (-1.0, 1.0)

@@ -186,6 +186,10 @@ def test_rendering(patch, tmp_path):
     figure = e.panel(path, scale=1)
     assert figure.dtype == np.uint8 and figure.ndim == 3 and figure.shape[2] == 3
     assert np.array_equal(np.asarray(Image.open(path).convert("RGB")), figure)
+    # By default, tiles for print: the 96-pixel patch 4× (two rows, three
+    # columns of 384-pixel tiles, plus titles and a colour bar).
+    big = e.panel()
+    assert big.shape[0] > 2 * 384 and big.shape[1] > 3 * 384, big.shape
     colours = ml.colorize(e.heatmap)
     assert colours.shape == (96, 96, 3)
     # Viridis: the lowest value is dark blue-purple, the highest yellow.

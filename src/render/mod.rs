@@ -1,13 +1,21 @@
 //! Showing an explanation: heatmaps through perceptual colour maps
 //! (`colorous`, d3's scales), overlays on the image, segment boundaries,
-//! and the paper's panel figure (each level's segmentation and heatmap,
-//! then the combined heatmap).
+//! colour bars, text in a bundled font, and the paper's panel figure (each
+//! level's segmentation and heatmap, then the combined heatmap, with a
+//! colour bar) at any resolution.
+
+mod color_bar;
+mod panel;
+mod text;
+
+pub use color_bar::{color_bar, tick_label, MAX_COLOR_BAR};
+pub use panel::{panel, PanelLayout};
+pub use text::{draw_text, text_size};
 
 use image::{Rgb, RgbImage};
 
-use crate::combine::CombinedHeatmap;
 use crate::error::{Error, Result};
-use crate::heatmap::{Heatmap, HeatmapStack};
+use crate::heatmap::Heatmap;
 use crate::input::Image;
 use crate::segment::Segmentation;
 
@@ -142,132 +150,6 @@ pub fn boundaries(image: &Image, segmentation: &Segmentation, color: [u8; 3]) ->
         }
     }
     Ok(out)
-}
-
-/// The paper's figure (Figs. 1–3): one column per level, labelled with its
-/// desired and actual segment counts (`s=… s'=…`), showing the
-/// segmentation's boundaries over the image above the level's heatmap; a
-/// last column shows the image and the combined heatmap. Tiles are
-/// enlarged `scale` times (nearest neighbour) so small patches stay legible.
-/// Heatmaps are drawn over `range`.
-///
-/// # Errors
-/// [`Error::InvalidParameter`] for `scale = 0` or a bad range;
-/// [`Error::InconsistentInput`] when sizes disagree or the stack is empty.
-pub fn panel(
-    image: &Image,
-    stack: &HeatmapStack,
-    combined: &CombinedHeatmap,
-    colormap: Colormap,
-    range: (f32, f32),
-    scale: u32,
-) -> Result<RgbImage> {
-    if scale == 0 {
-        return Err(Error::invalid("scale", 0, "at least 1"));
-    }
-    if stack.levels().is_empty() {
-        return Err(Error::inconsistent("render", "the stack has no levels"));
-    }
-    check_size(image, combined.heatmap.dim(), "combined heatmap")?;
-    let (tw, th) = (image.width() as u32 * scale, image.height() as u32 * scale);
-    let (gap, label) = (4u32, 14u32);
-    let cols = stack.levels().len() as u32 + 1;
-    let mut out = RgbImage::from_pixel(
-        cols * (tw + gap) + gap,
-        label + 2 * th + 3 * gap,
-        Rgb([255; 3]),
-    );
-    let paste = |out: &mut RgbImage, tile: &RgbImage, col: u32, row: u32| {
-        let (x0, y0) = (gap + col * (tw + gap), label + gap + row * (th + gap));
-        for (x, y, p) in tile.enumerate_pixels() {
-            for dy in 0..scale {
-                for dx in 0..scale {
-                    out.put_pixel(x0 + x * scale + dx, y0 + y * scale + dy, *p);
-                }
-            }
-        }
-    };
-    for (col, level) in stack.levels().iter().enumerate() {
-        let col = col as u32;
-        paste(
-            &mut out,
-            &boundaries(image, &level.segmentation, [255, 255, 0])?,
-            col,
-            0,
-        );
-        check_size(image, level.heatmap.dim(), "level heatmap")?;
-        paste(
-            &mut out,
-            &colorize(&level.heatmap, colormap, range)?,
-            col,
-            1,
-        );
-        let text = format!("s={} s'={}", level.desired, level.actual);
-        draw_text(&mut out, gap + col * (tw + gap), 3, &text, [40; 3]);
-    }
-    paste(&mut out, &image.to_rgb8(), cols - 1, 0);
-    paste(
-        &mut out,
-        &colorize(&combined.heatmap, colormap, range)?,
-        cols - 1,
-        1,
-    );
-    draw_text(
-        &mut out,
-        gap + (cols - 1) * (tw + gap),
-        3,
-        "combined",
-        [40; 3],
-    );
-    Ok(out)
-}
-
-/// 3×5 glyphs, one row per entry (bit 2 = left column).
-fn glyph(c: char) -> [u8; 5] {
-    match c {
-        '0' => [7, 5, 5, 5, 7],
-        '1' => [2, 6, 2, 2, 7],
-        '2' => [7, 1, 7, 4, 7],
-        '3' => [7, 1, 7, 1, 7],
-        '4' => [5, 5, 7, 1, 1],
-        '5' => [7, 4, 7, 1, 7],
-        '6' => [7, 4, 7, 5, 7],
-        '7' => [7, 1, 1, 1, 1],
-        '8' => [7, 5, 7, 5, 7],
-        '9' => [7, 5, 7, 1, 7],
-        's' => [3, 4, 2, 1, 6],
-        '\'' => [2, 2, 0, 0, 0],
-        '=' => [0, 7, 0, 7, 0],
-        '.' => [0, 0, 0, 0, 2],
-        'c' => [0, 7, 4, 4, 7],
-        'o' => [0, 7, 5, 5, 7],
-        'm' => [0, 5, 7, 5, 5],
-        'b' => [4, 4, 7, 5, 7],
-        'i' => [2, 0, 2, 2, 2],
-        'n' => [0, 6, 5, 5, 5],
-        'e' => [7, 4, 7, 4, 7],
-        'd' => [1, 1, 7, 5, 7],
-        _ => [0; 5],
-    }
-}
-
-/// Writes `text` at (x, y) with glyphs enlarged twice (8 px per character).
-fn draw_text(img: &mut RgbImage, x: u32, y: u32, text: &str, colour: [u8; 3]) {
-    for (i, c) in text.chars().enumerate() {
-        for (row, bits) in glyph(c).iter().enumerate() {
-            for col in 0..3u32 {
-                if bits & (4 >> col) == 0 {
-                    continue;
-                }
-                for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                    let (px, py) = (x + i as u32 * 8 + col * 2 + dx, y + row as u32 * 2 + dy);
-                    if px < img.width() && py < img.height() {
-                        img.put_pixel(px, py, Rgb(colour));
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
