@@ -24,7 +24,8 @@
 //! After the pipeline: [`metrics`] tells whether an explanation is faithful
 //! (explanation accuracy, deletion/insertion AUC, pointing game, relevance
 //! mass, stability across seeds) and [`render`] draws it (colour maps,
-//! overlays, the paper's panel figure). The [`guide`] covers choosing
+//! overlays, colour bars, text, the paper's panel figure at print
+//! resolution). The [`guide`] covers choosing
 //! levels, weights and hide colours, and reading the results.
 //!
 //! The crate re-exports the [`image`] and [`ndarray`] versions its API uses,

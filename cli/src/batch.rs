@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use crate::claim::{claim, Claimed};
 use crate::job::{create_output_folder, describe, explain_into};
 use crate::models::Models;
+use crate::page;
 use crate::parse::Shard;
 use crate::plan::Plan;
 use crate::write::BoxError;
@@ -184,6 +185,12 @@ pub(crate) fn run(
     let work = Work::find(input, out, shard, &digest)?;
     let pool = worker_pool(jobs)?;
     let tally = pool.install(|| explain_all(&work.todo, out, &models, &plan, &digest))?;
+    // Every result under `out`, this run's and earlier ones' (other
+    // shards included): the last run to finish writes the complete page.
+    match page::write_page(out, &format!("mslime batch: {}", input.display())) {
+        Ok(path) => eprintln!("report: {}", path.display()),
+        Err(e) => eprintln!("cannot write the report: {}", describe(e.as_ref())),
+    }
     tally.report(&work, out)
 }
 
@@ -308,7 +315,10 @@ fn explain_all(
                 tally.record(|t| t.left.push(line));
             }
             Err(e) => {
-                let line = format!("{}: {}", item.path.display(), describe(e.as_ref()));
+                let message = describe(e.as_ref());
+                // The report lists it (if its folder can take the note).
+                let _ = page::write_failure(&out.join(&item.key), &item.path, &message);
+                let line = format!("{}: {message}", item.path.display());
                 bar.suspend(|| eprintln!("failed: {line}"));
                 tally.record(|t| t.failures.push(line));
             }

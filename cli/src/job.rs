@@ -3,11 +3,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-use multiscale_lime::render::{colorize, overlay, panel, Colormap};
+use multiscale_lime::render::{colorize, overlay, panel, Colormap, PanelLayout};
 use multiscale_lime::{CombinedHeatmap, HeatmapStack, Image, Target};
 use serde_json::Value;
 
 use crate::models::Models;
+use crate::page;
 use crate::plan::Plan;
 use crate::report::{self, Report, Timings};
 use crate::write::{self, BoxError};
@@ -83,11 +84,13 @@ pub(crate) fn explain_into(
             elapsed,
         },
     };
+    let document = report.json();
+    page::write_panel_script(out, &document, stack)?;
     // An earlier explanation with other levels leaves no files behind.
     write::remove_stale_levels(out, &stems);
-    write::atomically(&out.join("explanation.json"), |w| {
-        write::json(w, &report.json())
-    })?;
+    write::atomically(&out.join("explanation.json"), |w| write::json(w, &document))?;
+    // An earlier failure of this image is over.
+    let _ = std::fs::remove_file(out.join(page::FAILURE));
     Ok(Outcome {
         class,
         probability: explanation.prediction()[class],
@@ -130,6 +133,9 @@ fn write_levels(
 /// The colour maps' range: heatmaps are normalised to `[0, 1]`.
 const RANGE: (f32, f32) = (0.0, 1.0);
 
+/// The longest side of a report thumbnail (pixels).
+const THUMB: u32 = 128;
+
 /// The fused heatmap (PNG and `.npy`), its overlay on the image, and the
 /// paper-style panel.
 fn write_figures(
@@ -143,15 +149,25 @@ fn write_figures(
         write::png(w, &colorize(map, Colormap::Viridis, RANGE)?)
     })?;
     write::atomically(&out.join("combined.npy"), |w| write::npy(w, map.values()))?;
-    write::atomically(&out.join("overlay.png"), |w| {
-        write::png(w, &overlay(image, map, Colormap::Inferno, RANGE, 0.6)?)
-    })?;
-    // Small images are drawn at twice their size, so the panel is legible.
-    let scale = if image.width().max(image.height()) < 256 {
-        2
+    let overlaid = overlay(image, map, Colormap::Inferno, RANGE, 0.6)?;
+    write::atomically(&out.join("overlay.png"), |w| write::png(w, &overlaid))?;
+    // The report's pictures: the image as the model saw it, and the
+    // overlay as a thumbnail of at most 128 pixels a side.
+    write::atomically(&out.join("image.png"), |w| write::png(w, &image.to_rgb8()))?;
+    let (w, h) = overlaid.dimensions();
+    let thumb = if w.max(h) > THUMB {
+        let (tw, th) = if w >= h {
+            (THUMB, (h * THUMB).div_ceil(w).max(1))
+        } else {
+            ((w * THUMB).div_ceil(h).max(1), THUMB)
+        };
+        image::imageops::thumbnail(&overlaid, tw, th)
     } else {
-        1
+        overlaid
     };
+    write::atomically(&out.join("thumb.png"), |w| write::png(w, &thumb))?;
+    // Small images are drawn larger: tiles fit for print.
+    let scale = PanelLayout::print_scale((image.height(), image.width()));
     write::atomically(&out.join("panel.png"), |w| {
         write::png(
             w,
@@ -191,13 +207,17 @@ pub(crate) fn explain_one(
     let outcome = pool
         .install(|| explain_into(path, out, &models, &plan))
         .map_err(|e| format!("{}: {}", path.display(), describe(e.as_ref())))?;
+    let title = format!("mslime explain: {}", path.display());
+    let report = page::write_page(out, &title)
+        .map_err(|e| format!("cannot write the report: {}", describe(e.as_ref())))?;
     println!(
-        "{}: {} (p = {:.3}) explained in {:.0} ms; outputs in {}",
+        "{}: {} (p = {:.3}) explained in {:.0} ms; outputs in {}, report {}",
         path.display(),
         models.class_name(outcome.class),
         outcome.probability,
         outcome.millis,
-        out.display()
+        out.display(),
+        report.display()
     );
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! ```text
 //! mslime explain IMAGE --model M.onnx --out DIR
 //! mslime batch DIR|MANIFEST --model M.onnx --out DIR [--shard i/n] [--jobs N]
+//! mslime report DIR
 //! mslime segment IMAGE --n N [--compactness C] --out labels.npy
 //! ```
 
@@ -12,6 +13,7 @@ mod claim;
 mod config;
 mod job;
 mod models;
+mod page;
 mod parse;
 mod plan;
 mod read;
@@ -79,6 +81,16 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
+    },
+    /// Write DIR/report.html over every explanation under DIR (explain
+    /// and batch write it themselves; this one is for folders merged from
+    /// shards or runs on other machines).
+    Report {
+        /// An output folder of `mslime explain` or `mslime batch`.
+        dir: PathBuf,
+        /// The page's title (default: the folder's name).
+        #[arg(long)]
+        title: Option<String>,
     },
     /// SLIC superpixel labels of one image as an int64 .npy (same as
     /// `skimage.segmentation.slic(image, n_segments=N, compactness=C, sigma=S, start_label=0)`).
@@ -281,6 +293,28 @@ fn segment(image: &Path, n: usize, compactness: f64, sigma: f64, out: &Path) -> 
     Ok(())
 }
 
+fn report_page(dir: &Path, title: Option<String>) -> Result<(), String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a folder", dir.display()));
+    }
+    let title = title.unwrap_or_else(|| format!("mslime report: {}", dir.display()));
+    let index = page::index(dir, &title);
+    let count = |field: &str| index[field].as_array().map_or(0, Vec::len);
+    let (explained, failed) = (count("entries"), count("failures"));
+    if explained + failed == 0 {
+        return Err(format!(
+            "{} holds no explanation (no explanation.json or failure.json in it or below)",
+            dir.display()
+        ));
+    }
+    let path = page::write_index_page(dir, &index).map_err(|e| job::describe(e.as_ref()))?;
+    println!(
+        "{explained} explanation(s), {failed} failure(s): {}",
+        path.display()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -298,6 +332,7 @@ fn main() -> ExitCode {
             shard,
             jobs,
         } => batch::run(&input, &model, &lime, &out, shard, jobs),
+        Command::Report { dir, title } => report_page(&dir, title),
         Command::Segment {
             image,
             n,

@@ -149,6 +149,39 @@ impl Models {
         )
     }
 
+    /// The flags that choose the runtime and shape the model's input and
+    /// output, as the command line spells them (for the report's command
+    /// that reproduces a run).
+    pub(crate) fn model_flags(&self) -> Vec<String> {
+        let a = &self.args;
+        let rgb = |v: [f32; 3]| format!("{},{},{}", v[0], v[1], v[2]);
+        let layout = match a.layout {
+            crate::Layout::Nchw => "nchw",
+            crate::Layout::Nhwc => "nhwc",
+        };
+        let backend = if self.ort.is_some() { "ort" } else { "tract" };
+        let mut flags = vec![
+            format!("--backend {backend}"),
+            format!("--layout {layout}"),
+            format!("--scale {}", a.scale),
+            format!("--mean {}", rgb(a.mean)),
+            format!("--std {}", rgb(a.std)),
+        ];
+        if a.softmax {
+            flags.push("--softmax".to_string());
+        }
+        if self.ort.is_some() {
+            flags.push(format!(
+                "--execution-provider {}",
+                a.execution_provider.name()
+            ));
+        }
+        if let Some(names) = &a.class_names {
+            flags.push(format!("--class-names {}", names.join(",")));
+        }
+        flags
+    }
+
     pub(crate) fn class_name(&self, class: usize) -> String {
         self.args
             .class_names

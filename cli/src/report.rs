@@ -105,6 +105,8 @@ impl Report<'_> {
             "image": self.path.display().to_string(),
             "size": [image.height(), image.width()],
             "model": models.args.model.display().to_string(),
+            // The model flags that shape its input, to reproduce the run.
+            "model_options": models.model_flags(),
             "backend": models.backend(),
             "settings_digest": models.settings_digest(plan),
             "parameters": {
@@ -118,6 +120,7 @@ impl Report<'_> {
                     self.model.preferred_batch_size(),
                 ),
             },
+            "class_names": models.args.class_names,
             "prediction": {
                 "class": predicted,
                 "class_name": models.class_name(predicted),
