@@ -152,8 +152,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// A slide that cannot be read: the file and the problem.
+    #[error("slide {path}: {reason}")]
+    Slide {
+        /// The slide's file.
+        path: String,
+        /// What is wrong, and what to do where there is something to do.
+        reason: String,
+    },
+
     /// An input would need more memory than the explainer's
     /// [`Limits`](crate::Limits) allow; nothing was allocated for it.
+
     #[error("{what}: {value} exceeds the limit of {limit} (raise `Limits::{setting}` deliberately for larger work)")]
     LimitExceeded {
         /// What was measured, in words.

