@@ -136,6 +136,29 @@ fn regions_equal_tifffiles_pixels() {
 }
 
 #[test]
+fn ycbcr_jpeg_tiles_come_out_in_rgb() {
+    // The fixture's source pixels (tools/make_slide_fixtures.py): glass of
+    // 245 grey, and IHC tissue of (110, 75, 45) at (10, 10). Read as YCbCr
+    // values the glass would be (255, 122, 255).
+    let slide = TiffSlide::open(data().join("pyramid_jpeg.tif")).unwrap();
+    let near = |got: [u8; 3], want: [u8; 3], tol: u8| {
+        got.iter().zip(want).all(|(&g, w)| g.abs_diff(w) <= tol)
+    };
+    let glass = slide
+        .read_region(0, 990, 700, 1, 1)
+        .unwrap()
+        .get_pixel(0, 0)
+        .0;
+    assert!(near(glass, [245; 3], 3), "{glass:?}");
+    let tissue = slide
+        .read_region(0, 10, 10, 1, 1)
+        .unwrap()
+        .get_pixel(0, 0)
+        .0;
+    assert!(near(tissue, [110, 75, 45], 8), "{tissue:?}");
+}
+
+#[test]
 fn regions_beyond_the_level_are_white_and_corners_are_level_zero() {
     let slide = TiffSlide::open(data().join("pyramid_deflate.tif")).unwrap();
     // Half outside on the right and bottom: the inside is the level's.
@@ -287,4 +310,138 @@ fn bad_requests_are_typed_errors() {
         .read_region(0, i64::MAX - 1, i64::MIN + 1, 4, 4)
         .unwrap();
     assert!(far.pixels().all(|p| p.0 == [255; 3]));
+}
+
+#[test]
+fn otsu_maximises_the_between_class_variance() {
+    // Against the definition, evaluated naively for every threshold.
+    let mut state = 12345u64;
+    for _ in 0..50 {
+        let mut h = [0u64; 256];
+        for bin in h.iter_mut() {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *bin = (state >> 59) * ((state >> 40) % 3);
+        }
+        let variance = |t: usize| {
+            let (lo, hi) = (&h[..=t], &h[t + 1..]);
+            let (wl, wh) = (lo.iter().sum::<u64>() as f64, hi.iter().sum::<u64>() as f64);
+            if wl == 0.0 || wh == 0.0 {
+                return -1.0;
+            }
+            let ml = lo
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| i as f64 * n as f64)
+                .sum::<f64>()
+                / wl;
+            let mh = hi
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| (i + t + 1) as f64 * n as f64)
+                .sum::<f64>()
+                / wh;
+            wl * wh * (ml - mh).powi(2)
+        };
+        let best = (0..256).map(variance).fold(f64::MIN, f64::max);
+        let t = usize::from(multiscale_lime::slide::otsu(&h));
+        if best > 0.0 {
+            assert!((variance(t) - best).abs() <= best * 1e-12, "t {t}");
+        }
+    }
+}
+
+#[test]
+fn tissue_tiles_and_predictions() {
+    use multiscale_lime::slide::{
+        detect_tissue, predict_tiles, read_tile, thumbnail, tiles, TileSpec,
+    };
+    let slide = TiffSlide::open(data().join("pyramid_jpeg.tif")).unwrap();
+    // The fixture's right 15 % and bottom 20 % are glass (near white).
+    let (thumb, ds) = thumbnail(&slide, 100).unwrap();
+    assert_eq!(thumb.dimensions(), (100, 76));
+    assert!((ds - 10.0).abs() < 1e-9);
+    // At a downsample of 8 the thumbnail is level 2 (downsample 4) in
+    // 2×2 box means.
+    let (small, ds) = thumbnail(&slide, 125).unwrap();
+    assert_eq!((small.dimensions(), ds), ((125, 95), 8.0));
+    let level2 = slide.read_region(2, 0, 0, 250, 190).unwrap();
+    for (x, y, p) in small.enumerate_pixels().step_by(97) {
+        for c in 0..3 {
+            let mean = (0..4)
+                .map(|k| f64::from(level2.get_pixel(2 * x + k % 2, 2 * y + k / 2).0[c]))
+                .sum::<f64>()
+                / 4.0;
+            assert!((f64::from(p.0[c]) - mean).abs() <= 0.5, "({x}, {y}) {c}");
+        }
+    }
+    let mask = detect_tissue(&slide, 250).unwrap();
+    let glass = mask.fraction(900, 0, 100, 600);
+    let tissue = mask.fraction(0, 0, 800, 600);
+    assert!(
+        glass < 0.05,
+        "glass read as tissue: {glass} (threshold {})",
+        mask.threshold
+    );
+    assert!(tissue > 0.6, "tissue missed: {tissue}");
+    // Tiles of 96 at level 1 (downsample 2): only those on tissue.
+    let spec = TileSpec {
+        downsample: 2.0,
+        ..TileSpec::new((96, 96))
+    };
+    let kept = tiles(&slide, &mask, &spec).unwrap();
+    let all = tiles(
+        &slide,
+        &mask,
+        &TileSpec {
+            min_tissue: 0.0,
+            ..spec.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(all.len(), 5 * 3, "1000/192 × 760/192 tiles fit");
+    assert!(!kept.is_empty() && kept.len() < all.len());
+    assert!(kept
+        .iter()
+        .all(|t| t.tissue >= 0.5 && t.x + 192 <= 1000 && t.y + 192 <= 760));
+    // Read at level 1 exactly; at a resolution between levels, resampled.
+    let t = kept[0];
+    assert_eq!(
+        read_tile(&slide, &t, &spec).unwrap(),
+        slide.read_region(1, t.x, t.y, 96, 96).unwrap()
+    );
+    let between = TileSpec {
+        downsample: 3.0,
+        ..TileSpec::new((64, 64))
+    };
+    assert_eq!(
+        read_tile(&slide, &t, &between).unwrap().dimensions(),
+        (64, 64)
+    );
+    // The prediction map is the classifier on each tile, whatever the
+    // batch size (the decoding runs ahead on another thread).
+    let model = multiscale_lime_testkit::mean_red_classifier();
+    let one = predict_tiles(&slide, &kept, &spec, &model, 1).unwrap();
+    for (tile, scores) in kept.iter().zip(one.scores.rows()) {
+        let image = read_tile(&slide, tile, &spec).unwrap();
+        let red = image
+            .pixels()
+            .map(|p| f64::from(p.0[0]) / 255.0)
+            .sum::<f64>()
+            / (96.0 * 96.0);
+        assert!((f64::from(scores[0]) - red).abs() < 1e-5, "{tile:?}");
+    }
+    for batch in [3, 64] {
+        let other = predict_tiles(&slide, &kept, &spec, &model, batch).unwrap();
+        assert_eq!(other.scores, one.scores, "batch {batch}");
+    }
+    let grid = one.grid(0);
+    let rows = kept.iter().map(|t| t.grid.1 + 1).max().unwrap() as usize;
+    let cols = kept.iter().map(|t| t.grid.0 + 1).max().unwrap() as usize;
+    assert_eq!(grid.dim(), (rows, cols));
+    for (tile, score) in kept.iter().zip(one.scores.column(0)) {
+        assert_eq!(grid[[tile.grid.1 as usize, tile.grid.0 as usize]], *score);
+    }
+    assert_eq!(grid.iter().filter(|v| !v.is_nan()).count(), kept.len());
 }

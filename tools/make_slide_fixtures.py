@@ -64,8 +64,10 @@ def write_fixtures():
     path = os.path.join(OUT, "pyramid_jpeg.tif")
     with tifffile.TiffWriter(path) as tif:
         for i, level in enumerate(levels):
+            # RGB pixels, stored by tifffile as YCbCr JPEG (photometric 6,
+            # chroma subsampled 2×2), as libtiff writes them too.
             tif.write(level, tile=(128, 128), compression="jpeg", compressionargs={"level": 90},
-                      photometric="ycbcr", subfiletype=1 if i else 0,
+                      photometric="rgb", subfiletype=1 if i else 0,
                       resolution=(20000 / 2**i, 20000 / 2**i), resolutionunit="CENTIMETER")
     written["pyramid_jpeg.tif"] = 3
 

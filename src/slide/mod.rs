@@ -2,6 +2,11 @@
 //! levels, each the slide at a lower resolution, read a region at a time
 //! so that a slide of any size is never held in memory.
 //!
+//! The way from a slide to a model's view of it: [`detect_tissue`] on a
+//! [`thumbnail`], the [`tiles`] a [`TileSpec`] cuts where there is tissue
+//! (at a level or a resolution), [`read_tile`], and [`predict_tiles`]: the
+//! model over every tile, decoding ahead of it.
+//!
 //! [`TiffSlide`] reads tiled pyramidal TIFF in pure Rust: generic pyramids
 //! with levels as pages (Camelyon16's, `vips tiffsave --pyramid`), OME-TIFF
 //! with levels as SubIFDs, Aperio SVS (JPEG tiles with shared JPEG tables),
@@ -19,9 +24,15 @@
 //! # Ok::<(), multiscale_lime::Error>(())
 //! ```
 
+mod predict;
 mod tiff;
+mod tiles;
 
+pub use self::predict::{predict_tiles, PredictionMap};
 pub use self::tiff::TiffSlide;
+pub use self::tiles::{
+    detect_tissue, otsu, read_tile, thumbnail, tiles, SlideTile, TileSpec, TissueMask, MAX_TILES,
+};
 
 use image::RgbImage;
 
