@@ -445,3 +445,113 @@ fn tissue_tiles_and_predictions() {
     }
     assert_eq!(grid.iter().filter(|v| !v.is_nan()).count(), kept.len());
 }
+
+/// Every coordinate of a GeoJSON geometry (Polygon or MultiPolygon).
+fn rings_of(geometry: &serde_json::Value) -> Vec<Vec<(f64, f64)>> {
+    let ring = |r: &serde_json::Value| -> Vec<(f64, f64)> {
+        r.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect()
+    };
+    let polygons: Vec<&serde_json::Value> = match geometry["type"].as_str().unwrap() {
+        "Polygon" => vec![&geometry["coordinates"]],
+        "MultiPolygon" => geometry["coordinates"].as_array().unwrap().iter().collect(),
+        other => panic!("geometry {other}"),
+    };
+    polygons
+        .into_iter()
+        .flat_map(|p| p.as_array().unwrap().iter().map(ring).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn explained_tiles_stitch_and_export_for_qupath() {
+    use multiscale_lime::slide::{
+        detect_tissue, feature_collection, pixel_uncertainty, predict_tiles, read_tile,
+        superpixel_features, tile_features, tiles, SlideMap, TileSpec,
+    };
+    use multiscale_lime::{Image, MultiScaleLime, Target};
+    let slide = TiffSlide::open(svs()).unwrap();
+    let level0 = slide.levels()[0];
+    let mask = detect_tissue(&slide, 512).unwrap();
+    let spec = TileSpec::new((96, 96)).at_mpp(0.998, 0.499).unwrap();
+    let grid = tiles(&slide, &mask, &spec).unwrap();
+    assert!(grid.len() > 20, "{} tiles", grid.len());
+    let model = multiscale_lime_testkit::mean_red_classifier();
+    let map = predict_tiles(&slide, &grid, &spec, &model, 16).unwrap();
+    // The two tiles most "red".
+    let mut order: Vec<usize> = (0..grid.len()).collect();
+    order.sort_by(|&a, &b| map.scores[[b, 0]].total_cmp(&map.scores[[a, 0]]));
+    let lime = MultiScaleLime::builder()
+        .levels([10, 25])
+        .seed(3)
+        .build()
+        .unwrap();
+    let mut relevance = SlideMap::new(level0, 8.0).unwrap();
+    let mut uncertainty = SlideMap::new(level0, 8.0).unwrap();
+    let mut features = tile_features(
+        &grid,
+        &map.scores,
+        &["red".into(), "not red".into()],
+        (0.0, 0.0),
+    );
+    let mut superpixels = 0;
+    for &i in &order[..2] {
+        let tile = &grid[i];
+        let pixels = read_tile(&slide, tile, &spec).unwrap();
+        let image = Image::from_rgb8(96, 96, pixels.as_raw()).unwrap();
+        let e = lime.explain(&image, &model, Target::Class(0)).unwrap();
+        relevance.add(tile, e.fused().heatmap.values());
+        uncertainty.add(tile, &pixel_uncertainty(&e.stacks()[0]));
+        features.extend(superpixel_features(tile, &e.stacks()[0], (0.0, 0.0)));
+        superpixels += e.stacks()[0]
+            .levels()
+            .iter()
+            .map(|l| l.actual)
+            .sum::<usize>();
+        // The stitched map over this tile (no overlap: tiles are edge to
+        // edge) is the heatmap's mean over each 4×4 block (192 level-0
+        // pixels = 24 cells of 8).
+        let stitched = relevance.mean();
+        let (cx, cy) = ((tile.x / 8) as usize + 3, (tile.y / 8) as usize + 5);
+        let block: f32 = (0..4)
+            .flat_map(|dy| (0..4).map(move |dx| (dx, dy)))
+            .map(|(dx, dy)| e.fused().heatmap.values()[[5 * 4 + dy, 3 * 4 + dx]])
+            .sum::<f32>()
+            / 16.0;
+        assert!((stitched[[cy, cx]] - block).abs() < 1e-5);
+    }
+    let stitched = relevance.mean();
+    assert_eq!(stitched.iter().filter(|v| !v.is_nan()).count(), 2 * 24 * 24);
+    assert!(uncertainty.mean().iter().any(|v| v.is_finite() && *v > 0.0));
+    // QuPath's import structure: a FeatureCollection of features, each a
+    // polygon of closed rings inside the slide, an object type QuPath
+    // knows, numeric measurements.
+    let text = feature_collection(&features);
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["type"], "FeatureCollection");
+    let all = json["features"].as_array().unwrap();
+    let kinds = |k: &str| {
+        all.iter()
+            .filter(|f| f["properties"]["objectType"] == k)
+            .count()
+    };
+    assert_eq!(kinds("tile"), grid.len());
+    // A detection per superpixel of every level of every explained tile.
+    assert_eq!(kinds("detection"), superpixels);
+    for f in all {
+        assert_eq!(f["type"], "Feature");
+        for ring in rings_of(&f["geometry"]) {
+            assert!(ring.len() >= 4 && ring.first() == ring.last(), "{ring:?}");
+            for &(x, y) in &ring {
+                assert!(
+                    x >= 0.0 && y >= 0.0 && x <= level0.width as f64 && y <= level0.height as f64
+                );
+            }
+        }
+        let m = f["properties"]["measurements"].as_object().unwrap();
+        assert!(m.values().all(|v| v.is_number()), "{m:?}");
+    }
+}

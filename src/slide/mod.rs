@@ -5,7 +5,10 @@
 //! The way from a slide to a model's view of it: [`detect_tissue`] on a
 //! [`thumbnail`], the [`tiles`] a [`TileSpec`] cuts where there is tissue
 //! (at a level or a resolution), [`read_tile`], and [`predict_tiles`]: the
-//! model over every tile, decoding ahead of it.
+//! model over every tile, decoding ahead of it. Explanations of chosen
+//! tiles are stitched into slide-level maps ([`SlideMap`],
+//! [`pixel_uncertainty`]) and exported for QuPath ([`tile_features`],
+//! [`superpixel_features`], [`feature_collection`]).
 //!
 //! [`TiffSlide`] reads tiled pyramidal TIFF in pure Rust: generic pyramids
 //! with levels as pages (Camelyon16's, `vips tiffsave --pyramid`), OME-TIFF
@@ -24,11 +27,17 @@
 //! # Ok::<(), multiscale_lime::Error>(())
 //! ```
 
+mod geojson;
 mod predict;
+mod stitch;
 mod tiff;
 mod tiles;
 
+pub use self::geojson::{
+    feature_collection, outlines, superpixel_features, tile_features, Polygon,
+};
 pub use self::predict::{predict_tiles, PredictionMap};
+pub use self::stitch::{pixel_uncertainty, SlideMap};
 pub use self::tiff::TiffSlide;
 pub use self::tiles::{
     detect_tissue, otsu, read_tile, thumbnail, tiles, SlideTile, TileSpec, TissueMask, MAX_TILES,
