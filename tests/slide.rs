@@ -100,7 +100,7 @@ fn levels_resolution_and_magnification_are_the_files() {
 #[test]
 fn regions_equal_tifffiles_pixels() {
     let regions = index("region");
-    assert_eq!(regions.len(), 14);
+    assert_eq!(regions.len(), 15);
     for r in regions {
         let slide = TiffSlide::open(path_of(&r[1])).unwrap();
         let n = |i: usize| r[i].parse::<i64>().unwrap();

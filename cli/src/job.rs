@@ -19,6 +19,8 @@ pub(crate) struct Outcome {
     pub(crate) class: usize,
     pub(crate) probability: f32,
     pub(crate) millis: f64,
+    /// The explanation itself (the slide command stitches it).
+    pub(crate) explanation: multiscale_lime::Explanation,
 }
 
 /// Creates the output folder `out`, or checks that it is one.
@@ -46,12 +48,26 @@ pub(crate) fn explain_into(
         plan.args.config().limits.pixels(),
         plan.args.transparency,
     )?;
+    explain_image_into(path, &image, out, models, plan, start)
+}
+
+/// Explains `image` (read from `path`, or cut from a slide there) into
+/// `out`, as [`explain_into`]; `start` is when the work on it began.
+pub(crate) fn explain_image_into(
+    path: &Path,
+    image: &Image,
+    out: &Path,
+    models: &Models,
+    plan: &Plan,
+    start: Instant,
+) -> Result<Outcome, BoxError> {
+    create_output_folder(out)?;
     let loading = Instant::now();
     let model = models.for_size(image.height(), image.width())?;
     let model_load = milliseconds(loading);
     let target = plan.args.class.map_or(Target::Predicted, Target::Class);
     let explaining = Instant::now();
-    let explanation = plan.lime.explain(&image, &*model, target)?;
+    let explanation = plan.lime.explain(image, &*model, target)?;
     let explain_ms = milliseconds(explaining);
     let stack = explanation
         .stacks()
@@ -62,14 +78,14 @@ pub(crate) fn explain_into(
 
     write::sweep_temporaries(out);
     let (stems, levels) = write_levels(out, stack, combined)?;
-    write_figures(out, &image, stack, combined)?;
+    write_figures(out, image, stack, combined)?;
     let measuring = Instant::now();
-    let metrics = report::metrics(&image, combined, &*model, class, plan)?;
+    let metrics = report::metrics(image, combined, &*model, class, plan)?;
     let metrics_ms = milliseconds(measuring);
     let elapsed = milliseconds(start);
     let report = Report {
         path,
-        image: &image,
+        image,
         model: &*model,
         models,
         plan,
@@ -95,6 +111,7 @@ pub(crate) fn explain_into(
         class,
         probability: explanation.prediction()[class],
         millis: elapsed,
+        explanation,
     })
 }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! mslime explain IMAGE --model M.onnx --out DIR
 //! mslime batch DIR|MANIFEST --model M.onnx --out DIR [--shard i/n] [--jobs N]
+//! mslime slide SLIDE --model M.onnx --out DIR [--mpp X] [--explain top:K]
 //! mslime report DIR
 //! mslime segment IMAGE --n N [--compactness C] --out labels.npy
 //! ```
@@ -18,6 +19,8 @@ mod parse;
 mod plan;
 mod read;
 mod report;
+mod slide;
+mod slide_figure;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +84,23 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
+    },
+    /// Explain a whole-slide image (tiled pyramidal TIFF, OME-TIFF, Aperio
+    /// SVS): tissue, every tissue tile through the model, the chosen tiles
+    /// explained and stitched into slide-level maps; QuPath GeoJSON,
+    /// .npy maps, an overview PNG and report.html.
+    Slide {
+        /// The slide.
+        slide: PathBuf,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        lime: LimeArgs,
+        #[command(flatten)]
+        args: slide::SlideArgs,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write DIR/report.html over every explanation under DIR (explain
     /// and batch write it themselves; this one is for folders merged from
@@ -333,6 +353,13 @@ fn main() -> ExitCode {
             jobs,
         } => batch::run(&input, &model, &lime, &out, shard, jobs),
         Command::Report { dir, title } => report_page(&dir, title),
+        Command::Slide {
+            slide,
+            model,
+            lime,
+            args,
+            out,
+        } => slide::run(&slide, &model, &lime, &args, &out),
         Command::Segment {
             image,
             n,

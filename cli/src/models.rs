@@ -30,6 +30,36 @@ pub(crate) struct Models {
     prepared: Mutex<HashMap<(usize, usize), Result<Model, String>>>,
     /// Fingerprint of the model's bytes.
     digest: u64,
+    /// The input's height and width, where the model fixes them.
+    pub(crate) declared: Option<(usize, usize)>,
+}
+
+/// The first input's fixed height and width, read from the ONNX graph.
+fn declared_size(
+    proto: &tract_onnx::pb::ModelProto,
+    layout: crate::Layout,
+) -> Option<(usize, usize)> {
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+    use tract_onnx::pb::type_proto::Value as Type;
+    let input = proto.graph.as_ref()?.input.first()?;
+    let Type::TensorType(tensor) = input.r#type.as_ref()?.value.as_ref()?;
+    let dims: Vec<Option<usize>> = tensor
+        .shape
+        .as_ref()?
+        .dim
+        .iter()
+        .map(|d| match d.value {
+            Some(Dim::DimValue(v)) if v > 0 => usize::try_from(v).ok(),
+            _ => None,
+        })
+        .collect();
+    if dims.len() != 4 {
+        return None;
+    }
+    match layout {
+        crate::Layout::Nchw => Some((dims[2]?, dims[3]?)),
+        crate::Layout::Nhwc => Some((dims[1]?, dims[2]?)),
+    }
 }
 
 impl Models {
@@ -38,10 +68,11 @@ impl Models {
             .map_err(|e| format!("cannot read the model {}: {e}", args.model.display()))?;
         // Not ONNX at all: one error before any image, not one per image.
         use tract_onnx::prelude::Framework;
-        tract_onnx::onnx()
+        let proto = tract_onnx::onnx()
             .proto_model_for_read(&mut bytes.as_slice())
             .map_err(|e| format!("{} is not an ONNX model: {e}", args.model.display()))?;
         let digest = write::fingerprint(&[&bytes]);
+        let declared = declared_size(&proto, args.layout);
         let library = args.ort_library.as_deref();
         let ort = match args.backend {
             Backend::Tract => None,
@@ -69,6 +100,7 @@ impl Models {
             ort,
             prepared: Mutex::new(HashMap::new()),
             digest,
+            declared,
         })
     }
 

@@ -91,8 +91,8 @@ struct Layout {
 
 impl Layout {
     fn new(range: (f32, f32), height: u32) -> Layout {
-        let font = (height as f32 / 14.0).clamp(9.0, 48.0);
-        let bar = (height / 12).clamp(6, 64);
+        let font = (height as f32 / 14.0).clamp(9.0, 26.0);
+        let bar = (height / 12).clamp(6, 32);
         let tick = (bar / 3).max(2);
         let pad = tick.max(2);
         let mid = range.0 + (range.1 - range.0) / 2.0;

@@ -49,14 +49,20 @@ impl SlideMap {
     }
 
     /// Adds a tile's map (`values`, the tile's pixels as the model read
-    /// them) where the tile lies; NaN values are skipped.
+    /// them) where the tile lies; NaN values are skipped. Cells larger
+    /// than the tile's pixels take the mean of the pixels whose centres
+    /// they hold; smaller cells take the pixel under their centre.
     pub fn add(&mut self, tile: &SlideTile, values: &Array2<f32>) {
         let (h, w) = values.dim();
         if h == 0 || w == 0 {
             return;
         }
-        let (rows, cols) = self.sums.dim();
         let (sx, sy) = (tile.width as f64 / w as f64, tile.height as f64 / h as f64);
+        if self.downsample < sx.min(sy) {
+            self.add_by_cells(tile, values, (sx, sy));
+            return;
+        }
+        let (rows, cols) = self.sums.dim();
         for ((y, x), &v) in values.indexed_iter() {
             if !v.is_finite() {
                 continue;
@@ -70,6 +76,37 @@ impl SlideMap {
             let at = [cy as usize, cx as usize];
             self.sums[at] += f64::from(v);
             self.counts[at] += 1;
+        }
+    }
+
+    /// Every cell whose centre lies in the tile takes the tile pixel
+    /// under that centre.
+    fn add_by_cells(&mut self, tile: &SlideTile, values: &Array2<f32>, (sx, sy): (f64, f64)) {
+        let (h, w) = values.dim();
+        let (rows, cols) = self.sums.dim();
+        let ds = self.downsample;
+        let first = |start: f64| ((start / ds - 0.5).ceil().max(0.0)) as usize;
+        let (c0, r0) = (first(tile.x as f64), first(tile.y as f64));
+        let end_x = tile.x as f64 + tile.width as f64;
+        let end_y = tile.y as f64 + tile.height as f64;
+        for r in r0..rows {
+            let y = (r as f64 + 0.5) * ds;
+            if y >= end_y {
+                break;
+            }
+            let py = (((y - tile.y as f64) / sy) as usize).min(h - 1);
+            for c in c0..cols {
+                let x = (c as f64 + 0.5) * ds;
+                if x >= end_x {
+                    break;
+                }
+                let px = (((x - tile.x as f64) / sx) as usize).min(w - 1);
+                let v = values[[py, px]];
+                if v.is_finite() {
+                    self.sums[[r, c]] += f64::from(v);
+                    self.counts[[r, c]] += 1;
+                }
+            }
         }
     }
 
@@ -151,5 +188,17 @@ mod tests {
         assert_eq!(m[[0, 5]], 3.0);
         assert!(m[[0, 6]].is_nan()); // no tile
         assert!(SlideMap::new(level0, 0.5).is_err());
+        // Cells finer than the tile's pixels: every cell in the tile is
+        // filled, with the pixel under it.
+        let mut fine = SlideMap::new(level0, 1.0).unwrap();
+        let ramp = Array2::from_shape_fn((4, 4), |(y, x)| (4 * y + x) as f32);
+        fine.add(&tile(4, 0, 8), &ramp);
+        let m = fine.mean();
+        for y in 0..8 {
+            for x in 4..12 {
+                assert_eq!(m[[y, x]], ramp[[y / 2, (x - 4) / 2]], "({x}, {y})");
+            }
+            assert!(m[[y, 3]].is_nan() && m[[y, 12]].is_nan());
+        }
     }
 }

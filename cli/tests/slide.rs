@@ -1,0 +1,211 @@
+//! `mslime slide` end to end on a generated pyramid (levels as pages, JPEG
+//! in YCbCr) and on CMU-1-Small-Region.svs: the outputs exist and parse,
+//! the QuPath GeoJSON has QuPath's import structure with every polygon
+//! inside the slide, a tile's probabilities equal the model run on the
+//! same pixels read by tifffile, the report lists the explained tiles,
+//! and bad requests are clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use multiscale_lime::onnx::OnnxClassifier;
+use multiscale_lime::Classifier;
+use ndarray::{Array3, Array4, Axis};
+use ndarray_npy::read_npy;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mslime");
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn model() -> PathBuf {
+    root().join("assets/models/ihc_dab_cnn.onnx")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("slide-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn mslime(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("ORT_DYLIB_PATH")
+        .output()
+        .unwrap()
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Checks QuPath's import structure and returns the features.
+fn check_geojson(path: &Path, width: f64, height: f64) -> Vec<Value> {
+    let doc = json(path);
+    assert_eq!(doc["type"], "FeatureCollection");
+    let features = doc["features"].as_array().unwrap().clone();
+    for f in &features {
+        assert_eq!(f["type"], "Feature");
+        let kind = f["properties"]["objectType"].as_str().unwrap();
+        assert!(kind == "tile" || kind == "detection", "{kind}");
+        let geometry = &f["geometry"];
+        let polygons: Vec<&Value> = match geometry["type"].as_str().unwrap() {
+            "Polygon" => vec![&geometry["coordinates"]],
+            "MultiPolygon" => geometry["coordinates"].as_array().unwrap().iter().collect(),
+            other => panic!("{other}"),
+        };
+        for ring in polygons.iter().flat_map(|p| p.as_array().unwrap()) {
+            let points = ring.as_array().unwrap();
+            assert!(points.len() >= 4 && points.first() == points.last());
+            for p in points {
+                let (x, y) = (p[0].as_f64().unwrap(), p[1].as_f64().unwrap());
+                assert!(
+                    (0.0..=width).contains(&x) && (0.0..=height).contains(&y),
+                    "({x}, {y})"
+                );
+            }
+        }
+        let m = f["properties"]["measurements"].as_object().unwrap();
+        assert!(!m.is_empty() && m.values().all(Value::is_number));
+    }
+    features
+}
+
+#[test]
+fn a_generated_pyramid_end_to_end() {
+    let out = scratch("pyramid");
+    let slide = root().join("tests/data/slides/pyramid_jpeg.tif");
+    let result = mslime(&[
+        "slide",
+        slide.to_str().unwrap(),
+        "--model",
+        model().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--downsample",
+        "2",
+        "--explain",
+        "top:2",
+        "--class-names",
+        "DAB-poor,DAB-rich",
+        "--no-metrics",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let summary = json(&out.join("slide.json"));
+    assert_eq!(summary["format"], "generic-tiff");
+    assert_eq!(summary["tiles_explained"], 2);
+    let scored = summary["tiles_scored"].as_u64().unwrap() as usize;
+    let features = check_geojson(&out.join("qupath.geojson"), 1000.0, 760.0);
+    let tiles: Vec<&Value> = features
+        .iter()
+        .filter(|f| f["properties"]["objectType"] == "tile")
+        .collect();
+    assert_eq!(tiles.len(), scored);
+    assert!(features
+        .iter()
+        .any(|f| f["properties"]["objectType"] == "detection"));
+    // The tile at the top-left corner (level 1's 96×96 pixels at 0, 0)
+    // scored as the model scores tifffile's pixels of it.
+    let corner = tiles
+        .iter()
+        .find(|f| f["geometry"]["coordinates"][0][0] == serde_json::json!([0, 0]))
+        .expect("the corner tile holds tissue");
+    let pixels: Array3<u8> =
+        read_npy(root().join("tests/data/slides/pyramid_jpeg_L1_0_0_96x96.npy")).unwrap();
+    let batch: Array4<f32> = pixels.mapv(|v| f32::from(v) / 255.0).insert_axis(Axis(0));
+    let classifier = OnnxClassifier::builder(96, 96).load_path(model()).unwrap();
+    let want = classifier.predict(batch.view()).unwrap();
+    for (c, name) in ["P(DAB-poor)", "P(DAB-rich)"].iter().enumerate() {
+        let got = corner["properties"]["measurements"][name].as_f64().unwrap();
+        // Within the JPEG decoders' rounding, as the model sees it.
+        assert!(
+            (got - f64::from(want[[0, c]])).abs() < 0.02,
+            "{name}: {got} vs {}",
+            want[[0, c]]
+        );
+    }
+    // The maps, the overview, the explained tiles and the report.
+    let relevance: ndarray::Array2<f32> = read_npy(out.join("relevance.npy")).unwrap();
+    assert!(relevance.iter().any(|v| v.is_finite()));
+    assert!(out.join("overview.png").is_file());
+    let folders = std::fs::read_dir(out.join("tiles")).unwrap().count();
+    assert_eq!(folders, 2);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(page.matches("\"key\":\"tiles/x").count(), 2);
+}
+
+#[test]
+fn the_svs_end_to_end_and_bad_requests() {
+    let fetched = Command::new("python3")
+        .arg(root().join("tools/fetch_test_slide.py"))
+        .output()
+        .unwrap();
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let svs = String::from_utf8(fetched.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let out = scratch("svs");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "slide".to_string(),
+            svs.clone(),
+            "--model".into(),
+            model().display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &[&str]| {
+        let a = args(extra);
+        mslime(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let ok = run(&["--mpp", "1", "--explain", "top:1", "--no-metrics"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let summary = json(&out.join("slide.json"));
+    assert_eq!(summary["format"], "aperio");
+    assert_eq!(summary["mpp"], serde_json::json!([0.499, 0.499]));
+    check_geojson(&out.join("qupath.geojson"), 2220.0, 2967.0);
+    // Bad requests: each a clear error before any work.
+    for (extra, says) in [
+        (&["--explain", "most"][..], "expected top:K"),
+        (&["--mpp", "0.1"][..], "no finer than the slide"),
+        (&["--min-tissue", "2"][..], "min_tissue"),
+    ] {
+        let bad = run(extra);
+        assert!(!bad.status.success());
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+    let missing = mslime(&[
+        "slide",
+        "no/such.svs",
+        "--model",
+        model().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && err.contains("no/such.svs") && err.contains("cannot open"),
+        "{err}"
+    );
+}
