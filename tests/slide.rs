@@ -53,7 +53,7 @@ fn index(kind: &str) -> Vec<Vec<String>> {
 #[test]
 fn levels_resolution_and_magnification_are_the_files() {
     let slides = index("slide");
-    assert_eq!(slides.len(), 5);
+    assert_eq!(slides.len(), 6);
     for s in slides {
         let slide = TiffSlide::open(path_of(&s[1])).unwrap();
         let want: Vec<(u64, u64)> = s[4..]
@@ -100,7 +100,7 @@ fn levels_resolution_and_magnification_are_the_files() {
 #[test]
 fn regions_equal_tifffiles_pixels() {
     let regions = index("region");
-    assert_eq!(regions.len(), 15);
+    assert_eq!(regions.len(), 17);
     for r in regions {
         let slide = TiffSlide::open(path_of(&r[1])).unwrap();
         let n = |i: usize| r[i].parse::<i64>().unwrap();

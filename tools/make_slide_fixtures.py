@@ -19,6 +19,7 @@ Layouts:
                            the levels (as in SVS files), no resolution
   ome_subifd.ome.tif       OME-TIFF, levels as SubIFDs, 0.25 µm/px in the
                            OME-XML
+  pyramid_predictor.tif    deflate with the horizontal predictor, tiles of 32
 """
 
 import os
@@ -98,6 +99,16 @@ def write_fixtures():
             tif.write(level, subfiletype=1, **opts)
     written["ome_subifd.ome.tif"] = 3
 
+    # Deflate with the horizontal predictor (as libvips and Bio-Formats
+    # often write), tiles of 32.
+    levels = pyramid(base(96, 128), 2)
+    path = os.path.join(OUT, "pyramid_predictor.tif")
+    with tifffile.TiffWriter(path) as tif:
+        for i, level in enumerate(levels):
+            tif.write(level, tile=(32, 32), compression="zlib", predictor=True, photometric="rgb",
+                      subfiletype=1 if i else 0)
+    written["pyramid_predictor.tif"] = 2
+
     # What the embedded reader refuses, with a message saying what to do.
     path = os.path.join(OUT, "jpeg2000.tif")
     tifffile.imwrite(path, base(64, 64), tile=(64, 64), compression="jpeg2000", photometric="rgb")
@@ -137,6 +148,7 @@ def main():
         "pyramid_deflate.tif": [(0, (40, 50, 100, 30)), (1, (0, 0, 200, 150))],
         "pyramid_lzw.tif": [(0, (80, 80, 40, 40)), (1, (0, 0, 150, 100))],
         "ome_subifd.ome.tif": [(0, (50, 60, 80, 40)), (1, (0, 0, 160, 128)), (2, (0, 0, 80, 64))],
+        "pyramid_predictor.tif": [(0, (0, 0, 128, 96)), (1, (0, 0, 64, 48))],
     }
     for name, rects in plans.items():
         index += region_files(name, tifffile_levels(os.path.join(OUT, name)), rects)
@@ -154,6 +166,7 @@ def main():
         "pyramid_deflate.tif": {"levels": [[400, 300], [200, 150]], "mpp": 0.25},
         "pyramid_lzw.tif": {"levels": [[300, 200], [150, 100]], "mpp": None},
         "ome_subifd.ome.tif": {"levels": [[320, 256], [160, 128], [80, 64]], "mpp": 0.25},
+        "pyramid_predictor.tif": {"levels": [[128, 96], [64, 48]], "mpp": None},
         "cmu_small_region.svs": {"levels": [[2220, 2967]], "mpp": 0.499, "objective": 20.0},
     }
     # One line per fact, for the Rust tests (no JSON parser there):
