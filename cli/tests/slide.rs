@@ -143,6 +143,40 @@ fn a_generated_pyramid_end_to_end() {
 }
 
 #[test]
+fn an_ome_tiff_with_subifd_levels_end_to_end() {
+    let out = scratch("ome");
+    let slide = root().join("tests/data/slides/ome_subifd.ome.tif");
+    // 0.25 µm/px in the OME-XML: tiles at 0.5 µm/px read level 1 (a SubIFD).
+    let result = mslime(&[
+        "slide",
+        slide.to_str().unwrap(),
+        "--model",
+        model().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--mpp",
+        "0.5",
+        "--min-tissue",
+        "0",
+        "--explain",
+        "none",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let summary = json(&out.join("slide.json"));
+    assert_eq!(summary["format"], "ome-tiff");
+    assert_eq!(summary["levels"], 3);
+    assert_eq!(summary["mpp"], serde_json::json!([0.25, 0.25]));
+    // 320×256 at level 0 is 160×128 at 0.5 µm/px: one 96×96 tile fits.
+    assert_eq!(summary["tiles_scored"], 1);
+    assert_eq!(summary["tiles_explained"], 0);
+    check_geojson(&out.join("qupath.geojson"), 320.0, 256.0);
+}
+
+#[test]
 fn the_svs_end_to_end_and_bad_requests() {
     let fetched = Command::new("python3")
         .arg(root().join("tools/fetch_test_slide.py"))
