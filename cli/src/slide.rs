@@ -129,6 +129,7 @@ pub(crate) fn run(
         &slide, path, &models, &map, class, &explained, &maps, &tissue, out,
     )
     .map_err(|e| describe(e.as_ref()))?;
+    write_view(&slide, &models, &map, class, &explained, &maps, out)?;
     let title = format!("mslime slide: {}", path.display());
     let report = crate::page::write_page(out, &title).map_err(|e| describe(e.as_ref()))?;
     println!(
@@ -141,6 +142,36 @@ pub(crate) fn run(
         report.display()
     );
     Ok(())
+}
+
+/// The report's slide view: the pyramid, the overlays, the explained
+/// tiles marked.
+fn write_view(
+    slide: &TiffSlide,
+    models: &Models,
+    map: &PredictionMap,
+    class: usize,
+    explained: &[Explained],
+    maps: &Maps,
+    out: &Path,
+) -> Result<(), String> {
+    let markers: Vec<crate::slide_view::Marker> = explained
+        .iter()
+        .map(|e| crate::slide_view::Marker {
+            key: format!("tiles/x{}_y{}", e.tile.x, e.tile.y),
+            rect: (e.tile.x, e.tile.y, e.tile.width, e.tile.height),
+        })
+        .collect();
+    let view = crate::slide_view::View {
+        map,
+        class,
+        class_name: &models.class_name(class),
+        relevance: maps.relevance.view(),
+        relevance_downsample: maps.downsample,
+        markers: &markers,
+    };
+    crate::slide_view::write(slide, &view, out)
+        .map_err(|e| format!("cannot write the slide view: {}", describe(e.as_ref())))
 }
 
 /// The tiles' size and resolution from the flags and the slide.

@@ -406,3 +406,73 @@ fn report_command_gathers_shards_and_refuses_empty_folders() {
     assert!(String::from_utf8_lossy(&failed.stderr).contains("holds no explanation"));
     assert!(!empty.join("report.html").exists());
 }
+
+#[test]
+fn slide_report_zooms_toggles_overlays_and_opens_tiles() {
+    let fetched = Command::new("python3")
+        .arg(root().join("tools/fetch_test_slide.py"))
+        .output()
+        .unwrap();
+    assert!(
+        fetched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fetched.stderr)
+    );
+    let svs = String::from_utf8(fetched.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let dir = scratch("slide");
+    let out = dir.join("out");
+    mslime(
+        &[
+            "slide",
+            &svs,
+            "--model",
+            &model(),
+            "--out",
+            out.to_str().unwrap(),
+            "--mpp",
+            "1",
+            "--explain",
+            "top:2",
+            "--no-metrics",
+        ],
+        false,
+    );
+    let shot = dir.join("slide.png");
+    let v = visit(
+        out.join("report.html").to_str().unwrap(),
+        &[
+            // The pyramid loads (the slide and two overlays in the world).
+            &after(
+                "window.mslimeSlideViewer && mslimeSlideViewer.world.getItemCount() === 3 \
+                 && mslimeSlideViewer.world.getItemAt(0).getFullyLoaded()",
+                "[mslimeSlideViewer.world.getItemCount(), document.querySelectorAll('.marker').length, \
+                 document.querySelectorAll('#grid .card').length]",
+            ),
+            // The prediction overlay shows, the relevance one does not; a
+            // click on each toggle swaps them.
+            "(() => { const w = mslimeSlideViewer.world; const before = [w.getItemAt(1).getOpacity(), w.getItemAt(2).getOpacity()]; \
+             document.querySelectorAll('.overlay-toggle').forEach(b => b.click()); \
+             return [before, [w.getItemAt(1).getOpacity(), w.getItemAt(2).getOpacity()]]; })()",
+            // A click on an explained tile's frame opens its panel.
+            "document.querySelector('.marker').click()",
+            &after(
+                "document.getElementById('stage')",
+                "[document.getElementById('panel').hidden, decodeURIComponent(location.hash), \
+                 document.querySelector('.marker').title]",
+            ),
+        ],
+        Some(&shot),
+    );
+    assert_eq!(v.errors, Vec::<String>::new());
+    assert_eq!(v.evals[0], serde_json::json!([3, 2, 2]));
+    assert_eq!(v.evals[1], serde_json::json!([[0.6, 0], [0, 0.6]]));
+    let opened = v.evals[3].as_array().unwrap();
+    assert_eq!(opened[0], false);
+    let key = opened[2].as_str().unwrap();
+    assert!(key.starts_with("tiles/x"), "{key}");
+    assert_eq!(opened[1], format!("#panel={key}"));
+    assert_not_blank(&shot);
+}

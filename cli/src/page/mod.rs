@@ -215,12 +215,18 @@ pub(crate) fn index(root: &Path, title: &str) -> Value {
             format!("#{r:02x}{g:02x}{b:02x}")
         })
         .collect();
+    // A slide's view, when `mslime slide` wrote one here.
+    let slide = std::fs::read_to_string(root.join(crate::slide_view::VIEW_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .unwrap_or(Value::Null);
     json!({
         "title": title,
         "run": run,
         "entries": entries,
         "failures": failures,
         "colormap": colormap,
+        "slide": slide,
     })
 }
 
@@ -230,8 +236,25 @@ pub(crate) fn write_page(root: &Path, title: &str) -> Result<PathBuf, BoxError> 
     write_index_page(root, &index(root, title))
 }
 
+/// OpenSeadragon 5.0.1 (BSD-3-Clause, `vendor/LICENSE-openseadragon.txt`),
+/// from the npm registry, written beside a page with a slide view.
+const OPENSEADRAGON: &str = include_str!("vendor/openseadragon.min.js");
+const OPENSEADRAGON_LICENSE: &str = include_str!("vendor/LICENSE-openseadragon.txt");
+
 /// Writes `root/report.html` showing `index` (from [`index`]).
 pub(crate) fn write_index_page(root: &Path, index: &Value) -> Result<PathBuf, BoxError> {
+    if !index["slide"].is_null() {
+        for (name, text) in [
+            ("openseadragon.min.js", OPENSEADRAGON),
+            ("LICENSE-openseadragon.txt", OPENSEADRAGON_LICENSE),
+        ] {
+            write::atomically(&root.join(name), |w| {
+                use std::io::Write;
+                w.write_all(text.as_bytes())?;
+                Ok(())
+            })?;
+        }
+    }
     let data = script_literal(index)?;
     let page = TEMPLATE.replacen(DATA_SLOT, &data, 1);
     let path = root.join(PAGE);
