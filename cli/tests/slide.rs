@@ -138,8 +138,29 @@ fn a_generated_pyramid_end_to_end() {
     assert!(out.join("overview.png").is_file());
     let folders = std::fs::read_dir(out.join("tiles")).unwrap().count();
     assert_eq!(folders, 2);
+    // The page's data: a grid entry per explained tile, each also framed
+    // on the slide view.
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert_eq!(page.matches("\"key\":\"tiles/x").count(), 2);
+    let data = page
+        .split_once("const DATA = ")
+        .and_then(|(_, rest)| rest.split_once(";\n"))
+        .map(|(data, _)| data)
+        .unwrap();
+    let data: Value = serde_json::from_str(data).unwrap();
+    let keys = |list: &Value| -> Vec<String> {
+        let mut k: Vec<String> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["key"].as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    let entries = keys(&data["entries"]);
+    assert_eq!(entries.len(), 2);
+    assert!(entries.iter().all(|k| k.starts_with("tiles/x")));
+    assert_eq!(keys(&data["slide"]["markers"]), entries);
 }
 
 #[test]
