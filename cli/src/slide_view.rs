@@ -8,10 +8,11 @@ use std::path::Path;
 use image::{imageops, Rgba, RgbaImage};
 use multiscale_lime::render::Colormap;
 use multiscale_lime::slide::{PredictionMap, Slide};
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
+use crate::slide_figure::{paint_tiles, resample};
 use crate::write::{self, BoxError};
 
 /// DeepZoom tiles' side (no overlap).
@@ -72,31 +73,24 @@ pub(crate) fn write(slide: &dyn Slide, view: &View<'_>, out: &Path) -> Result<()
         ((level0.width as f64 / overlay_ds).ceil() as u32).max(1),
         ((level0.height as f64 / overlay_ds).ceil() as u32).max(1),
     );
-    let mut prediction = RgbaImage::new(ow, oh);
-    for (tile, &score) in map.tiles.iter().zip(map.scores.column(class)) {
-        let colour = Colormap::Viridis.rgb(f64::from(score));
-        let x0 = (tile.x as f64 / overlay_ds).floor().max(0.0) as u32;
-        let y0 = (tile.y as f64 / overlay_ds).floor().max(0.0) as u32;
-        let x1 = (((tile.x as f64 + tile.width as f64) / overlay_ds).ceil() as u32).min(ow);
-        let y1 = (((tile.y as f64 + tile.height as f64) / overlay_ds).ceil() as u32).min(oh);
-        for y in y0..y1 {
-            for x in x0..x1 {
-                prediction.put_pixel(x, y, Rgba([colour[0], colour[1], colour[2], 255]));
-            }
-        }
-    }
-    let (rh, rw) = relevance.dim();
-    let relevance_image = RgbaImage::from_fn(ow, oh, |x, y| {
-        let cx = ((f64::from(x) + 0.5) * overlay_ds / relevance_downsample) as usize;
-        let cy = ((f64::from(y) + 0.5) * overlay_ds / relevance_downsample) as usize;
-        match (cy < rh && cx < rw).then(|| relevance[[cy, cx]]) {
-            Some(v) if v.is_finite() => {
-                let c = Colormap::Inferno.rgb(f64::from(v));
-                Rgba([c[0], c[1], c[2], 255])
+    // Colours where a map has a value, transparent elsewhere.
+    let layer = |values: Array2<f32>, colours: Colormap| {
+        RgbaImage::from_fn(ow, oh, |x, y| match values[[y as usize, x as usize]] {
+            v if v.is_finite() => {
+                let [r, g, b] = colours.rgb(f64::from(v));
+                Rgba([r, g, b, 255])
             }
             _ => Rgba([0, 0, 0, 0]),
-        }
-    });
+        })
+    };
+    let prediction = layer(
+        paint_tiles(map, class, overlay_ds, (ow, oh)),
+        Colormap::Viridis,
+    );
+    let relevance_image = layer(
+        resample(relevance, relevance_downsample, overlay_ds, (ow, oh)),
+        Colormap::Inferno,
+    );
     for (name, image) in [
         ("overlay_prediction.png", &prediction),
         ("overlay_relevance.png", &relevance_image),
@@ -106,14 +100,7 @@ pub(crate) fn write(slide: &dyn Slide, view: &View<'_>, out: &Path) -> Result<()
             Ok(())
         })?;
     }
-    let stops = |map: Colormap| -> Vec<String> {
-        (0..=10)
-            .map(|i| {
-                let [r, g, b] = map.rgb(f64::from(i) / 10.0);
-                format!("#{r:02x}{g:02x}{b:02x}")
-            })
-            .collect()
-    };
+    let stops = crate::page::css_stops;
     let document = json!({
         "width": width,
         "height": height,

@@ -14,8 +14,9 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mslime");
 
+/// The repository, where the bundled model and images are.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    multiscale_lime_testkit::repo_root()
 }
 
 fn model() -> String {
@@ -409,19 +410,7 @@ fn report_command_gathers_shards_and_refuses_empty_folders() {
 
 #[test]
 fn slide_report_zooms_toggles_overlays_and_opens_tiles() {
-    let fetched = Command::new("python3")
-        .arg(root().join("tools/fetch_test_slide.py"))
-        .output()
-        .unwrap();
-    assert!(
-        fetched.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fetched.stderr)
-    );
-    let svs = String::from_utf8(fetched.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let svs = multiscale_lime_testkit::test_slide().display().to_string();
     let dir = scratch("slide");
     let out = dir.join("out");
     mslime(

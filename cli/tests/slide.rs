@@ -16,8 +16,9 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mslime");
 
+/// The repository, where the bundled model and images are.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    multiscale_lime_testkit::repo_root()
 }
 
 fn model() -> PathBuf {
@@ -199,19 +200,7 @@ fn an_ome_tiff_with_subifd_levels_end_to_end() {
 
 #[test]
 fn the_svs_end_to_end_and_bad_requests() {
-    let fetched = Command::new("python3")
-        .arg(root().join("tools/fetch_test_slide.py"))
-        .output()
-        .unwrap();
-    assert!(
-        fetched.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fetched.stderr)
-    );
-    let svs = String::from_utf8(fetched.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    let svs = multiscale_lime_testkit::test_slide().display().to_string();
     let out = scratch("svs");
     let args = |extra: &[&str]| {
         let mut a = vec![

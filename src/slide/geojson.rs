@@ -146,9 +146,12 @@ pub fn superpixel_features(
         let (sx, sy) = (tile.width as f64 / w as f64, tile.height as f64 / h as f64);
         let (ox, oy) = (tile.x as f64 - offset.0, tile.y as f64 - offset.1);
         let heat = level.heatmap.values();
-        let mut relevance: HashMap<u32, f32> = HashMap::new();
+        // A superpixel's heatmap value is the same at each of its pixels.
+        let mut relevance = vec![f32::NAN; level.actual];
         for ((y, x), &s) in labels.indexed_iter() {
-            relevance.entry(s).or_insert(heat[[y, x]]);
+            if let Some(r) = relevance.get_mut(s as usize).filter(|r| r.is_nan()) {
+                *r = heat[[y, x]];
+            }
         }
         let scale = |r: Vec<(u32, u32)>| -> Vec<(f64, f64)> {
             r.into_iter()
@@ -166,7 +169,7 @@ pub fn superpixel_features(
                 ("superpixels".to_string(), level.actual as f64),
                 (
                     "relevance".to_string(),
-                    f64::from(relevance.get(&s).copied().unwrap_or(f32::NAN)),
+                    f64::from(relevance.get(i).copied().unwrap_or(f32::NAN)),
                 ),
                 (
                     "coefficient".to_string(),

@@ -82,7 +82,8 @@ pub struct SlideProperties {
 /// Implementations are shared between threads: tiles of one slide are read
 /// and decoded in parallel.
 pub trait Slide: Send + Sync {
-    /// The levels, level 0 (full resolution) first, each smaller.
+    /// The levels, level 0 (full resolution) first, each smaller; never
+    /// empty.
     fn levels(&self) -> &[SlideLevel];
 
     /// Resolution, magnification and format.
@@ -116,6 +117,15 @@ pub trait Slide: Send + Sync {
             .find(|&l| levels[l].downsample <= downsample * (1.0 + 1e-6))
             .unwrap_or(0)
     }
+}
+
+/// Level 0 of `slide`, or an error for an implementation with no levels.
+pub(crate) fn level0(slide: &dyn Slide) -> Result<SlideLevel> {
+    slide
+        .levels()
+        .first()
+        .copied()
+        .ok_or_else(|| Error::inconsistent("slide", "the slide has no levels"))
 }
 
 /// Checks a region request against the slide's levels.

@@ -6,7 +6,7 @@
 use image::{imageops, Rgb, RgbImage};
 use ndarray::Array2;
 
-use super::Slide;
+use super::{level0, Slide};
 use crate::error::{Error, Result};
 
 /// A thumbnail's longest side at most (pixels).
@@ -26,7 +26,7 @@ pub fn thumbnail(slide: &dyn Slide, max_side: u32) -> Result<(RgbImage, f64)> {
     if !(16..=MAX_THUMBNAIL).contains(&max_side) {
         return Err(Error::invalid("max_side", max_side, "16 to 8192 pixels"));
     }
-    let level0 = slide.levels()[0];
+    let level0 = level0(slide)?;
     let longest = level0.width.max(level0.height) as f64;
     let downsample = (longest / f64::from(max_side)).max(1.0);
     let (tw, th) = (
@@ -283,7 +283,7 @@ pub const MAX_TILES: usize = 1 << 22;
 /// [`Error::InvalidParameter`] for a bad spec or a grid of over 4 M tiles.
 pub fn tiles(slide: &dyn Slide, mask: &TissueMask, spec: &TileSpec) -> Result<Vec<SlideTile>> {
     spec.check()?;
-    let level0 = slide.levels()[0];
+    let level0 = level0(slide)?;
     let step = (
         f64::from(spec.stride.0) * spec.downsample,
         f64::from(spec.stride.1) * spec.downsample,

