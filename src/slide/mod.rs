@@ -8,7 +8,8 @@
 //! model over every tile, decoding ahead of it. Explanations of chosen
 //! tiles are stitched into slide-level maps ([`SlideMap`],
 //! [`pixel_uncertainty`]) and exported for QuPath ([`tile_features`],
-//! [`superpixel_features`], [`feature_collection`]).
+//! [`superpixel_features`], [`feature_collection`]) and as pyramidal
+//! OME-TIFF for QuPath and napari ([`write_ome_tiff`]).
 //!
 //! [`TiffSlide`] reads tiled pyramidal TIFF in pure Rust: generic pyramids
 //! with levels as pages (Camelyon16's, `vips tiffsave --pyramid`), OME-TIFF
@@ -28,6 +29,7 @@
 //! ```
 
 mod geojson;
+mod ome_tiff;
 mod predict;
 mod stitch;
 mod tiff;
@@ -36,6 +38,7 @@ mod tiles;
 pub use self::geojson::{
     feature_collection, outlines, superpixel_features, tile_features, Polygon,
 };
+pub use self::ome_tiff::{write_ome_tiff, OME_TIFF_TILE};
 pub use self::predict::{predict_tiles, PredictionMap};
 pub use self::stitch::{pixel_uncertainty, SlideMap};
 pub use self::tiff::TiffSlide;

@@ -236,3 +236,51 @@ pub fn rectangle_classifier(
         Ok(out)
     })
 }
+
+/// A Python with `tifffile` (and numpy), from a virtual environment under
+/// the target folder made once from `testkit/requirements-tifffile.txt`
+/// (remade when that file changes), for tests that read the crate's TIFF
+/// output with an independent reader.
+///
+/// # Panics
+/// When `python3 -m venv` or pip fails (no `python3` with venv, or PyPI
+/// unreachable).
+pub fn tifffile_python() -> PathBuf {
+    static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    MADE.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target"));
+        let venv = target.join("tifffile-venv");
+        let python = venv.join("bin/python");
+        let requirements = repo_root().join("testkit/requirements-tifffile.txt");
+        let wanted = std::fs::read_to_string(&requirements).expect("requirements-tifffile.txt");
+        let stamp = venv.join("requirements.installed");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+            return python;
+        }
+        let run = |command: &mut std::process::Command, what: &str| {
+            let status = command
+                .status()
+                .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+            assert!(status.success(), "{what} failed ({status})");
+        };
+        if !python.exists() {
+            run(
+                std::process::Command::new("python3")
+                    .args(["-m", "venv"])
+                    .arg(&venv),
+                "python3 -m venv (python3 with venv is needed to read TIFF with tifffile)",
+            );
+        }
+        run(
+            std::process::Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "-r"])
+                .arg(&requirements),
+            "pip install -r testkit/requirements-tifffile.txt (needs PyPI)",
+        );
+        std::fs::write(&stamp, wanted).expect("write the venv stamp");
+        python
+    })
+    .clone()
+}
