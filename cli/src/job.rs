@@ -48,11 +48,13 @@ pub(crate) fn explain_into(
         plan.args.config().limits.pixels(),
         plan.args.transparency,
     )?;
-    explain_image_into(path, &image, out, models, plan, start)
+    explain_image_into(path, &image, out, models, plan, start, None)
 }
 
-/// Explains `image` (read from `path`, or cut from a slide there) into
-/// `out`, as [`explain_into`]; `start` is when the work on it began.
+/// Explains `image` (read from `path`) into `out`, as [`explain_into`];
+/// `start` is when the work on it began. `slide` is where a tile cut from
+/// a slide lies (recorded in `explanation.json`; `path` is then the tile's
+/// own `image.png`, so that the report's command reproduces it).
 pub(crate) fn explain_image_into(
     path: &Path,
     image: &Image,
@@ -60,6 +62,7 @@ pub(crate) fn explain_image_into(
     models: &Models,
     plan: &Plan,
     start: Instant,
+    slide: Option<&Value>,
 ) -> Result<Outcome, BoxError> {
     create_output_folder(out)?;
     let loading = Instant::now();
@@ -100,7 +103,10 @@ pub(crate) fn explain_image_into(
             elapsed,
         },
     };
-    let document = report.json();
+    let mut document = report.json();
+    if let Some(slide) = slide {
+        document["slide"] = slide.clone();
+    }
     page::write_panel_script(out, &document, stack)?;
     // An earlier explanation with other levels leaves no files behind.
     write::remove_stale_levels(out, &stems);

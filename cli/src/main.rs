@@ -21,6 +21,7 @@ mod read;
 mod report;
 mod slide;
 mod slide_figure;
+mod slide_store;
 mod slide_view;
 mod write;
 

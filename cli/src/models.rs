@@ -158,8 +158,32 @@ impl Models {
     /// Fingerprint of everything an explanation's outputs depend on: the
     /// model's bytes, how images reach it, the runtime and the settings.
     pub(crate) fn settings_digest(&self, plan: &Plan) -> String {
+        let model = self.input_flags();
+        let lime = plan.args.canonical();
+        format!(
+            "{:016x}",
+            write::fingerprint(&[
+                &self.digest.to_le_bytes(),
+                model.as_bytes(),
+                lime.as_bytes()
+            ])
+        )
+    }
+
+    /// The digest of what a model's scores depend on: the file and the
+    /// flags that shape its input and output (not the explainer's
+    /// settings).
+    pub(crate) fn model_digest(&self) -> String {
+        let model = self.input_flags();
+        format!(
+            "{:016x}",
+            write::fingerprint(&[&self.digest.to_le_bytes(), model.as_bytes()])
+        )
+    }
+
+    fn input_flags(&self) -> String {
         let a = &self.args;
-        let model = format!(
+        format!(
             "{:?} {} {:?} {:?} {} {:?} {:?} {:?}",
             a.layout,
             a.scale,
@@ -169,15 +193,6 @@ impl Models {
             self.ort.is_some(),
             a.execution_provider,
             a.model_batch
-        );
-        let lime = plan.args.canonical();
-        format!(
-            "{:016x}",
-            write::fingerprint(&[
-                &self.digest.to_le_bytes(),
-                model.as_bytes(),
-                lime.as_bytes()
-            ])
         )
     }
 

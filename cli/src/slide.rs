@@ -8,8 +8,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use multiscale_lime::slide::{
     detect_tissue, feature_collection, pixel_uncertainty, predict_tiles, read_tile,
-    superpixel_features, tile_features, tiles, PredictionMap, Slide, SlideMap, SlideTile,
-    TiffSlide, TileSpec, TissueMask,
+    superpixel_features, tile_features, tiles, write_ome_tiff, PredictionMap, Slide, SlideMap,
+    SlideTile, TiffSlide, TileSpec, TissueMask,
 };
 use multiscale_lime::Image;
 use ndarray::Array2;
@@ -18,7 +18,9 @@ use serde_json::json;
 
 use crate::job::{create_output_folder, describe, explain_image_into};
 use crate::models::Models;
+use crate::parse::Shard;
 use crate::plan::Plan;
+use crate::slide_store::{load_scores, load_tile, save_tile, ScoreWriter, TileResult};
 use crate::write::{self, BoxError};
 use crate::{LimeArgs, ModelArgs};
 
@@ -50,6 +52,13 @@ pub(crate) struct SlideArgs {
     /// most 2048 cells a side).
     #[arg(long)]
     pub(crate) map_downsample: Option<f64>,
+    /// Process only shard i of n (0 ≤ i < n), e.g. `--shard
+    /// $SLURM_ARRAY_TASK_ID/16`: the tiles whose index is i modulo n are
+    /// scored and, of those, the chosen ones explained. A run without
+    /// --shard over the same --out then merges the shards: it reuses every
+    /// score and explanation they left and writes the slide's outputs.
+    #[arg(long)]
+    pub(crate) shard: Option<Shard>,
 }
 
 /// Which tiles to explain.
@@ -98,17 +107,33 @@ pub(crate) fn run(
     let spec = tile_spec(&slide, args, (width as u32, height as u32))?;
     let tissue = detect_tissue(&slide, 2048).map_err(|e| e.to_string())?;
     let grid = tiles(&slide, &tissue, &spec).map_err(|e| e.to_string())?;
+    let mine = share(&grid, args.shard);
     eprintln!(
-        "{}: {} levels, level 0 {}×{}; {} tissue tiles of {width}×{height} at downsample {:.3}",
+        "{}: {} levels, level 0 {}×{}; {} tissue tiles of {width}×{height} at downsample {:.3}{}",
         path.display(),
         slide.levels().len(),
         slide.levels()[0].width,
         slide.levels()[0].height,
         grid.len(),
-        spec.downsample
+        spec.downsample,
+        args.shard.map_or(String::new(), |s| format!(
+            "; shard {}/{}: {} of them",
+            s.index,
+            s.count,
+            mine.len()
+        ))
     );
     let classifier = models.for_size(height, width).map_err(|e| e.to_string())?;
-    let map = score(&slide, &grid, &spec, &*classifier, args.batch)?;
+    let scoring = Scoring {
+        slide: &slide,
+        spec: &spec,
+        model: &*classifier,
+        batch: args.batch,
+        out,
+        digest: scoring_digest(path, &slide, &spec, &models),
+        shard: args.shard,
+    };
+    let (map, scored) = scoring.run(&mine)?;
     let class = lime
         .class
         .unwrap_or(if classifier.num_classes() > 1 { 1 } else { 0 });
@@ -119,29 +144,107 @@ pub(crate) fn run(
         ));
     }
     let chosen = choose(&map, class, &choice);
-    let explained = explain_tiles(&slide, &map, &chosen, &spec, &models, &plan, out)?;
-    let level0 = slide.levels()[0];
-    let map_downsample = args
-        .map_downsample
-        .unwrap_or_else(|| (level0.width.max(level0.height) as f64 / 2048.0).max(1.0));
-    let maps = stitch(&slide, &explained, map_downsample)?;
-    write_outputs(
-        &slide, path, &models, &map, class, &explained, &maps, &tissue, out,
-    )
-    .map_err(|e| describe(e.as_ref()))?;
-    write_view(&slide, &models, &map, class, &explained, &maps, out)?;
-    let title = format!("mslime slide: {}", path.display());
-    let report = crate::page::write_page(out, &title).map_err(|e| describe(e.as_ref()))?;
-    println!(
-        "{}: {} tiles scored, {} explained in {:.1} s; outputs in {}, report {}",
-        path.display(),
-        grid.len(),
+    let job = TileJob {
+        slide: &slide,
+        path,
+        spec: &spec,
+        models: &models,
+        plan: &plan,
+        out,
+        digest: models.settings_digest(&plan),
+    };
+    let explained = job.explain_all(&map, &chosen)?;
+    let reused = explained.iter().filter(|e| e.reused).count();
+    let done = format!(
+        "{} tiles scored ({} reused), {} explained ({reused} reused) in {:.1} s",
+        map.tiles.len(),
+        map.tiles.len() - scored,
         explained.len(),
-        started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(s) = args.shard {
+        println!(
+            "{}: shard {}/{}: {done}; run again without --shard over {} to merge the shards",
+            path.display(),
+            s.index,
+            s.count,
+            out.display()
+        );
+        return Ok(());
+    }
+    let report = finish(
+        &slide, path, &models, &map, class, &explained, &tissue, args, out,
+    )?;
+    println!(
+        "{}: {done}; outputs in {}, report {}",
+        path.display(),
         out.display(),
         report.display()
     );
     Ok(())
+}
+
+/// The slide's outputs from the scores and the explained tiles; returns
+/// the report's path.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    slide: &TiffSlide,
+    path: &Path,
+    models: &Models,
+    map: &PredictionMap,
+    class: usize,
+    explained: &[Explained],
+    tissue: &TissueMask,
+    args: &SlideArgs,
+    out: &Path,
+) -> Result<PathBuf, String> {
+    let level0 = slide.levels()[0];
+    let map_downsample = args
+        .map_downsample
+        .unwrap_or_else(|| (level0.width.max(level0.height) as f64 / 2048.0).max(1.0));
+    let maps = stitch(slide, explained, map_downsample)?;
+    let outputs = Outputs {
+        slide,
+        path,
+        models,
+        map,
+        class,
+        explained,
+        maps: &maps,
+        tissue,
+        out,
+    };
+    outputs.write().map_err(|e| describe(e.as_ref()))?;
+    write_view(slide, models, map, class, explained, &maps, out)?;
+    let title = format!("mslime slide: {}", path.display());
+    crate::page::write_page(out, &title).map_err(|e| describe(e.as_ref()))
+}
+
+/// This shard's tiles: those whose index is `i` modulo `n`.
+fn share(grid: &[SlideTile], shard: Option<Shard>) -> Vec<SlideTile> {
+    match shard {
+        Some(s) => grid
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % s.count == s.index)
+            .map(|(_, t)| *t)
+            .collect(),
+        None => grid.to_vec(),
+    }
+}
+
+/// What a tile's scores depend on: the slide, the tiles and the model.
+fn scoring_digest(path: &Path, slide: &dyn Slide, spec: &TileSpec, models: &Models) -> String {
+    let level0 = slide.levels()[0];
+    let what = format!(
+        "{} {}x{} {:?} {}",
+        path.display(),
+        level0.width,
+        level0.height,
+        spec,
+        models.model_digest()
+    );
+    format!("{:016x}", write::fingerprint(&[what.as_bytes()]))
 }
 
 /// The report's slide view: the pyramid, the overlays, the explained
@@ -194,34 +297,55 @@ fn tile_spec(slide: &TiffSlide, args: &SlideArgs, size: (u32, u32)) -> Result<Ti
     Ok(spec)
 }
 
-/// Every tile through the model, with a progress bar.
-fn score(
-    slide: &TiffSlide,
-    grid: &[SlideTile],
-    spec: &TileSpec,
-    model: &(dyn multiscale_lime::Classifier + Send + Sync),
+/// Scoring this run's tiles, reusing the scores earlier runs and shards
+/// left in `out` and recording new ones as they come.
+struct Scoring<'a> {
+    slide: &'a TiffSlide,
+    spec: &'a TileSpec,
+    model: &'a (dyn multiscale_lime::Classifier + Send + Sync),
     batch: usize,
-) -> Result<PredictionMap, String> {
-    let bar = progress(grid.len(), "tiles scored")?;
-    let mut scores = Vec::new();
-    // Chunks of many batches: the bar moves, the decoding stays ahead.
-    for chunk in grid.chunks(batch.max(1) * 16) {
-        let part = predict_tiles(slide, chunk, spec, model, batch).map_err(|e| e.to_string())?;
-        scores.push(part.scores);
-        bar.inc(chunk.len() as u64);
+    out: &'a Path,
+    digest: String,
+    shard: Option<Shard>,
+}
+
+impl Scoring<'_> {
+    /// The prediction map of `tiles`, and how many of them this run
+    /// scored (the others were scored before).
+    fn run(&self, tiles: &[SlideTile]) -> Result<(PredictionMap, usize), String> {
+        let classes = self.model.num_classes();
+        let mut known = load_scores(self.out, &self.digest);
+        known.retain(|_, p| p.len() == classes);
+        let todo: Vec<SlideTile> = tiles
+            .iter()
+            .filter(|t| !known.contains_key(&(t.x, t.y)))
+            .copied()
+            .collect();
+        let mut writer = ScoreWriter::open(self.out, &self.digest, self.shard)?;
+        let bar = progress(todo.len(), "tiles scored")?;
+        // Chunks of many batches: the bar moves, the decoding stays ahead,
+        // and an interrupted run keeps every chunk it finished.
+        for chunk in todo.chunks(self.batch.max(1) * 16) {
+            let part = predict_tiles(self.slide, chunk, self.spec, self.model, self.batch)
+                .map_err(|e| e.to_string())?;
+            writer.append(chunk, &part.scores)?;
+            for (t, row) in chunk.iter().zip(part.scores.rows()) {
+                known.insert((t.x, t.y), row.to_vec());
+            }
+            bar.inc(chunk.len() as u64);
+        }
+        bar.finish_and_clear();
+        let mut scores = Array2::zeros((tiles.len(), classes));
+        for (mut row, t) in scores.rows_mut().into_iter().zip(tiles) {
+            let p = &known[&(t.x, t.y)];
+            row.iter_mut().zip(p).for_each(|(r, &v)| *r = v);
+        }
+        let map = PredictionMap {
+            tiles: tiles.to_vec(),
+            scores,
+        };
+        Ok((map, todo.len()))
     }
-    bar.finish_and_clear();
-    let classes = model.num_classes();
-    let views: Vec<_> = scores.iter().map(|s| s.view()).collect();
-    let scores = if views.is_empty() {
-        Array2::zeros((0, classes))
-    } else {
-        ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| e.to_string())?
-    };
-    Ok(PredictionMap {
-        tiles: grid.to_vec(),
-        scores,
-    })
 }
 
 fn progress(len: usize, what: &str) -> Result<ProgressBar, String> {
@@ -248,65 +372,100 @@ fn choose(map: &PredictionMap, class: usize, choice: &Choice) -> Vec<usize> {
     }
 }
 
-/// One explained tile: where it lies, its fused map, its uncertainty and
-/// its superpixels as QuPath detections.
+/// One explained tile: where it lies and its part of the outputs.
 struct Explained {
     tile: SlideTile,
-    heatmap: Array2<f32>,
-    uncertainty: Array2<f32>,
-    detections: Vec<String>,
+    result: TileResult,
+    /// Explained by an earlier run or a shard with the same settings.
+    reused: bool,
 }
 
-/// Explains the chosen tiles, each into `out/tiles/x{X}_y{Y}` (the same
-/// files as `mslime explain`, so the report shows them).
-fn explain_tiles(
-    slide: &TiffSlide,
-    map: &PredictionMap,
-    chosen: &[usize],
-    spec: &TileSpec,
-    models: &Models,
-    plan: &Plan,
-    out: &Path,
-) -> Result<Vec<Explained>, String> {
-    let bar = progress(chosen.len(), "tiles explained")?;
-    let results: Vec<Result<Explained, String>> = chosen
-        .par_iter()
-        .with_max_len(1)
-        .map(|&i| {
-            let tile = map.tiles[i];
-            let dir = out.join("tiles").join(format!("x{}_y{}", tile.x, tile.y));
-            let one = || -> Result<Explained, BoxError> {
-                let started = Instant::now();
-                let pixels = read_tile(slide, &tile, spec)?;
-                let (w, h) = pixels.dimensions();
-                let image = Image::from_rgb8(h as usize, w as usize, pixels.as_raw())?;
-                let name = PathBuf::from(format!(
-                    "{}@x{}_y{}",
-                    slide.path().display(),
-                    tile.x,
-                    tile.y
-                ));
-                let outcome = explain_image_into(&name, &image, &dir, models, plan, started)?;
-                let stack = outcome
-                    .explanation
-                    .stacks()
-                    .first()
-                    .ok_or("the explanation holds no class")?;
-                Ok(Explained {
-                    tile,
-                    heatmap: outcome.explanation.fused().heatmap.values().clone(),
-                    uncertainty: pixel_uncertainty(stack),
-                    detections: superpixel_features(&tile, stack, (0.0, 0.0)),
-                })
-            };
-            let result = one()
-                .map_err(|e| format!("tile at ({}, {}): {}", tile.x, tile.y, describe(e.as_ref())));
-            bar.inc(1);
-            result
+/// Explaining chosen tiles, each into `out/tiles/x{X}_y{Y}` (the same
+/// files as `mslime explain`, so the report shows them), unless an
+/// earlier run or shard explained it there with the same settings.
+struct TileJob<'a> {
+    slide: &'a TiffSlide,
+    path: &'a Path,
+    spec: &'a TileSpec,
+    models: &'a Models,
+    plan: &'a Plan,
+    out: &'a Path,
+    /// The settings digest the tiles' `explanation.json` must record.
+    digest: String,
+}
+
+impl TileJob<'_> {
+    fn explain_all(&self, map: &PredictionMap, chosen: &[usize]) -> Result<Vec<Explained>, String> {
+        let bar = progress(chosen.len(), "tiles explained")?;
+        let results: Vec<Result<Explained, String>> = chosen
+            .par_iter()
+            .with_max_len(1)
+            .map(|&i| {
+                let tile = map.tiles[i];
+                let dir = self
+                    .out
+                    .join("tiles")
+                    .join(format!("x{}_y{}", tile.x, tile.y));
+                let result = match load_tile(&dir, &self.digest) {
+                    Some(result) => Ok(Explained {
+                        tile,
+                        result,
+                        reused: true,
+                    }),
+                    None => self.explain(&tile, &dir).map_err(|e| {
+                        format!("tile at ({}, {}): {}", tile.x, tile.y, describe(e.as_ref()))
+                    }),
+                };
+                bar.inc(1);
+                result
+            })
+            .collect();
+        bar.finish_and_clear();
+        results.into_iter().collect()
+    }
+
+    fn explain(&self, tile: &SlideTile, dir: &Path) -> Result<Explained, BoxError> {
+        let started = Instant::now();
+        let pixels = read_tile(self.slide, tile, self.spec)?;
+        let (w, h) = pixels.dimensions();
+        let image = Image::from_rgb8(h as usize, w as usize, pixels.as_raw())?;
+        // The tile's pixels as the model saw them are saved as the folder's
+        // `image.png`: that file reproduces the explanation.
+        let source = json!({
+            "name": format!("{}@x{}_y{}", self.path.display(), tile.x, tile.y),
+            "path": self.path.display().to_string(),
+            "x": tile.x,
+            "y": tile.y,
+            "width": tile.width,
+            "height": tile.height,
+            "downsample": self.spec.downsample,
+        });
+        let outcome = explain_image_into(
+            &dir.join("image.png"),
+            &image,
+            dir,
+            self.models,
+            self.plan,
+            started,
+            Some(&source),
+        )?;
+        let stack = outcome
+            .explanation
+            .stacks()
+            .first()
+            .ok_or("the explanation holds no class")?;
+        let result = TileResult {
+            heatmap: outcome.explanation.fused().heatmap.values().clone(),
+            uncertainty: pixel_uncertainty(stack),
+            detections: superpixel_features(tile, stack, (0.0, 0.0)),
+        };
+        save_tile(dir, &result)?;
+        Ok(Explained {
+            tile: *tile,
+            result,
+            reused: false,
         })
-        .collect();
-    bar.finish_and_clear();
-    results.into_iter().collect()
+    }
 }
 
 /// The stitched relevance and uncertainty maps.
@@ -321,8 +480,8 @@ fn stitch(slide: &TiffSlide, explained: &[Explained], downsample: f64) -> Result
     let mut relevance = SlideMap::new(level0, downsample).map_err(|e| e.to_string())?;
     let mut uncertainty = SlideMap::new(level0, downsample).map_err(|e| e.to_string())?;
     for e in explained {
-        relevance.add(&e.tile, &e.heatmap);
-        uncertainty.add(&e.tile, &e.uncertainty);
+        relevance.add(&e.tile, &e.result.heatmap);
+        uncertainty.add(&e.tile, &e.result.uncertainty);
     }
     Ok(Maps {
         relevance: relevance.mean(),
@@ -331,75 +490,103 @@ fn stitch(slide: &TiffSlide, explained: &[Explained], downsample: f64) -> Result
     })
 }
 
-/// `qupath.geojson`, the maps as `.npy`, `overview.png` and `slide.json`.
-#[allow(clippy::too_many_arguments)]
-fn write_outputs(
-    slide: &TiffSlide,
-    path: &Path,
-    models: &Models,
-    map: &PredictionMap,
+/// The slide's outputs.
+struct Outputs<'a> {
+    slide: &'a TiffSlide,
+    path: &'a Path,
+    models: &'a Models,
+    map: &'a PredictionMap,
     class: usize,
-    explained: &[Explained],
-    maps: &Maps,
-    tissue: &TissueMask,
-    out: &Path,
-) -> Result<(), BoxError> {
-    let names: Vec<String> = (0..map.scores.ncols())
-        .map(|c| models.class_name(c))
-        .collect();
-    let mut features = tile_features(&map.tiles, &map.scores, &names, (0.0, 0.0));
-    for e in explained {
-        features.extend(e.detections.iter().cloned());
+    explained: &'a [Explained],
+    maps: &'a Maps,
+    tissue: &'a TissueMask,
+    out: &'a Path,
+}
+
+impl Outputs<'_> {
+    /// `qupath.geojson`, the maps as `.npy` and OME-TIFF, `overview.png`
+    /// and `slide.json`.
+    fn write(&self) -> Result<(), BoxError> {
+        let (map, out, maps) = (self.map, self.out, self.maps);
+        let names: Vec<String> = (0..map.scores.ncols())
+            .map(|c| self.models.class_name(c))
+            .collect();
+        let mut features = tile_features(&map.tiles, &map.scores, &names, (0.0, 0.0));
+        for e in self.explained {
+            features.extend(e.result.detections.iter().cloned());
+        }
+        write::atomically(&out.join("qupath.geojson"), |w| {
+            use std::io::Write;
+            w.write_all(feature_collection(&features).as_bytes())?;
+            Ok(())
+        })?;
+        write::atomically(&out.join("relevance.npy"), |w| {
+            write::npy(w, &maps.relevance)
+        })?;
+        write::atomically(&out.join("uncertainty.npy"), |w| {
+            write::npy(w, &maps.uncertainty)
+        })?;
+        write::atomically(&out.join("prediction.npy"), |w| {
+            write::npy(w, &map.grid(self.class))
+        })?;
+        // One map pixel: the slide's µm per pixel times the downsample.
+        let pixel_size = self
+            .slide
+            .properties()
+            .mpp
+            .map(|(x, y)| (x * maps.downsample, y * maps.downsample));
+        for (name, values) in [
+            ("relevance", &maps.relevance),
+            ("uncertainty", &maps.uncertainty),
+        ] {
+            let file = out.join(format!("{name}.ome.tif"));
+            let temp = out.join(format!(".{name}.ome.tif.mslime-tmp"));
+            write_ome_tiff(&temp, values.view(), pixel_size, name)?;
+            std::fs::rename(&temp, &file)?;
+        }
+        let figure = crate::slide_figure::overview(
+            self.slide,
+            map,
+            self.class,
+            &names[self.class],
+            maps.relevance.view(),
+            maps.downsample,
+            self.tissue,
+        )?;
+        write::atomically(&out.join("overview.png"), |w| write::png(w, &figure))?;
+        let summary = self.summary(&names[self.class], pixel_size);
+        write::atomically(&out.join("slide.json"), |w| write::json(w, &summary))
     }
-    write::atomically(&out.join("qupath.geojson"), |w| {
-        use std::io::Write;
-        w.write_all(feature_collection(&features).as_bytes())?;
-        Ok(())
-    })?;
-    write::atomically(&out.join("relevance.npy"), |w| {
-        write::npy(w, &maps.relevance)
-    })?;
-    write::atomically(&out.join("uncertainty.npy"), |w| {
-        write::npy(w, &maps.uncertainty)
-    })?;
-    write::atomically(&out.join("prediction.npy"), |w| {
-        write::npy(w, &map.grid(class))
-    })?;
-    let figure = crate::slide_figure::overview(
-        slide,
-        map,
-        class,
-        &names[class],
-        maps.relevance.view(),
-        maps.downsample,
-        tissue,
-    )?;
-    write::atomically(&out.join("overview.png"), |w| write::png(w, &figure))?;
-    let props = slide.properties();
-    let level0 = slide.levels()[0];
-    let summary = json!({
-        "slide": path.display().to_string(),
-        "format": props.vendor,
-        "level0": [level0.width, level0.height],
-        "levels": slide.levels().len(),
-        "mpp": props.mpp.map(|m| [m.0, m.1]),
-        "objective_power": props.objective_power,
-        "model": models.args.model.display().to_string(),
-        "class": class,
-        "class_name": names[class],
-        "tiles_scored": map.tiles.len(),
-        "tiles_explained": explained.len(),
-        "tissue_threshold": tissue.threshold,
-        "map_downsample": maps.downsample,
-        "files": {
-            "qupath": "qupath.geojson",
-            "relevance": "relevance.npy",
-            "uncertainty": "uncertainty.npy",
-            "prediction": "prediction.npy",
-            "overview": "overview.png",
-        },
-    });
-    write::atomically(&out.join("slide.json"), |w| write::json(w, &summary))
+
+    fn summary(&self, class_name: &str, pixel_size: Option<(f64, f64)>) -> serde_json::Value {
+        let props = self.slide.properties();
+        let level0 = self.slide.levels()[0];
+        json!({
+            "slide": self.path.display().to_string(),
+            "format": props.vendor,
+            "level0": [level0.width, level0.height],
+            "levels": self.slide.levels().len(),
+            "mpp": props.mpp.map(|m| [m.0, m.1]),
+            "objective_power": props.objective_power,
+            "model": self.models.args.model.display().to_string(),
+            "class": self.class,
+            "class_name": class_name,
+            "tiles_scored": self.map.tiles.len(),
+            "tiles_explained": self.explained.len(),
+            "tissue_threshold": self.tissue.threshold,
+            "map_downsample": self.maps.downsample,
+            "map_pixel_size_um": pixel_size.map(|p| [p.0, p.1]),
+            "files": {
+                "qupath": "qupath.geojson",
+                "relevance": "relevance.npy",
+                "relevance_ome_tiff": "relevance.ome.tif",
+                "uncertainty": "uncertainty.npy",
+                "uncertainty_ome_tiff": "uncertainty.ome.tif",
+                "prediction": "prediction.npy",
+                "overview": "overview.png",
+            },
+        })
+    }
 }
 
 #[cfg(test)]

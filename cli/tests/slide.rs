@@ -253,3 +253,199 @@ fn the_svs_end_to_end_and_bad_requests() {
         "{err}"
     );
 }
+
+/// `mslime slide` on the generated pyramid into `out`, with `extra` flags;
+/// returns its standard output.
+fn slide_run(out: &Path, extra: &[&str]) -> String {
+    let slide = root().join("tests/data/slides/pyramid_jpeg.tif");
+    let model = model();
+    let mut args = vec![
+        "slide",
+        slide.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--downsample",
+        "2",
+        "--no-metrics",
+    ];
+    if !extra.contains(&"--explain") {
+        args.extend_from_slice(&["--explain", "top:3"]);
+    }
+    args.extend_from_slice(extra);
+    let result = mslime(&args);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    String::from_utf8_lossy(&result.stdout).into_owned()
+}
+
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn shards_merge_and_reruns_resume_into_the_same_outputs() {
+    let whole = scratch("whole");
+    let first = slide_run(&whole, &[]);
+    let scored = json(&whole.join("slide.json"))["tiles_scored"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        first.contains(&format!(
+            "{scored} tiles scored (0 reused), 3 explained (0 reused)"
+        )),
+        "{first}"
+    );
+    // Two shards, then a run without --shard over their folder: it scores
+    // and explains nothing and writes what one run writes.
+    let sharded = scratch("sharded");
+    for shard in ["0/2", "1/2"] {
+        let said = slide_run(&sharded, &["--shard", shard]);
+        assert!(said.contains("to merge the shards"), "{said}");
+    }
+    assert!(
+        !sharded.join("slide.json").exists(),
+        "a shard writes no slide outputs"
+    );
+    let merged = slide_run(&sharded, &[]);
+    assert!(
+        merged.contains(&format!(
+            "{scored} tiles scored ({scored} reused), 3 explained (3 reused)"
+        )),
+        "{merged}"
+    );
+    for file in [
+        "relevance.npy",
+        "uncertainty.npy",
+        "prediction.npy",
+        "qupath.geojson",
+    ] {
+        assert_eq!(
+            bytes(&whole.join(file)),
+            bytes(&sharded.join(file)),
+            "{file}"
+        );
+    }
+    // A rerun does nothing again.
+    let again = slide_run(&whole, &[]);
+    assert!(
+        again.contains(&format!("({scored} reused), 3 explained (3 reused)")),
+        "{again}"
+    );
+    // A run killed while scoring (two tiles recorded, the third cut
+    // mid-line) and while explaining (one tile's folder lost).
+    let scores = whole.join("scores/0-of-1.jsonl");
+    let text = std::fs::read_to_string(&scores).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = format!(
+        "{}\n{}\n{}\n{}",
+        lines[0],
+        lines[1],
+        lines[2],
+        &lines[3][..10]
+    );
+    std::fs::write(&scores, cut).unwrap();
+    let tile = std::fs::read_dir(whole.join("tiles"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_dir_all(&tile).unwrap();
+    let resumed = slide_run(&whole, &[]);
+    assert!(
+        resumed.contains(&format!(
+            "{scored} tiles scored (2 reused), 3 explained (2 reused)"
+        )),
+        "{resumed}"
+    );
+    assert_eq!(
+        bytes(&whole.join("relevance.npy")),
+        bytes(&sharded.join("relevance.npy"))
+    );
+    // Other explainer settings: the scores still hold, the tiles are redone.
+    let reseeded = slide_run(&whole, &["--seed", "7"]);
+    assert!(
+        reseeded.contains(&format!("({scored} reused), 3 explained (0 reused)")),
+        "{reseeded}"
+    );
+}
+
+#[test]
+fn a_tiles_report_command_reproduces_it_and_the_maps_open_in_tifffile() {
+    let out = scratch("reproduce");
+    slide_run(&out, &["--explain", "top:1"]);
+    let tile = std::fs::read_dir(out.join("tiles"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let doc = json(&tile.join("explanation.json"));
+    let image = PathBuf::from(doc["image"].as_str().unwrap());
+    assert_eq!(image, tile.join("image.png"));
+    assert!(doc["slide"]["name"]
+        .as_str()
+        .unwrap()
+        .contains("pyramid_jpeg.tif@x"));
+    assert_eq!(doc["slide"]["downsample"], 2.0);
+    // `mslime explain` on the tile's image.png, with the defaults the
+    // slide run used: the same heatmap, bit for bit.
+    let again = scratch("reproduce-explain");
+    let result = mslime(&[
+        "explain",
+        image.to_str().unwrap(),
+        "--model",
+        model().to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--no-metrics",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(
+        bytes(&tile.join("combined.npy")),
+        bytes(&again.join("combined.npy"))
+    );
+    // The stitched maps as OME-TIFF: what relevance.npy and
+    // uncertainty.npy hold, at the map's physical pixel size.
+    let summary = json(&out.join("slide.json"));
+    let check = r#"
+import sys, numpy as np, tifffile, xml.etree.ElementTree as ET
+out = sys.argv[1]
+for name in ["relevance", "uncertainty"]:
+    with tifffile.TiffFile(f"{out}/{name}.ome.tif") as tif:
+        level0 = tif.series[0].levels[0].asarray()
+        pixels = ET.fromstring(tif.ome_metadata).find(".//{*}Pixels")
+        print(name, len(tif.series[0].levels), pixels.get("PhysicalSizeX"),
+              int(np.array_equal(level0, np.load(f"{out}/{name}.npy"), equal_nan=True)))
+"#;
+    let said = Command::new(multiscale_lime_testkit::tifffile_python())
+        .args(["-c", check])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        said.status.success(),
+        "{}",
+        String::from_utf8_lossy(&said.stderr)
+    );
+    let said = String::from_utf8_lossy(&said.stdout);
+    let mpp = summary["map_pixel_size_um"][0].as_f64();
+    for line in said.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[3], "1", "{line}: level 0 is not the .npy map");
+        match mpp {
+            Some(m) => assert_eq!(words[2].parse::<f64>().unwrap(), m, "{line}"),
+            None => assert_eq!(words[2], "None", "{line}"),
+        }
+    }
+    assert_eq!(said.lines().count(), 2);
+}

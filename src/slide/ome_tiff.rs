@@ -61,14 +61,14 @@ pub fn write_ome_tiff(
             "a non-empty map",
         ));
     }
-    if let Some((x, y)) = pixel_size_um {
-        if !(x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0) {
-            return Err(Error::invalid(
-                "pixel_size_um",
-                format!("({x}, {y})"),
-                "finite and positive micrometres",
-            ));
-        }
+    if let Some((x, y)) = pixel_size_um
+        && !(x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0)
+    {
+        return Err(Error::invalid(
+            "pixel_size_um",
+            format!("({x}, {y})"),
+            "finite and positive micrometres",
+        ));
     }
     if channel.chars().any(|c| c.is_control()) {
         return Err(Error::invalid(
@@ -104,11 +104,11 @@ fn pyramid(values: ArrayView2<'_, f32>) -> Vec<Array2<f32>> {
         let next = Array2::from_shape_fn((h.div_ceil(2), w.div_ceil(2)), |(y, x)| {
             let (mut sum, mut n) = (0.0f64, 0u32);
             for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                if let Some(&v) = last.get([2 * y + dy, 2 * x + dx]) {
-                    if v.is_finite() {
-                        sum += f64::from(v);
-                        n += 1;
-                    }
+                if let Some(&v) = last.get([2 * y + dy, 2 * x + dx])
+                    && v.is_finite()
+                {
+                    sum += f64::from(v);
+                    n += 1;
                 }
             }
             if n == 0 {

@@ -103,9 +103,13 @@ fn entry(key: &str, doc: &Value) -> Value {
     let r2: Vec<f64> = levels.iter().filter_map(|l| l["r2"].as_f64()).collect();
     let mean_r2 = (!r2.is_empty() && r2.len() == levels.len())
         .then(|| r2.iter().sum::<f64>() / r2.len() as f64);
-    let name = Path::new(doc["image"].as_str().unwrap_or(key))
-        .file_name()
-        .map_or_else(|| key.to_string(), |n| n.to_string_lossy().into_owned());
+    // A slide's tile is named by the slide and where it lies.
+    let name = match doc["slide"]["name"].as_str() {
+        Some(name) => name.to_string(),
+        None => Path::new(doc["image"].as_str().unwrap_or(key))
+            .file_name()
+            .map_or_else(|| key.to_string(), |n| n.to_string_lossy().into_owned()),
+    };
     json!({
         "key": key,
         "name": name,
