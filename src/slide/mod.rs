@@ -15,6 +15,9 @@
 //! with levels as pages (Camelyon16's, `vips tiffsave --pyramid`), OME-TIFF
 //! with levels as SubIFDs, Aperio SVS (JPEG tiles with shared JPEG tables),
 //! BigTIFF; JPEG (RGB or YCbCr), deflate, LZW or no compression.
+//! With the feature `openslide`, [`OpenSlide`] reads every format
+//! OpenSlide does (NDPI, MIRAX, SCN, …) through its C library, opened at
+//! run time.
 //!
 //! ```no_run
 //! use multiscale_lime::slide::{Slide, TiffSlide};
@@ -30,6 +33,8 @@
 
 mod geojson;
 mod ome_tiff;
+#[cfg(feature = "openslide")]
+mod openslide;
 mod predict;
 mod stitch;
 mod tiff;
@@ -39,6 +44,9 @@ pub use self::geojson::{
     feature_collection, outlines, superpixel_features, tile_features, Polygon,
 };
 pub use self::ome_tiff::{write_ome_tiff, OME_TIFF_TILE};
+#[cfg(feature = "openslide")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openslide")))]
+pub use self::openslide::OpenSlide;
 pub use self::predict::{predict_tiles, PredictionMap};
 pub use self::stitch::{pixel_uncertainty, SlideMap};
 pub use self::tiff::TiffSlide;
@@ -78,6 +86,26 @@ pub struct SlideProperties {
     pub objective_power: Option<f64>,
     /// The file format, e.g. `"aperio"`, `"ome-tiff"`, `"generic-tiff"`.
     pub vendor: &'static str,
+    /// The rectangle of level 0 that holds image data, where the format
+    /// records one (OpenSlide's `openslide.bounds-*` properties, e.g. of
+    /// MIRAX and Leica slides); `None` where the whole level is image
+    /// ([`TiffSlide`] always).
+    pub bounds: Option<SlideBounds>,
+}
+
+/// A rectangle of level 0 in level-0 pixels: where a slide holds image
+/// data ([`SlideProperties::bounds`]); outside it there was nothing
+/// scanned (OpenSlide reads it as transparent: white here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SlideBounds {
+    /// Left edge, level-0 pixels (as [`Slide::read_region`] takes them).
+    pub x: i64,
+    /// Top edge, level-0 pixels.
+    pub y: i64,
+    /// Width in level-0 pixels.
+    pub width: u64,
+    /// Height in level-0 pixels.
+    pub height: u64,
 }
 
 /// A whole-slide image: a pyramid of levels read a region at a time.

