@@ -8,8 +8,8 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use multiscale_lime::slide::{
     detect_tissue, feature_collection, pixel_uncertainty, predict_tiles, read_tile,
-    superpixel_features, tile_features, tiles, write_ome_tiff, PredictionMap, Slide, SlideMap,
-    SlideTile, TiffSlide, TileSpec, TissueMask,
+    superpixel_features, tile_features, tiles, write_ome_tiff, OpenSlide, PredictionMap, Slide,
+    SlideMap, SlideTile, TiffSlide, TileSpec, TissueMask,
 };
 use multiscale_lime::Image;
 use ndarray::Array2;
@@ -59,6 +59,10 @@ pub(crate) struct SlideArgs {
     /// score and explanation they left and writes the slide's outputs.
     #[arg(long)]
     pub(crate) shard: Option<Shard>,
+    /// The slide reader: `tiff` (built in) or `openslide` (vendor formats
+    /// through OpenSlide's library).
+    #[arg(long, value_enum, default_value_t = Reader::Tiff)]
+    pub(crate) reader: Reader,
 }
 
 /// Which tiles to explain.
@@ -97,16 +101,17 @@ pub(crate) fn run(
     let plan = Plan::new(lime)?;
     let models = Models::open(model)?;
     create_output_folder(out).map_err(|e| e.to_string())?;
-    let slide = TiffSlide::open(path).map_err(|e| e.to_string())?;
+    let slide = open_slide(path, args.reader)?;
+    let slide = &*slide;
     let (height, width) = models.declared.ok_or_else(|| {
         format!(
             "{} does not fix its input size; the slide command cuts tiles of the model's size",
             model.model.display()
         )
     })?;
-    let spec = tile_spec(&slide, args, (width as u32, height as u32))?;
-    let tissue = detect_tissue(&slide, 2048).map_err(|e| e.to_string())?;
-    let grid = tiles(&slide, &tissue, &spec).map_err(|e| e.to_string())?;
+    let spec = tile_spec(slide, args, (width as u32, height as u32))?;
+    let tissue = detect_tissue(slide, 2048).map_err(|e| e.to_string())?;
+    let grid = tiles(slide, &tissue, &spec).map_err(|e| e.to_string())?;
     let mine = share(&grid, args.shard);
     eprintln!(
         "{}: {} levels, level 0 {}×{}; {} tissue tiles of {width}×{height} at downsample {:.3}{}",
@@ -125,12 +130,12 @@ pub(crate) fn run(
     );
     let classifier = models.for_size(height, width).map_err(|e| e.to_string())?;
     let scoring = Scoring {
-        slide: &slide,
+        slide,
         spec: &spec,
         model: &*classifier,
         batch: args.batch,
         out,
-        digest: scoring_digest(path, &slide, &spec, &models),
+        digest: scoring_digest(path, slide, &spec, &models),
         shard: args.shard,
     };
     let (map, scored) = scoring.run(&mine)?;
@@ -145,7 +150,7 @@ pub(crate) fn run(
     }
     let chosen = choose(&map, class, &choice);
     let job = TileJob {
-        slide: &slide,
+        slide,
         path,
         spec: &spec,
         models: &models,
@@ -173,7 +178,7 @@ pub(crate) fn run(
         return Ok(());
     }
     let report = finish(
-        &slide, path, &models, &map, class, &explained, &tissue, args, out,
+        slide, path, &models, &map, class, &explained, &tissue, args, out,
     )?;
     println!(
         "{}: {done}; outputs in {}, report {}",
@@ -188,7 +193,7 @@ pub(crate) fn run(
 /// the report's path.
 #[allow(clippy::too_many_arguments)]
 fn finish(
-    slide: &TiffSlide,
+    slide: &dyn Slide,
     path: &Path,
     models: &Models,
     map: &PredictionMap,
@@ -218,6 +223,36 @@ fn finish(
     write_view(slide, models, map, class, explained, &maps, out)?;
     let title = format!("mslime slide: {}", path.display());
     crate::page::write_page(out, &title).map_err(|e| describe(e.as_ref()))
+}
+
+/// Which library reads the slide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Reader {
+    /// The built-in reader (pure Rust): tiled pyramidal TIFF, OME-TIFF,
+    /// Aperio SVS, BigTIFF.
+    Tiff,
+    /// OpenSlide's C library, opened at run time (`OPENSLIDE_DYLIB_PATH`,
+    /// else the system's): every format OpenSlide reads (NDPI, MIRAX,
+    /// SCN, Philips, DICOM …).
+    Openslide,
+}
+
+fn open_slide(path: &Path, reader: Reader) -> Result<Box<dyn Slide>, String> {
+    let slide: Box<dyn Slide> = match reader {
+        Reader::Tiff => Box::new(TiffSlide::open(path).map_err(|e| e.to_string())?),
+        Reader::Openslide => Box::new(OpenSlide::open(path).map_err(|e| e.to_string())?),
+    };
+    Ok(slide)
+}
+
+/// What the GeoJSON subtracts from level-0 coordinates: OpenSlide's
+/// bounds, where the slide has them (QuPath shows such a slide from the
+/// bounds' corner).
+fn offset(slide: &dyn Slide) -> (f64, f64) {
+    slide
+        .properties()
+        .bounds
+        .map_or((0.0, 0.0), |b| (b.x as f64, b.y as f64))
 }
 
 /// This shard's tiles: those whose index is `i` modulo `n`.
@@ -250,7 +285,7 @@ fn scoring_digest(path: &Path, slide: &dyn Slide, spec: &TileSpec, models: &Mode
 /// The report's slide view: the pyramid, the overlays, the explained
 /// tiles marked.
 fn write_view(
-    slide: &TiffSlide,
+    slide: &dyn Slide,
     models: &Models,
     map: &PredictionMap,
     class: usize,
@@ -278,7 +313,7 @@ fn write_view(
 }
 
 /// The tiles' size and resolution from the flags and the slide.
-fn tile_spec(slide: &TiffSlide, args: &SlideArgs, size: (u32, u32)) -> Result<TileSpec, String> {
+fn tile_spec(slide: &dyn Slide, args: &SlideArgs, size: (u32, u32)) -> Result<TileSpec, String> {
     let mut spec = TileSpec::new(size);
     if let Some(mpp) = args.mpp {
         let own = slide.properties().mpp.ok_or_else(|| {
@@ -300,7 +335,7 @@ fn tile_spec(slide: &TiffSlide, args: &SlideArgs, size: (u32, u32)) -> Result<Ti
 /// Scoring this run's tiles, reusing the scores earlier runs and shards
 /// left in `out` and recording new ones as they come.
 struct Scoring<'a> {
-    slide: &'a TiffSlide,
+    slide: &'a dyn Slide,
     spec: &'a TileSpec,
     model: &'a (dyn multiscale_lime::Classifier + Send + Sync),
     batch: usize,
@@ -384,7 +419,7 @@ struct Explained {
 /// files as `mslime explain`, so the report shows them), unless an
 /// earlier run or shard explained it there with the same settings.
 struct TileJob<'a> {
-    slide: &'a TiffSlide,
+    slide: &'a dyn Slide,
     path: &'a Path,
     spec: &'a TileSpec,
     models: &'a Models,
@@ -457,7 +492,7 @@ impl TileJob<'_> {
         let result = TileResult {
             heatmap: outcome.explanation.fused().heatmap.values().clone(),
             uncertainty: pixel_uncertainty(stack),
-            detections: superpixel_features(tile, stack, (0.0, 0.0)),
+            detections: superpixel_features(tile, stack, offset(self.slide)),
         };
         save_tile(dir, &result)?;
         Ok(Explained {
@@ -475,7 +510,7 @@ struct Maps {
     downsample: f64,
 }
 
-fn stitch(slide: &TiffSlide, explained: &[Explained], downsample: f64) -> Result<Maps, String> {
+fn stitch(slide: &dyn Slide, explained: &[Explained], downsample: f64) -> Result<Maps, String> {
     let level0 = slide.levels()[0];
     let mut relevance = SlideMap::new(level0, downsample).map_err(|e| e.to_string())?;
     let mut uncertainty = SlideMap::new(level0, downsample).map_err(|e| e.to_string())?;
@@ -492,7 +527,7 @@ fn stitch(slide: &TiffSlide, explained: &[Explained], downsample: f64) -> Result
 
 /// The slide's outputs.
 struct Outputs<'a> {
-    slide: &'a TiffSlide,
+    slide: &'a dyn Slide,
     path: &'a Path,
     models: &'a Models,
     map: &'a PredictionMap,
@@ -511,7 +546,7 @@ impl Outputs<'_> {
         let names: Vec<String> = (0..map.scores.ncols())
             .map(|c| self.models.class_name(c))
             .collect();
-        let mut features = tile_features(&map.tiles, &map.scores, &names, (0.0, 0.0));
+        let mut features = tile_features(&map.tiles, &map.scores, &names, offset(self.slide));
         for e in self.explained {
             features.extend(e.result.detections.iter().cloned());
         }

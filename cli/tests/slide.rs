@@ -449,3 +449,55 @@ for name in ["relevance", "uncertainty"]:
     }
     assert_eq!(said.lines().count(), 2);
 }
+
+#[test]
+fn both_readers_score_the_svs_alike() {
+    let svs = multiscale_lime_testkit::test_slide();
+    let library = multiscale_lime_testkit::openslide_library();
+    let run = |reader: &str| -> PathBuf {
+        let out = scratch(&format!("reader-{reader}"));
+        let result = Command::new(BIN)
+            .args(["slide", svs.to_str().unwrap(), "--model"])
+            .arg(model())
+            .arg("--out")
+            .arg(&out)
+            .args(["--mpp", "1", "--explain", "none", "--reader", reader])
+            .env_remove("ORT_DYLIB_PATH")
+            .env("OPENSLIDE_DYLIB_PATH", &library)
+            .output()
+            .unwrap();
+        assert!(
+            result.status.success(),
+            "{reader}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        out
+    };
+    let (tiff, openslide) = (run("tiff"), run("openslide"));
+    assert_eq!(json(&tiff.join("slide.json"))["format"], "aperio");
+    assert_eq!(json(&openslide.join("slide.json"))["format"], "aperio");
+    let a: ndarray::Array2<f32> = read_npy(tiff.join("prediction.npy")).unwrap();
+    let b: ndarray::Array2<f32> = read_npy(openslide.join("prediction.npy")).unwrap();
+    assert_eq!(a.dim(), b.dim());
+    let scored = a.iter().filter(|v| v.is_finite()).count();
+    assert!(scored > 20, "{scored} tiles");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.is_nan(), y.is_nan());
+        if x.is_finite() {
+            // The JPEG decoders differ by at most one grey level.
+            assert!((x - y).abs() < 0.01, "{x} vs {y}");
+        }
+    }
+    let bad = mslime(&[
+        "slide",
+        svs.to_str().unwrap(),
+        "--model",
+        model().to_str().unwrap(),
+        "--out",
+        tiff.to_str().unwrap(),
+        "--reader",
+        "vips",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("openslide"));
+}
