@@ -546,3 +546,33 @@ fn explained_tiles_stitch_and_export_for_qupath() {
         assert!(m.values().all(|v| v.is_number()), "{m:?}");
     }
 }
+
+#[test]
+fn the_tile_cache_never_changes_pixels() {
+    // Model-sized regions row by row over the SVS (240-pixel JPEG tiles)
+    // and a generated pyramid, with no cache, a cache of two tiles and the
+    // default: the same pixels, whatever was kept.
+    for path in [svs(), data().join("pyramid_jpeg.tif")] {
+        let none = TiffSlide::open(&path).unwrap().with_tile_cache(0);
+        let small = TiffSlide::open(&path)
+            .unwrap()
+            .with_tile_cache(2 * 512 * 512 * 3);
+        let default = TiffSlide::open(&path).unwrap();
+        assert_eq!(
+            default.tile_cache(),
+            multiscale_lime::slide::DEFAULT_TILE_CACHE
+        );
+        let level0 = none.levels()[0];
+        for level in 0..none.levels().len() {
+            let ds = none.levels()[level].downsample;
+            let step = (96.0 * ds) as i64;
+            for y in (0..level0.height as i64).step_by(step as usize).take(12) {
+                for x in (0..level0.width as i64).step_by(step as usize).take(12) {
+                    let want = none.read_region(level, x, y, 96, 96).unwrap();
+                    assert_eq!(small.read_region(level, x, y, 96, 96).unwrap(), want);
+                    assert_eq!(default.read_region(level, x, y, 96, 96).unwrap(), want);
+                }
+            }
+        }
+    }
+}

@@ -49,7 +49,7 @@ pub use self::ome_tiff::{write_ome_tiff, OME_TIFF_TILE};
 pub use self::openslide::OpenSlide;
 pub use self::predict::{predict_tiles, PredictionMap};
 pub use self::stitch::{pixel_uncertainty, SlideMap};
-pub use self::tiff::TiffSlide;
+pub use self::tiff::{TiffSlide, DEFAULT_TILE_CACHE};
 pub use self::tiles::{
     detect_tissue, otsu, read_tile, thumbnail, tiles, SlideTile, TileSpec, TissueMask, MAX_TILES,
 };

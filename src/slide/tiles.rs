@@ -276,8 +276,12 @@ pub struct SlideTile {
 /// The most tiles one grid may hold.
 pub const MAX_TILES: usize = 1 << 22;
 
-/// The grid of tiles `spec` cuts from `slide`, in rows from the top left,
-/// keeping those with at least `spec.min_tissue` tissue on `mask`.
+/// The grid of tiles `spec` cuts from `slide`, keeping those with at
+/// least `spec.min_tissue` tissue on `mask`, in bands of columns 4096
+/// pixels wide (at the tiles' resolution), each band in rows from the top
+/// left: neighbours follow each other, so that a slide's stored tiles
+/// (larger than a model's) are decoded about once each within a bounded
+/// cache, however wide the slide.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for a bad spec or a grid of over 4 M tiles.
@@ -331,8 +335,14 @@ pub fn tiles(slide: &dyn Slide, mask: &TissueMask, spec: &TileSpec) -> Result<Ve
             }
         }
     }
+    // Stable: rows stay in order within a band.
+    let band = (BAND_PIXELS / spec.stride.0).max(1);
+    out.sort_by_key(|t| t.grid.0 / band);
     Ok(out)
 }
+
+/// The width of a band of [`tiles`], in pixels at the tiles' resolution.
+const BAND_PIXELS: u32 = 4096;
 
 /// The pixels of `tile` as the model reads them (`spec.size`): read from
 /// the finest level no finer than the spec's resolution and resampled
@@ -363,6 +373,60 @@ pub fn read_tile(slide: &dyn Slide, tile: &SlideTile, spec: &TileSpec) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slide::{SlideLevel, SlideProperties};
+
+    /// A slide of one level that is never read (only its size counts).
+    struct Blank(Vec<SlideLevel>, SlideProperties);
+
+    impl Slide for Blank {
+        fn levels(&self) -> &[SlideLevel] {
+            &self.0
+        }
+        fn properties(&self) -> &SlideProperties {
+            &self.1
+        }
+        fn read_region(&self, _: usize, _: i64, _: i64, w: u32, h: u32) -> Result<RgbImage> {
+            Ok(RgbImage::new(w, h))
+        }
+    }
+
+    #[test]
+    fn tiles_come_in_bands_of_columns_each_in_rows() {
+        let level = SlideLevel {
+            width: 10_000,
+            height: 500,
+            downsample: 1.0,
+        };
+        let slide = Blank(vec![level], SlideProperties::default());
+        let mask = TissueMask {
+            mask: Array2::from_elem((5, 100), true),
+            downsample: 100.0,
+            threshold: 128,
+        };
+        let spec = TileSpec::new((100, 100));
+        let grid = tiles(&slide, &mask, &spec).unwrap();
+        // Every tile of the 100×5 grid, once.
+        let mut cells: Vec<(u32, u32)> = grid.iter().map(|t| t.grid).collect();
+        assert_eq!(cells.len(), 500);
+        cells.sort_unstable();
+        cells.dedup();
+        assert_eq!(cells.len(), 500);
+        // Bands of 4096 / 100 = 40 columns: 0–39, 40–79, 80–99; rows from
+        // the top within each, columns from the left within a row.
+        let order: Vec<(u32, u32, u32)> = grid
+            .iter()
+            .map(|t| (t.grid.0 / 40, t.grid.1, t.grid.0))
+            .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "not banded");
+        assert_eq!(grid[40].grid, (0, 1));
+        assert_eq!(grid[200].grid, (40, 0));
+        for t in &grid {
+            assert_eq!(
+                (t.x, t.y),
+                (i64::from(t.grid.0) * 100, i64::from(t.grid.1) * 100)
+            );
+        }
+    }
 
     #[test]
     fn otsu_splits_two_modes() {

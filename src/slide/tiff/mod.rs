@@ -2,13 +2,14 @@
 //! directories, tiles are fetched by offset and decoded here (`tile.rs`),
 //! so that levels stored as pages and as SubIFDs are read alike.
 
+mod cache;
 mod tile;
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ::tiff::decoder::{Decoder, Limits};
 use ::tiff::tags::{IfdPointer, Tag};
@@ -59,7 +60,16 @@ pub struct TiffSlide {
     file_len: u64,
     /// Open handles for concurrent reads (one per reading thread at most).
     files: Mutex<Vec<File>>,
+    /// Tiles decoded lately, for the regions next to them.
+    cache: cache::TileCache,
 }
+
+/// A decoded tile and its column and row in the level's grid.
+type Placed = (i64, i64, Arc<Vec<u8>>);
+
+/// The bytes of decoded tiles a [`TiffSlide`] keeps by default (64 MiB:
+/// two rows of 256-pixel tiles across a slide 40 000 pixels wide).
+pub const DEFAULT_TILE_CACHE: usize = 64 << 20;
 
 /// An error about `path`.
 fn slide_error(path: &Path, reason: impl Into<String>) -> Error {
@@ -179,7 +189,32 @@ impl TiffSlide {
             properties,
             file_len,
             files: Mutex::new(Vec::new()),
+            cache: cache::TileCache::new(DEFAULT_TILE_CACHE),
         })
+    }
+
+    /// The same slide keeping at most `bytes` of decoded tiles (default
+    /// [`DEFAULT_TILE_CACHE`]; 0 keeps none). Regions smaller than the
+    /// file's tiles — a model's tiles, read row by row — decode each stored
+    /// tile once when the cache holds a row of them (width ÷ tile width ×
+    /// tile bytes, twice for regions straddling two rows). Pixels are the
+    /// same whatever the size.
+    ///
+    /// ```no_run
+    /// use multiscale_lime::slide::TiffSlide;
+    ///
+    /// // A 100 000-pixel-wide slide in tiles of 512: 300 MB per tile row.
+    /// let slide = TiffSlide::open("big.tif")?.with_tile_cache(640 << 20);
+    /// # Ok::<(), multiscale_lime::Error>(())
+    /// ```
+    pub fn with_tile_cache(mut self, bytes: usize) -> TiffSlide {
+        self.cache = cache::TileCache::new(bytes);
+        self
+    }
+
+    /// The bytes of decoded tiles this slide keeps at most.
+    pub fn tile_cache(&self) -> usize {
+        self.cache.capacity()
     }
 
     /// The file this slide reads.
@@ -201,6 +236,17 @@ impl TiffSlide {
         if let Ok(mut files) = self.files.lock() {
             files.push(file);
         }
+    }
+
+    /// Tile `index` of level `level`, from the cache or decoded (and
+    /// kept).
+    fn cached_tile(&self, level: usize, stored: &StoredLevel, index: u64) -> Result<Arc<Vec<u8>>> {
+        if let Some(tile) = self.cache.get((level, index)) {
+            return Ok(tile);
+        }
+        let tile = Arc::new(self.tile(stored, index)?);
+        self.cache.put((level, index), Arc::clone(&tile));
+        Ok(tile)
     }
 
     /// The RGB pixels of tile `index` of `level` (`tile_width ·
@@ -509,13 +555,26 @@ impl Slide for TiffSlide {
         let tiles: Vec<(i64, i64)> = (y0 / th..=(y1 - 1) / th)
             .flat_map(|ty| (x0 / tw..=(x1 - 1) / tw).map(move |tx| (tx, ty)))
             .collect();
-        let decoded: Vec<Result<(i64, i64, Vec<u8>)>> = tiles
-            .par_iter()
-            .map(|&(tx, ty)| {
-                let index = ty as u64 * stored.tiles_across() + tx as u64;
-                Ok((tx, ty, self.tile(stored, index)?))
-            })
-            .collect();
+        let index = |tx: i64, ty: i64| ty as u64 * stored.tiles_across() + tx as u64;
+        // Kept tiles first; only tiles to decode go to other threads, and
+        // only when there are several (a thread's wake-up costs more than
+        // copying a kept tile).
+        let (kept, missing): (Vec<_>, Vec<_>) = tiles
+            .iter()
+            .map(|&(tx, ty)| (tx, ty, self.cache.get((level, index(tx, ty)))))
+            .partition(|(_, _, tile)| tile.is_some());
+        let fetch = |&(tx, ty, _): &(i64, i64, Option<Arc<Vec<u8>>>)| -> Result<Placed> {
+            Ok((tx, ty, self.cached_tile(level, stored, index(tx, ty))?))
+        };
+        let mut decoded: Vec<Result<Placed>> = if missing.len() > 1 {
+            missing.par_iter().map(fetch).collect()
+        } else {
+            missing.iter().map(fetch).collect()
+        };
+        decoded.extend(
+            kept.into_iter()
+                .filter_map(|(tx, ty, tile)| tile.map(|t| Ok((tx, ty, t)))),
+        );
         for tile in decoded {
             let (tx, ty, pixels) = tile?;
             // Copy the overlap of tile (tx, ty) and the region.
