@@ -1,4 +1,4 @@
-//! The committed CNN through ONNX Runtime: parity with torch and with
+//! The committed CNNs through ONNX Runtime: parity with torch and with
 //! tract, scores that do not depend on batching or threads, and clear
 //! errors. The library comes from `testkit::onnxruntime_library` (the
 //! `onnxruntime` wheel on PyPI, fetched on first use).
@@ -20,14 +20,49 @@ fn builder() -> OrtClassifierBuilder {
 }
 
 fn model_bytes() -> Vec<u8> {
-    std::fs::read(asset("models/ihc_dab_cnn.onnx")).unwrap()
+    std::fs::read(asset(IHC.model)).unwrap()
 }
 
-/// The 16 fixture patches of `tests/data/onnx_fixture.txt` and torch's
-/// probabilities for them.
-fn fixture() -> (Array4<f32>, Vec<[f64; 2]>) {
-    let text = std::fs::read_to_string(repo_root().join("tests/data/onnx_fixture.txt")).unwrap();
-    let full = load_asset("ihc.png");
+/// A bundled model and its fixture: 16 held-out patches (the corner of each
+/// in `image`, its label) with torch's probabilities for them, written by
+/// `tools/train_model.py`.
+struct Bundled {
+    /// Under `assets/`.
+    model: &'static str,
+    /// Under the repository's root, like `image`.
+    fixture: &'static str,
+    image: &'static str,
+    /// How many of the 16 patches the model gets right (the fixture's
+    /// labels against the argmax of torch's probabilities).
+    correct: usize,
+}
+
+/// The DAB-stain detector for IHC.
+const IHC: Bundled = Bundled {
+    model: "models/ihc_dab_cnn.onnx",
+    fixture: "tests/data/onnx_fixture.txt",
+    image: "assets/ihc.png",
+    correct: 14,
+};
+
+/// The nuclei-density (hematoxylin) detector for H&E; its patches are cut
+/// from a held-out crop of the CMU-1-Small-Region slide.
+const HE: Bundled = Bundled {
+    model: "models/he_nuclei_cnn.onnx",
+    fixture: "tests/data/onnx_he_fixture.txt",
+    image: "tests/data/onnx_he_fixture.png",
+    correct: 16,
+};
+
+/// A fixture's patches, torch's probabilities for them and their labels.
+fn fixture(bundled: &Bundled) -> (Array4<f32>, Vec<[f64; 2]>, Vec<usize>) {
+    let text = std::fs::read_to_string(repo_root().join(bundled.fixture)).unwrap();
+    let full = Image::try_from(
+        &image::open(repo_root().join(bundled.image))
+            .unwrap()
+            .to_rgb8(),
+    )
+    .unwrap();
     let rows: Vec<Vec<f64>> = text
         .lines()
         .filter(|l| !l.starts_with('#'))
@@ -40,41 +75,59 @@ fn fixture() -> (Array4<f32>, Vec<[f64; 2]>) {
             .slice_mut(s![i, .., .., ..])
             .assign(&full.view().slice(s![y..y + 96, x..x + 96, ..]));
     }
-    (batch, rows.iter().map(|r| [r[3], r[4]]).collect())
+    (
+        batch,
+        rows.iter().map(|r| [r[3], r[4]]).collect(),
+        rows.iter().map(|r| r[2] as usize).collect(),
+    )
 }
 
 #[test]
 fn reproduces_torch_and_tract() {
-    let (batch, torch) = fixture();
-    assert_eq!(torch.len(), 16);
-    let clf = builder().load_bytes(&model_bytes()).unwrap();
-    assert_eq!(clf.num_classes(), 2);
-    assert_eq!(clf.execution_provider(), ExecutionProvider::Cpu);
-    let out = clf.predict(batch.view()).unwrap();
-    let tract = OnnxClassifier::builder(96, 96)
-        .load_bytes(&model_bytes())
-        .unwrap()
-        .predict(batch.view())
-        .unwrap();
-    for (i, want) in torch.iter().enumerate() {
-        for (c, &want) in want.iter().enumerate() {
-            let got = f64::from(out[[i, c]]);
-            assert!(
-                (got - want).abs() < 1e-5,
-                "patch {i} class {c}: {got} vs torch {want}"
-            );
-            let other = f64::from(tract[[i, c]]);
-            assert!(
-                (got - other).abs() < 1e-5,
-                "patch {i} class {c}: {got} vs tract {other}"
-            );
+    for bundled in [IHC, HE] {
+        let (batch, torch, labels) = fixture(&bundled);
+        assert_eq!(torch.len(), 16, "{}", bundled.fixture);
+        let bytes = std::fs::read(asset(bundled.model)).unwrap();
+        let clf = builder().load_bytes(&bytes).unwrap();
+        assert_eq!(clf.num_classes(), 2);
+        assert_eq!(clf.execution_provider(), ExecutionProvider::Cpu);
+        let out = clf.predict(batch.view()).unwrap();
+        let tract = OnnxClassifier::builder(96, 96)
+            .load_bytes(&bytes)
+            .unwrap()
+            .predict(batch.view())
+            .unwrap();
+        for (i, want) in torch.iter().enumerate() {
+            for (c, &want) in want.iter().enumerate() {
+                let got = f64::from(out[[i, c]]);
+                assert!(
+                    (got - want).abs() < 1e-5,
+                    "{} patch {i} class {c}: {got} vs torch {want}",
+                    bundled.model
+                );
+                let other = f64::from(tract[[i, c]]);
+                assert!(
+                    (got - other).abs() < 1e-5,
+                    "{} patch {i} class {c}: {got} vs tract {other}",
+                    bundled.model
+                );
+            }
+        }
+        // The labels: as many right as torch got (argmax, both runtimes).
+        for scores in [&out, &tract] {
+            let correct = labels
+                .iter()
+                .enumerate()
+                .filter(|&(i, &label)| usize::from(scores[[i, 1]] > scores[[i, 0]]) == label)
+                .count();
+            assert_eq!(correct, bundled.correct, "{}", bundled.model);
         }
     }
 }
 
 #[test]
 fn scores_do_not_depend_on_batches_threads_or_sessions() {
-    let (batch, _) = fixture();
+    let (batch, _, _) = fixture(&IHC);
     let bytes = model_bytes();
     let reference = builder()
         .batch_size(1)
