@@ -205,6 +205,7 @@ impl TiffSlide {
     ///
     /// // A 100 000-pixel-wide slide in tiles of 512: 300 MB per tile row.
     /// let slide = TiffSlide::open("big.tif")?.with_tile_cache(640 << 20);
+    /// assert_eq!(slide.tile_cache(), 640 << 20);
     /// # Ok::<(), multiscale_lime::Error>(())
     /// ```
     pub fn with_tile_cache(mut self, bytes: usize) -> TiffSlide {
