@@ -19,6 +19,11 @@ thread count or batch size, and the same heatmaps as the Rust crate
 
 The model is any callable from batches to scores: a wrapped torch model,
 an ``onnxruntime.InferenceSession``'s ``run``, a numpy function.
+
+Whole-slide images: ``Slide`` reads a pyramid a region at a time, finds
+tissue and cuts tiles, scores them with a model (``Slide.predict_tiles``);
+``stitch`` puts per-tile maps on the slide, ``write_ome_tiff`` and
+``qupath_geojson`` export them for QuPath and napari.
 """
 
 from typing import TYPE_CHECKING, Optional, Sequence, Union
@@ -37,7 +42,14 @@ if TYPE_CHECKING:
         SegmenterLike,
     )
 
-from ._errors import Error, InvalidInputError, LimitError, ModelError, SingularError
+from ._errors import (
+    Error,
+    InvalidInputError,
+    LimitError,
+    ModelError,
+    SingularError,
+    SlideError,
+)
 from ._core import (
     AccuracyReport,
     Curve,
@@ -46,9 +58,11 @@ from ._core import (
     MultiScaleLime,
     Precomputed,
     Slic,
+    Slide,
     SquareGrid,
     StabilityReport,
     Surrogate,
+    TissueMask,
     __version__,
     accuracy,
     boundaries,
@@ -61,10 +75,13 @@ from ._core import (
     pearson,
     pixel_auc,
     pointing_game,
+    qupath_geojson,
     relevance_mass,
     save_png,
     settings_table,
     slic,
+    stitch,
+    write_ome_tiff,
 )
 
 #: Every setting of ``MultiScaleLime`` the library defines: its keyword,
@@ -82,14 +99,17 @@ __all__ = [
     "LimitError",
     "ModelError",
     "SingularError",
+    "SlideError",
     "Level",
     "MultiScaleLime",
     "Precomputed",
     "SETTINGS",
     "Slic",
+    "Slide",
     "SquareGrid",
     "StabilityReport",
     "Surrogate",
+    "TissueMask",
     "__version__",
     "accuracy",
     "boundaries",
@@ -103,9 +123,12 @@ __all__ = [
     "pearson",
     "pixel_auc",
     "pointing_game",
+    "qupath_geojson",
     "relevance_mass",
     "save_png",
     "slic",
+    "stitch",
+    "write_ome_tiff",
 ]
 
 

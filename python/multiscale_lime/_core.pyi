@@ -1,7 +1,7 @@
 # Type stubs of the Rust extension module (python/src). Docstrings live
 # in the extension itself (help(multiscale_lime.MultiScaleLime)).
 from os import PathLike
-from typing import Callable, Literal, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterable, Literal, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -277,3 +277,168 @@ def overlay(
 ) -> Rgb: ...
 def boundaries(image: ImageLike, labels: npt.ArrayLike, *, color: Tuple[int, int, int] = (255, 255, 0)) -> Rgb: ...
 def save_png(rgb: Rgb, path: Union[str, PathLike[str]]) -> None: ...
+
+# Whole-slide images. A tile is a row (x, y, width, height, col, row) of
+# level-0 pixels; Slide.tiles gives them as an N×6 int64 array.
+ReaderName = Literal["tiff", "openslide"]
+Size = Union[int, Tuple[int, int]]  # pixels: one side, or (width, height)
+TileRow = Sequence[int]  # (x, y, width, height[, col, row])
+Tiles = npt.NDArray[np.int64]  # N×6 rows (x, y, width, height, col, row)
+
+class TissueMask:
+    """Where the tissue is, on a thumbnail of the slide. ``Slide.detect_tissue``
+    makes one; ``TissueMask(mask, downsample)`` makes your own (e.g. from
+    an annotation) for ``Slide.tiles(mask=...)``."""
+
+    def __init__(self, mask: npt.ArrayLike, downsample: float, threshold: int = 0) -> None: ...
+    @property
+    def mask(self) -> npt.NDArray[np.bool_]:
+        """``True`` where a mask pixel is tissue, ``(H, W)``."""
+        ...
+    @property
+    def downsample(self) -> float:
+        """Level-0 pixels per mask pixel."""
+        ...
+    @property
+    def threshold(self) -> int:
+        """Otsu's luminance threshold (0–255): darker is tissue."""
+        ...
+    def fraction(self, x: int, y: int, width: int, height: int) -> float:
+        """The share of tissue in the level-0 rectangle, from the mask
+        pixels it covers (0 outside the slide): what ``Slide.tiles``
+        compares with ``min_tissue``."""
+        ...
+
+class Slide:
+    """A whole-slide image, read a region at a time.
+
+    ``reader="tiff"`` reads tiled pyramidal TIFF in pure Rust (generic
+    pyramids, OME-TIFF, Aperio SVS, BigTIFF); ``"openslide"`` every format
+    OpenSlide reads, through its C library opened at run time
+    (``OPENSLIDE_DYLIB_PATH``, else the system's). Coordinates are level-0
+    pixels whatever the level; outside the slide reads as white. A file
+    that cannot be read is a ``SlideError`` naming it and why.
+    """
+
+    def __init__(self, path: Union[str, PathLike[str]], reader: ReaderName = "tiff") -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def reader(self) -> ReaderName: ...
+    @property
+    def levels(self) -> list[Tuple[int, int, float]]:
+        """``(width, height, downsample)`` per level, level 0 first."""
+        ...
+    @property
+    def mpp(self) -> Optional[Tuple[float, float]]:
+        """Micrometres per level-0 pixel ``(x, y)``; ``None`` if unrecorded."""
+        ...
+    @property
+    def objective_power(self) -> Optional[float]: ...
+    @property
+    def vendor(self) -> str:
+        """The format, e.g. ``"aperio"``, ``"ome-tiff"``, ``"generic-tiff"``."""
+        ...
+    @property
+    def bounds(self) -> Optional[Tuple[int, int, int, int]]:
+        """The level-0 rectangle ``(x, y, width, height)`` holding image
+        data (OpenSlide's bounds of MIRAX, Leica …); ``None`` where the
+        whole level is image."""
+        ...
+    def best_level_for_downsample(self, downsample: float) -> int: ...
+    def read_region(self, level: int, x: int, y: int, width: int, height: int) -> Rgb:
+        """``width``×``height`` pixels of ``level`` whose top-left corner is
+        ``(x, y)`` in level-0 pixels; at most 64 Mpx."""
+        ...
+    def thumbnail(self, max_side: int = 2048) -> Tuple[Rgb, float]:
+        """The slide shrunk to at most ``max_side`` pixels a side (16 to
+        8192), and its downsample (level-0 pixels per thumbnail pixel)."""
+        ...
+    def detect_tissue(self, max_side: int = 2048) -> TissueMask:
+        """Pixels of a thumbnail darker than Otsu's luminance threshold."""
+        ...
+    def tiles(
+        self,
+        size: Size,
+        *,
+        mpp: Optional[float] = None,
+        downsample: Optional[float] = None,
+        stride: Optional[Size] = None,
+        min_tissue: float = 0.5,
+        max_side: int = 2048,
+        mask: Optional[TissueMask] = None,
+    ) -> Tiles:
+        """The grid of tiles of ``size`` pixels at ``mpp`` µm per pixel or
+        ``downsample`` level-0 pixels per pixel (default level 0), ``stride``
+        tile pixels apart (default ``size``), kept where at least
+        ``min_tissue`` is tissue on ``mask`` (default
+        ``detect_tissue(max_side)``): rows ``(x, y, width, height, col,
+        row)`` in level-0 pixels, in bands of columns each in rows."""
+        ...
+    def read_tile(
+        self,
+        tile: TileRow,
+        size: Size,
+        *,
+        mpp: Optional[float] = None,
+        downsample: Optional[float] = None,
+    ) -> Rgb:
+        """A tile's pixels as the model reads them (``size``, resampled when
+        no level has the resolution); ``size``/``mpp``/``downsample`` as
+        given to ``tiles``."""
+        ...
+    def predict_tiles(
+        self,
+        model: Predict,
+        tiles: Union[Tiles, Sequence[TileRow]],
+        size: Size,
+        *,
+        mpp: Optional[float] = None,
+        downsample: Optional[float] = None,
+        batch: int = 32,
+    ) -> npt.NDArray[np.float32]:
+        """``model``'s ``N×C`` scores of every tile, ``batch`` tiles a call
+        (``N×H×W×3`` ``float32`` in ``[0, 1]``, as ``explain`` takes it),
+        the next batch decoded while the model runs; ``(0, 0)`` for no
+        tiles."""
+        ...
+
+def stitch(
+    slide: Union[Slide, Tuple[int, int]],
+    tiles: Union[Tiles, Sequence[TileRow]],
+    maps: Sequence[npt.ArrayLike],
+    downsample: float,
+) -> npt.NDArray[np.float32]:
+    """Per-tile maps (one 2-D array per tile, over the tile's pixels)
+    stitched into one map of ``downsample`` level-0 pixels per cell: each
+    cell the mean of the tile pixels whose centres fall in it, NaN where no
+    tile reached. ``slide`` is a ``Slide`` or its level-0 ``(width,
+    height)``."""
+    ...
+
+def write_ome_tiff(
+    path: Union[str, PathLike[str]],
+    array: npt.ArrayLike,
+    pixel_size_um: Optional[Union[float, Tuple[float, float]]] = None,
+    channel: str = "relevance",
+) -> None:
+    """A slide map as a tiled pyramidal OME-TIFF (one ``float32`` channel,
+    halvings as SubIFDs); ``pixel_size_um`` (the slide's mpp times the map's
+    downsample) becomes ``PhysicalSizeX``/``Y``."""
+    ...
+
+def qupath_geojson(
+    tiles: Union[Tiles, Sequence[TileRow]],
+    scores: npt.ArrayLike,
+    class_names: Sequence[str],
+    explanations: Optional[Iterable[Tuple[TileRow, Explanation]]] = None,
+    *,
+    tissue: Optional[Sequence[float]] = None,
+    offset: Tuple[float, float] = (0.0, 0.0),
+) -> str:
+    """QuPath's GeoJSON: a ``tile`` per row with ``P(name)`` per class and
+    ``tissue``; a ``detection`` per superpixel of each explained tile (its
+    first explained class; every level) with ``relevance``,
+    ``coefficient``, ``std error``, ``level``. Level-0 coordinates less
+    ``offset`` (a slide's ``bounds[:2]`` where it has bounds)."""
+    ...

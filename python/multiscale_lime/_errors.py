@@ -23,3 +23,9 @@ class SingularError(Error, ArithmeticError):
 
 class ModelError(Error, RuntimeError):
     """A model or runtime the engine loads itself failed."""
+
+
+class SlideError(Error, OSError):
+    """A slide that cannot be opened or read (missing, not a slide, a
+    compression the reader lacks, OpenSlide's library not found), or an
+    OME-TIFF that cannot be written; the message names the file and why."""

@@ -92,7 +92,7 @@ pub(crate) fn image(obj: &Bound<'_, PyAny>) -> PyResult<Image> {
 }
 
 /// A 2-D array converted by numpy's `astype(dtype)` and read as `T`.
-fn array2<'py, T: numpy::Element + Copy>(
+pub(crate) fn array2<'py, T: numpy::Element + Copy>(
     obj: &Bound<'py, PyAny>,
     what: &str,
     dtype: &str,
@@ -138,6 +138,38 @@ pub(crate) fn segmentation(obj: &Bound<'_, PyAny>) -> PyResult<Segmentation> {
         }
     }
     Segmentation::new(array2::<u32>(&array, "labels", "uint32")?).py_err()
+}
+
+/// Rows of integers (any integer dtype), as `int64`: an `N×K` array with
+/// `K` one of `columns`; an empty sequence is no rows.
+pub(crate) fn int_rows(
+    obj: &Bound<'_, PyAny>,
+    what: &str,
+    columns: &[usize],
+) -> PyResult<Array2<i64>> {
+    let array = as_array(obj)?;
+    if array.getattr("size")?.extract::<usize>()? == 0 {
+        return Ok(Array2::zeros((0, columns[0])));
+    }
+    let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
+    let ndim: usize = array.getattr("ndim")?.extract()?;
+    let width: usize = array
+        .getattr("shape")?
+        .get_item(ndim.max(1) - 1)?
+        .extract()?;
+    if ndim != 2 || !columns.contains(&width) || (kind != "i" && kind != "u") {
+        return Err(crate::error::invalid(format!(
+            "{what} has shape {} and dtype {}, expected an integer array of N rows of {} columns",
+            shape_of(&array),
+            dtype_of(&array),
+            columns
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    array2::<i64>(&array, what, "int64")
 }
 
 /// A boolean mask (any array numpy can read as `bool`: nonzero is true).

@@ -5,11 +5,12 @@
 //! segmentation, target or model output) are `InvalidInputError`s (a
 //! `ValueError`); a limit that would be exceeded is a `LimitError` (a
 //! `ValueError`); a surrogate that cannot be solved a `SingularError` (an
-//! `ArithmeticError`). An exception raised by the user's callable is not
-//! mapped: it is re-raised as it was (see `model.rs`).
+//! `ArithmeticError`); a slide (or an OME-TIFF) that cannot be read or
+//! written a `SlideError` (an `OSError`). An exception raised by the
+//! user's callable is not mapped: it is re-raised as it was (see `model.rs`).
 
 use multiscale_lime::Error;
-use pyo3::exceptions::{PyArithmeticError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyArithmeticError, PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::PyErr;
 
@@ -44,6 +45,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
         Error::Model { .. } | Error::OnnxRuntime { .. } => {
             raise("ModelError", message, PyRuntimeError::new_err)
         }
+        Error::Slide { .. } => raise("SlideError", message, PyOSError::new_err),
         _ => invalid(message),
     }
 }

@@ -348,6 +348,11 @@ pub(crate) struct PyExplanation {
 }
 
 impl PyExplanation {
+    /// The crate's explanation (for the slide functions' GeoJSON).
+    pub(crate) fn explanation(&self) -> &Explanation {
+        &self.inner
+    }
+
     fn index(&self, class: Option<usize>) -> PyResult<usize> {
         match class {
             None => Ok(0),

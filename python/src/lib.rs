@@ -4,7 +4,8 @@
 //! One file per concept, as in the crate: `array` (numpy in and out),
 //! `model` (a Python callable as a classifier; running with the GIL
 //! released), `settings` (Python values of the settings), `segment`,
-//! `explainer`, `surrogate`, `metrics`, `render`, `error`.
+//! `explainer`, `surrogate`, `metrics`, `render`, `slide` (whole-slide
+//! images), `error`.
 
 mod array;
 mod error;
@@ -14,6 +15,7 @@ mod model;
 mod render;
 mod segment;
 mod settings;
+mod slide;
 mod surrogate;
 
 use pyo3::prelude::*;
@@ -30,6 +32,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<metrics::PyAccuracyReport>()?;
     m.add_class::<metrics::PyCurve>()?;
     m.add_class::<metrics::PyStabilityReport>()?;
+    m.add_class::<slide::PySlide>()?;
+    m.add_class::<slide::PyTissueMask>()?;
     m.add_function(wrap_pyfunction!(settings::settings_table, m)?)?;
     m.add_function(wrap_pyfunction!(segment::slic, m)?)?;
     m.add_function(wrap_pyfunction!(surrogate::fit_ridge, m)?)?;
@@ -45,6 +49,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render::overlay, m)?)?;
     m.add_function(wrap_pyfunction!(render::boundaries, m)?)?;
     m.add_function(wrap_pyfunction!(render::save_png, m)?)?;
+    m.add_function(wrap_pyfunction!(slide::stitch, m)?)?;
+    m.add_function(wrap_pyfunction!(slide::write_ome_tiff, m)?)?;
+    m.add_function(wrap_pyfunction!(slide::qupath_geojson, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

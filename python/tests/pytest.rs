@@ -4,8 +4,11 @@
 //! Makes (once) a virtual environment under the target folder with
 //! `requirements-test.txt`, installs the package from this checkout with
 //! pip (maturin builds the engine), writes the Rust API's results for the
-//! cases of `test_parity.py`, and runs pytest. Needs `python3` (≥ 3.9)
-//! with venv and pip, and PyPI the first time.
+//! cases of `test_parity.py`, and runs pytest with OpenSlide's library
+//! (`OPENSLIDE_DYLIB_PATH`) and CMU-1-Small-Region.svs
+//! (`MULTISCALE_LIME_TEST_SLIDE`) for `test_slide.py`, both from the
+//! testkit. Needs `python3` (≥ 3.9) with venv and pip, and PyPI the first
+//! time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +18,7 @@ use multiscale_lime::{
     ClassifierError, FnClassifier, Fusion, HideColor, MultiScaleLime, Preset, Sampling, SquareGrid,
     Target,
 };
-use multiscale_lime_testkit::{load_asset, repo_root};
+use multiscale_lime_testkit::{load_asset, openslide_library, repo_root, test_slide};
 use ndarray_npy::write_npy;
 
 fn target_dir() -> PathBuf {
@@ -199,6 +202,8 @@ fn python_package_passes_its_pytest_suite() {
             .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
             .arg(root.join("python/tests"))
             .env("MULTISCALE_LIME_REFERENCE", &reference)
+            .env("OPENSLIDE_DYLIB_PATH", openslide_library())
+            .env("MULTISCALE_LIME_TEST_SLIDE", test_slide())
             .env("PATH", &path)
             .current_dir(&root),
         "pytest python/tests",
