@@ -208,6 +208,7 @@ fn finish(
         .map_downsample
         .unwrap_or_else(|| (level0.width.max(level0.height) as f64 / 2048.0).max(1.0));
     let maps = stitch(slide, explained, map_downsample)?;
+    prune_tiles(out, explained);
     let outputs = Outputs {
         slide,
         path,
@@ -223,6 +224,26 @@ fn finish(
     write_view(slide, models, map, class, explained, &maps, out)?;
     let title = format!("mslime slide: {}", path.display());
     crate::page::write_page(out, &title).map_err(|e| describe(e.as_ref()))
+}
+
+/// Removes the tile folders this run did not use (explained by shards
+/// for their own top K, or by an earlier run with other choices), so that
+/// the report shows the tiles the maps are made of.
+fn prune_tiles(out: &Path, explained: &[Explained]) {
+    let keep: std::collections::HashSet<String> = explained
+        .iter()
+        .map(|e| format!("x{}_y{}", e.tile.x, e.tile.y))
+        .collect();
+    let Ok(entries) = std::fs::read_dir(out.join("tiles")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = name.starts_with('x') && entry.path().join("explanation.json").exists();
+        if ours && !keep.contains(&name) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Which library reads the slide.
@@ -441,7 +462,7 @@ impl TileJob<'_> {
                     .out
                     .join("tiles")
                     .join(format!("x{}_y{}", tile.x, tile.y));
-                let result = match load_tile(&dir, &self.digest) {
+                let result = match load_tile(&dir, &self.digest, &self.source(&tile)) {
                     Some(result) => Ok(Explained {
                         tile,
                         result,
@@ -459,6 +480,21 @@ impl TileJob<'_> {
         results.into_iter().collect()
     }
 
+    /// Where `tile` lies on the slide and how it was read, as its
+    /// `explanation.json` records it.
+    fn source(&self, tile: &SlideTile) -> serde_json::Value {
+        json!({
+            "name": format!("{}@x{}_y{}", self.path.display(), tile.x, tile.y),
+            "path": self.path.display().to_string(),
+            "x": tile.x,
+            "y": tile.y,
+            "width": tile.width,
+            "height": tile.height,
+            "size": [self.spec.size.0, self.spec.size.1],
+            "downsample": self.spec.downsample,
+        })
+    }
+
     fn explain(&self, tile: &SlideTile, dir: &Path) -> Result<Explained, BoxError> {
         let started = Instant::now();
         let pixels = read_tile(self.slide, tile, self.spec)?;
@@ -466,15 +502,7 @@ impl TileJob<'_> {
         let image = Image::from_rgb8(h as usize, w as usize, pixels.as_raw())?;
         // The tile's pixels as the model saw them are saved as the folder's
         // `image.png`: that file reproduces the explanation.
-        let source = json!({
-            "name": format!("{}@x{}_y{}", self.path.display(), tile.x, tile.y),
-            "path": self.path.display().to_string(),
-            "x": tile.x,
-            "y": tile.y,
-            "width": tile.width,
-            "height": tile.height,
-            "downsample": self.spec.downsample,
-        });
+        let source = self.source(tile);
         let outcome = explain_image_into(
             &dir.join("image.png"),
             &image,

@@ -149,12 +149,14 @@ pub(crate) fn save_tile(dir: &Path, result: &TileResult) -> Result<(), BoxError>
     })
 }
 
-/// A tile explained before with the settings `digest` records, or `None`
-/// when it must be explained (again).
-pub(crate) fn load_tile(dir: &Path, digest: &str) -> Option<TileResult> {
+/// A tile explained before with the settings `digest` records, cut from
+/// the slide where and as `source` says (the same corner may hold a tile
+/// of another size or resolution), or `None` when it must be explained
+/// (again).
+pub(crate) fn load_tile(dir: &Path, digest: &str, source: &Value) -> Option<TileResult> {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("explanation.json")).ok()?).ok()?;
-    if report["settings_digest"].as_str() != Some(digest) {
+    if report["settings_digest"].as_str() != Some(digest) || &report["slide"] != source {
         return None;
     }
     let heatmap = ndarray_npy::read_npy(dir.join("combined.npy")).ok()?;
@@ -216,5 +218,35 @@ mod tests {
         ScoreWriter::open(&out, "d2", None).unwrap();
         assert_eq!(load_scores(&out, "d1").len(), 1);
         std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn a_tile_is_reused_only_with_its_settings_and_source() {
+        let dir = std::env::temp_dir().join(format!("mslime-tile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let source = json!({ "x": 0, "y": 0, "width": 192, "downsample": 2.0 });
+        let report = json!({ "settings_digest": "d1", "slide": source });
+        std::fs::write(dir.join("explanation.json"), report.to_string()).unwrap();
+        let heatmap = Array2::from_elem((2, 2), 0.5f32);
+        write::atomically(&dir.join("combined.npy"), |w| write::npy(w, &heatmap)).unwrap();
+        let result = TileResult {
+            heatmap: heatmap.clone(),
+            uncertainty: Array2::from_elem((2, 2), 0.25),
+            detections: vec!["{\"a\":1}".into(), "{\"b\":2}".into()],
+        };
+        save_tile(&dir, &result).unwrap();
+        let back = load_tile(&dir, "d1", &source).expect("reused");
+        assert_eq!(back.heatmap, heatmap);
+        assert_eq!(back.uncertainty, result.uncertainty);
+        assert_eq!(back.detections, result.detections);
+        // Other settings, or a tile of another size at the same corner.
+        assert!(load_tile(&dir, "d2", &source).is_none());
+        let wider = json!({ "x": 0, "y": 0, "width": 384, "downsample": 4.0 });
+        assert!(load_tile(&dir, "d1", &wider).is_none());
+        // A lost file: explained again.
+        std::fs::remove_file(dir.join(UNCERTAINTY)).unwrap();
+        assert!(load_tile(&dir, "d1", &source).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -318,6 +318,9 @@ fn shards_merge_and_reruns_resume_into_the_same_outputs() {
         )),
         "{merged}"
     );
+    // The shards' own top tiles beyond the slide's are gone: the report
+    // shows the tiles the maps are made of.
+    assert_eq!(std::fs::read_dir(sharded.join("tiles")).unwrap().count(), 3);
     for file in [
         "relevance.npy",
         "uncertainty.npy",
