@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use multiscale_lime::slide::{OpenSlide, Slide, SlideLevel, TiffSlide};
 use multiscale_lime::Error;
+use multiscale_lime_testkit::{sample_diff, slide_error};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/slides")
@@ -35,13 +36,7 @@ fn open(path: &Path) -> OpenSlide {
 /// Mean and largest absolute difference of two images' samples.
 fn diff(a: &RgbImage, b: &RgbImage) -> (f64, u8) {
     assert_eq!(a.dimensions(), b.dimensions());
-    let (mut sum, mut max) = (0u64, 0u8);
-    for (&x, &y) in a.as_raw().iter().zip(b.as_raw()) {
-        let d = x.abs_diff(y);
-        sum += u64::from(d);
-        max = max.max(d);
-    }
-    (sum as f64 / a.as_raw().len() as f64, max)
+    sample_diff(a.as_raw(), b.as_raw())
 }
 
 /// Regions of `level` to compare, as (x, y, width, height) with the
@@ -177,13 +172,6 @@ fn both_readers_agree_on_the_fixtures() {
         } else {
             assert_eq!(max, 0, "{name}: lossless, yet the readers differ");
         }
-    }
-}
-
-fn slide_error(result: Result<impl std::fmt::Debug, Error>) -> (String, String) {
-    match result {
-        Err(Error::Slide { path, reason }) => (path, reason),
-        other => panic!("expected Error::Slide, got {other:?}"),
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use multiscale_lime::slide::{Slide, TiffSlide, MAX_REGION_PIXELS};
 use multiscale_lime::Error;
+use multiscale_lime_testkit::{sample_diff, slide_error};
 use ndarray::Array3;
 use ndarray_npy::read_npy;
 
@@ -103,14 +104,7 @@ fn regions_equal_tifffiles_pixels() {
         let got = slide.read_region(level, x0, y0, w, h).unwrap();
         let want: Array3<u8> = read_npy(data().join(&r[7])).unwrap();
         assert_eq!(want.dim(), (h as usize, w as usize, 3));
-        let diffs: Vec<u32> = got
-            .as_raw()
-            .iter()
-            .zip(want.iter())
-            .map(|(&a, &b)| u32::from(a.abs_diff(b)))
-            .collect();
-        let max = *diffs.iter().max().unwrap();
-        let mean = diffs.iter().sum::<u32>() as f64 / diffs.len() as f64;
+        let (mean, max) = sample_diff(got.as_raw(), want.as_slice().unwrap());
         let lossy = r[1].contains("jpeg") || r[1].ends_with(".svs");
         if lossy {
             // Two JPEG decoders (zune-jpeg here, libjpeg-turbo in
@@ -183,13 +177,6 @@ fn regions_beyond_the_level_are_white_and_corners_are_level_zero() {
     assert_eq!(slide.best_level_for_downsample(1.0), 0);
     assert_eq!(slide.best_level_for_downsample(3.0), 1);
     assert_eq!(slide.best_level_for_downsample(0.5), 0);
-}
-
-fn slide_error(result: Result<impl std::fmt::Debug, Error>) -> (String, String) {
-    match result {
-        Err(Error::Slide { path, reason }) => (path, reason),
-        other => panic!("expected Error::Slide, got {other:?}"),
-    }
 }
 
 #[test]

@@ -40,6 +40,37 @@ fn mslime(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `mslime slide SLIDE --model <the bundled CNN> --out OUT EXTRA…`.
+fn slide_command(slide: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("slide")
+        .arg(slide)
+        .arg("--model")
+        .arg(model())
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .env_remove("ORT_DYLIB_PATH");
+    command
+}
+
+/// Runs `command`, asserts it succeeded and returns its standard output.
+fn succeeded(command: &mut Command) -> String {
+    let result = command.output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    String::from_utf8_lossy(&result.stdout).into_owned()
+}
+
+/// The generated pyramid of pages (JPEG in YCbCr, 1000×760).
+fn pyramid() -> PathBuf {
+    root().join("tests/data/slides/pyramid_jpeg.tif")
+}
+
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -79,27 +110,19 @@ fn check_geojson(path: &Path, width: f64, height: f64) -> Vec<Value> {
 #[test]
 fn a_generated_pyramid_end_to_end() {
     let out = scratch("pyramid");
-    let slide = root().join("tests/data/slides/pyramid_jpeg.tif");
-    let result = mslime(&[
-        "slide",
-        slide.to_str().unwrap(),
-        "--model",
-        model().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--downsample",
-        "2",
-        "--explain",
-        "top:2",
-        "--class-names",
-        "DAB-poor,DAB-rich",
-        "--no-metrics",
-    ]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    succeeded(&mut slide_command(
+        &pyramid(),
+        &out,
+        &[
+            "--downsample",
+            "2",
+            "--explain",
+            "top:2",
+            "--class-names",
+            "DAB-poor,DAB-rich",
+            "--no-metrics",
+        ],
+    ));
     let summary = json(&out.join("slide.json"));
     assert_eq!(summary["format"], "generic-tiff");
     assert_eq!(summary["tiles_explained"], 2);
@@ -169,25 +192,11 @@ fn an_ome_tiff_with_subifd_levels_end_to_end() {
     let out = scratch("ome");
     let slide = root().join("tests/data/slides/ome_subifd.ome.tif");
     // 0.25 µm/px in the OME-XML: tiles at 0.5 µm/px read level 1 (a SubIFD).
-    let result = mslime(&[
-        "slide",
-        slide.to_str().unwrap(),
-        "--model",
-        model().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--mpp",
-        "0.5",
-        "--min-tissue",
-        "0",
-        "--explain",
-        "none",
-    ]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    succeeded(&mut slide_command(
+        &slide,
+        &out,
+        &["--mpp", "0.5", "--min-tissue", "0", "--explain", "none"],
+    ));
     let summary = json(&out.join("slide.json"));
     assert_eq!(summary["format"], "ome-tiff");
     assert_eq!(summary["levels"], 3);
@@ -200,24 +209,9 @@ fn an_ome_tiff_with_subifd_levels_end_to_end() {
 
 #[test]
 fn the_svs_end_to_end_and_bad_requests() {
-    let svs = multiscale_lime_testkit::test_slide().display().to_string();
+    let svs = multiscale_lime_testkit::test_slide();
     let out = scratch("svs");
-    let args = |extra: &[&str]| {
-        let mut a = vec![
-            "slide".to_string(),
-            svs.clone(),
-            "--model".into(),
-            model().display().to_string(),
-            "--out".into(),
-            out.display().to_string(),
-        ];
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
-    let run = |extra: &[&str]| {
-        let a = args(extra);
-        mslime(&a.iter().map(String::as_str).collect::<Vec<_>>())
-    };
+    let run = |extra: &[&str]| slide_command(&svs, &out, extra).output().unwrap();
     let ok = run(&["--mpp", "1", "--explain", "top:1", "--no-metrics"]);
     assert!(
         ok.status.success(),
@@ -239,14 +233,9 @@ fn the_svs_end_to_end_and_bad_requests() {
         let err = String::from_utf8_lossy(&bad.stderr);
         assert!(err.contains(says), "{extra:?}: {err}");
     }
-    let missing = mslime(&[
-        "slide",
-        "no/such.svs",
-        "--model",
-        model().to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let missing = slide_command(Path::new("no/such.svs"), &out, &[])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(
         !missing.status.success() && err.contains("no/such.svs") && err.contains("cannot open"),
@@ -257,30 +246,12 @@ fn the_svs_end_to_end_and_bad_requests() {
 /// `mslime slide` on the generated pyramid into `out`, with `extra` flags;
 /// returns its standard output.
 fn slide_run(out: &Path, extra: &[&str]) -> String {
-    let slide = root().join("tests/data/slides/pyramid_jpeg.tif");
-    let model = model();
-    let mut args = vec![
-        "slide",
-        slide.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--downsample",
-        "2",
-        "--no-metrics",
-    ];
+    let mut args = vec!["--downsample", "2", "--no-metrics"];
     if !extra.contains(&"--explain") {
         args.extend_from_slice(&["--explain", "top:3"]);
     }
     args.extend_from_slice(extra);
-    let result = mslime(&args);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    String::from_utf8_lossy(&result.stdout).into_owned()
+    succeeded(&mut slide_command(&pyramid(), out, &args))
 }
 
 fn bytes(path: &Path) -> Vec<u8> {
@@ -459,21 +430,8 @@ fn both_readers_score_the_svs_alike() {
     let library = multiscale_lime_testkit::openslide_library();
     let run = |reader: &str| -> PathBuf {
         let out = scratch(&format!("reader-{reader}"));
-        let result = Command::new(BIN)
-            .args(["slide", svs.to_str().unwrap(), "--model"])
-            .arg(model())
-            .arg("--out")
-            .arg(&out)
-            .args(["--mpp", "1", "--explain", "none", "--reader", reader])
-            .env_remove("ORT_DYLIB_PATH")
-            .env("OPENSLIDE_DYLIB_PATH", &library)
-            .output()
-            .unwrap();
-        assert!(
-            result.status.success(),
-            "{reader}: {}",
-            String::from_utf8_lossy(&result.stderr)
-        );
+        let extra = ["--mpp", "1", "--explain", "none", "--reader", reader];
+        succeeded(slide_command(&svs, &out, &extra).env("OPENSLIDE_DYLIB_PATH", &library));
         out
     };
     let (tiff, openslide) = (run("tiff"), run("openslide"));
@@ -491,16 +449,9 @@ fn both_readers_score_the_svs_alike() {
             assert!((x - y).abs() < 0.01, "{x} vs {y}");
         }
     }
-    let bad = mslime(&[
-        "slide",
-        svs.to_str().unwrap(),
-        "--model",
-        model().to_str().unwrap(),
-        "--out",
-        tiff.to_str().unwrap(),
-        "--reader",
-        "vips",
-    ]);
+    let bad = slide_command(&svs, &tiff, &["--reader", "vips"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("openslide"));
 }

@@ -36,28 +36,10 @@ fn run(command: &mut Command, what: &str) {
 
 /// The test environment, made or updated when the requirements changed.
 fn venv() -> PathBuf {
-    let venv = target_dir().join("python-venv");
-    let python = venv.join("bin/python");
-    let requirements = repo_root().join("python/requirements-test.txt");
-    let wanted = std::fs::read_to_string(&requirements).expect("python/requirements-test.txt");
-    let stamp = venv.join("requirements.installed");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-        return venv;
-    }
-    if !python.exists() {
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv (python3 with venv is needed for the Python package's tests)",
-        );
-    }
-    run(
-        Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "-r"])
-            .arg(&requirements),
-        "pip install -r python/requirements-test.txt (needs PyPI)",
-    );
-    std::fs::write(&stamp, wanted).expect("write the venv stamp");
-    venv
+    multiscale_lime_testkit::python_venv(
+        "python-venv",
+        &repo_root().join("python/requirements-test.txt"),
+    )
 }
 
 /// The exact classifier both sides use: class 1 is the share of pixels

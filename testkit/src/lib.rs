@@ -61,16 +61,8 @@ pub fn onnxruntime_library() -> PathBuf {
     static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     FETCHED
         .get_or_init(|| {
-            if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
-                let path = PathBuf::from(path);
-                assert!(
-                    path.exists(),
-                    "ORT_DYLIB_PATH={} does not exist",
-                    path.display()
-                );
-                return path;
-            }
-            fetch(
+            library(
+                "ORT_DYLIB_PATH",
                 "fetch_onnxruntime.py",
                 "it downloads the onnxruntime wheel from PyPI; or set ORT_DYLIB_PATH",
             )
@@ -91,21 +83,24 @@ pub fn openslide_library() -> PathBuf {
     static FETCHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     FETCHED
         .get_or_init(|| {
-            if let Some(path) = std::env::var_os("OPENSLIDE_DYLIB_PATH") {
-                let path = PathBuf::from(path);
-                assert!(
-                    path.exists(),
-                    "OPENSLIDE_DYLIB_PATH={} does not exist",
-                    path.display()
-                );
-                return path;
-            }
-            fetch(
+            library(
+                "OPENSLIDE_DYLIB_PATH",
                 "fetch_openslide.py",
                 "it downloads the openslide-bin wheel from PyPI; or set OPENSLIDE_DYLIB_PATH",
             )
         })
         .clone()
+}
+
+/// The library the environment variable `var` names, else the one
+/// `tools/SCRIPT` fetches.
+fn library(var: &str, script: &str, what: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(var) {
+        let path = PathBuf::from(path);
+        assert!(path.exists(), "{var}={} does not exist", path.display());
+        return path;
+    }
+    fetch(script, what)
 }
 
 /// OpenSlide's CMU-1-Small-Region.svs (CC0), fetched once per process from
@@ -273,44 +268,93 @@ pub fn rectangle_classifier(
 /// output with an independent reader.
 ///
 /// # Panics
-/// When `python3 -m venv` or pip fails (no `python3` with venv, or PyPI
-/// unreachable).
+/// As [`python_venv`].
 pub fn tifffile_python() -> PathBuf {
     static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     MADE.get_or_init(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_root().join("target"));
-        let venv = target.join("tifffile-venv");
-        let python = venv.join("bin/python");
-        let requirements = repo_root().join("testkit/requirements-tifffile.txt");
-        let wanted = std::fs::read_to_string(&requirements).expect("requirements-tifffile.txt");
-        let stamp = venv.join("requirements.installed");
-        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
-            return python;
-        }
-        let run = |command: &mut std::process::Command, what: &str| {
-            let status = command
-                .status()
-                .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-            assert!(status.success(), "{what} failed ({status})");
-        };
-        if !python.exists() {
-            run(
-                std::process::Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv),
-                "python3 -m venv (python3 with venv is needed to read TIFF with tifffile)",
-            );
-        }
-        run(
-            std::process::Command::new(&python)
-                .args(["-m", "pip", "install", "-q", "-r"])
-                .arg(&requirements),
-            "pip install -r testkit/requirements-tifffile.txt (needs PyPI)",
-        );
-        std::fs::write(&stamp, wanted).expect("write the venv stamp");
-        python
+        python_venv(
+            "tifffile-venv",
+            &repo_root().join("testkit/requirements-tifffile.txt"),
+        )
+        .join("bin/python")
     })
     .clone()
+}
+
+/// The virtual environment `target/NAME` (or under `CARGO_TARGET_DIR`),
+/// made with `python3 -m venv` and `requirements` installed by pip, or
+/// brought up to date when `requirements` changed since (a stamp inside
+/// remembers what was installed). Returns its folder.
+///
+/// # Panics
+/// When `python3 -m venv` or pip fails (no `python3` with venv, or PyPI
+/// unreachable); the message names the step.
+pub fn python_venv(name: &str, requirements: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let venv = target.join(name);
+    let python = venv.join("bin/python");
+    let wanted = std::fs::read_to_string(requirements)
+        .unwrap_or_else(|e| panic!("{}: {e}", requirements.display()));
+    let stamp = venv.join("requirements.installed");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return venv;
+    }
+    let run = |command: &mut std::process::Command, what: &str| {
+        let status = command
+            .status()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        assert!(status.success(), "{what} failed ({status})");
+    };
+    if !python.exists() {
+        run(
+            std::process::Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv),
+            "python3 -m venv (python3 with venv is needed)",
+        );
+    }
+    run(
+        std::process::Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "-r"])
+            .arg(requirements),
+        &format!("pip install -r {} (needs PyPI)", requirements.display()),
+    );
+    std::fs::write(&stamp, wanted).expect("write the venv stamp");
+    venv
+}
+
+/// The path and reason of an `Error::Slide`.
+///
+/// # Panics
+/// When `result` is anything else.
+pub fn slide_error<T: std::fmt::Debug>(
+    result: Result<T, multiscale_lime::Error>,
+) -> (String, String) {
+    match result {
+        Err(multiscale_lime::Error::Slide { path, reason }) => (path, reason),
+        other => panic!("expected Error::Slide, got {other:?}"),
+    }
+}
+
+/// The mean and the largest absolute difference of two equally long runs
+/// of 8-bit samples (two images' pixels).
+///
+/// # Panics
+/// When their lengths differ or they are empty.
+pub fn sample_diff(a: &[u8], b: &[u8]) -> (f64, u8) {
+    assert!(
+        a.len() == b.len() && !a.is_empty(),
+        "{} vs {} samples",
+        a.len(),
+        b.len()
+    );
+    let (mut sum, mut max) = (0u64, 0u8);
+    for (&x, &y) in a.iter().zip(b) {
+        let d = x.abs_diff(y);
+        sum += u64::from(d);
+        max = max.max(d);
+    }
+    (sum as f64 / a.len() as f64, max)
 }
