@@ -83,21 +83,20 @@ impl ScoreWriter {
         let (i, n) = shard.map_or((0, 1), |s| (s.index, s.count));
         let path = dir.join(format!("{i}-of-{n}.jsonl"));
         let header = json!({ "digest": digest }).to_string();
-        let same = std::fs::read_to_string(&path)
-            .ok()
-            .is_some_and(|t| t.lines().next() == Some(header.as_str()));
+        let earlier = std::fs::read_to_string(&path).unwrap_or_default();
+        let same = earlier.lines().next() == Some(header.as_str());
         let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
         let mut file = if same {
-            let mut file = OpenOptions::new().append(true).open(&path).map_err(fail)?;
-            // A run killed mid-line left a partial line: end it, so the
-            // next line stands alone (the partial one is skipped).
-            file.write_all(b"\n").map_err(fail)?;
-            file
+            OpenOptions::new().append(true).open(&path).map_err(fail)?
         } else {
             File::create(&path).map_err(fail)?
         };
         if !same {
             writeln!(file, "{header}").map_err(fail)?;
+        } else if !earlier.ends_with('\n') {
+            // A run killed mid-line left a partial line: end it, so the
+            // next line stands alone (the partial one is skipped).
+            file.write_all(b"\n").map_err(fail)?;
         }
         Ok(ScoreWriter { file, path })
     }

@@ -239,12 +239,14 @@ impl TiffSlide {
         }
     }
 
-    /// Tile `index` of level `level`, from the cache or decoded (and
-    /// kept).
-    fn cached_tile(&self, level: usize, stored: &StoredLevel, index: u64) -> Result<Arc<Vec<u8>>> {
-        if let Some(tile) = self.cache.get((level, index)) {
-            return Ok(tile);
-        }
+    /// Tile `index` of level `level`, decoded and kept for the next
+    /// region that needs it.
+    fn decode_and_keep(
+        &self,
+        level: usize,
+        stored: &StoredLevel,
+        index: u64,
+    ) -> Result<Arc<Vec<u8>>> {
         let tile = Arc::new(self.tile(stored, index)?);
         self.cache.put((level, index), Arc::clone(&tile));
         Ok(tile)
@@ -557,25 +559,25 @@ impl Slide for TiffSlide {
             .flat_map(|ty| (x0 / tw..=(x1 - 1) / tw).map(move |tx| (tx, ty)))
             .collect();
         let index = |tx: i64, ty: i64| ty as u64 * stored.tiles_across() + tx as u64;
-        // Kept tiles first; only tiles to decode go to other threads, and
-        // only when there are several (a thread's wake-up costs more than
-        // copying a kept tile).
-        let (kept, missing): (Vec<_>, Vec<_>) = tiles
-            .iter()
-            .map(|&(tx, ty)| (tx, ty, self.cache.get((level, index(tx, ty)))))
-            .partition(|(_, _, tile)| tile.is_some());
-        let fetch = |&(tx, ty, _): &(i64, i64, Option<Arc<Vec<u8>>>)| -> Result<Placed> {
-            Ok((tx, ty, self.cached_tile(level, stored, index(tx, ty))?))
+        // Kept tiles as they are; only tiles to decode go to other
+        // threads, and only when there are several (a thread's wake-up
+        // costs more than copying a kept tile).
+        let mut decoded: Vec<Result<Placed>> = Vec::with_capacity(tiles.len());
+        let mut missing = Vec::new();
+        for &(tx, ty) in &tiles {
+            match self.cache.get((level, index(tx, ty))) {
+                Some(tile) => decoded.push(Ok((tx, ty, tile))),
+                None => missing.push((tx, ty)),
+            }
+        }
+        let decode = |&(tx, ty): &(i64, i64)| -> Result<Placed> {
+            Ok((tx, ty, self.decode_and_keep(level, stored, index(tx, ty))?))
         };
-        let mut decoded: Vec<Result<Placed>> = if missing.len() > 1 {
-            missing.par_iter().map(fetch).collect()
+        if missing.len() > 1 {
+            decoded.extend(missing.par_iter().map(decode).collect::<Vec<_>>());
         } else {
-            missing.iter().map(fetch).collect()
-        };
-        decoded.extend(
-            kept.into_iter()
-                .filter_map(|(tx, ty, tile)| tile.map(|t| Ok((tx, ty, t)))),
-        );
+            decoded.extend(missing.iter().map(decode));
+        }
         for tile in decoded {
             let (tx, ty, pixels) = tile?;
             // Copy the overlap of tile (tx, ty) and the region.
