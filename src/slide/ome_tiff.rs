@@ -10,7 +10,7 @@ use std::path::Path;
 
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 
 use crate::error::{Error, Result};
 
@@ -92,9 +92,10 @@ pub fn write_ome_tiff(
         .map_err(fail)
 }
 
-/// `values` and its halvings, down to the first that fits in one tile.
-fn pyramid(values: ArrayView2<'_, f32>) -> Vec<Array2<f32>> {
-    let mut levels = vec![values.to_owned()];
+/// `values` (borrowed, not copied) and its halvings, down to the first
+/// that fits in one tile.
+fn pyramid(values: ArrayView2<'_, f32>) -> Vec<CowArray<'_, f32, Ix2>> {
+    let mut levels = vec![CowArray::from(values)];
     loop {
         let last = levels.last().expect("level 0 is there");
         let (h, w) = last.dim();
@@ -117,7 +118,7 @@ fn pyramid(values: ArrayView2<'_, f32>) -> Vec<Array2<f32>> {
                 (sum / f64::from(n)) as f32
             }
         });
-        levels.push(next);
+        levels.push(CowArray::from(next));
     }
 }
 
@@ -215,7 +216,7 @@ impl Entry {
 /// IFD (pointing at them), and the header's first-IFD offset last.
 fn write_file<W: Write + Seek>(
     out: &mut W,
-    levels: &[Array2<f32>],
+    levels: &[CowArray<'_, f32, Ix2>],
     description: &str,
     pixel_size_um: Option<(f64, f64)>,
 ) -> std::io::Result<()> {
@@ -224,16 +225,23 @@ fn write_file<W: Write + Seek>(
     out.write_all(&0u32.to_le_bytes())?;
     let mut tiles = Vec::with_capacity(levels.len());
     for level in levels {
-        tiles.push(write_tiles(out, level)?);
+        tiles.push(write_tiles(out, level.view())?);
     }
     let mut sub_ifds = Vec::new();
     for (level, (offsets, counts)) in levels.iter().zip(&tiles).skip(1) {
-        let entries = level_entries(level, offsets, counts, 1, pixel_size_um, levels[0].dim());
+        let entries = level_entries(
+            level.dim(),
+            offsets,
+            counts,
+            1,
+            pixel_size_um,
+            levels[0].dim(),
+        );
         sub_ifds.push(write_ifd(out, entries)?);
     }
     let (offsets, counts) = &tiles[0];
     let mut entries = level_entries(
-        &levels[0],
+        levels[0].dim(),
         offsets,
         counts,
         0,
@@ -254,16 +262,16 @@ fn write_file<W: Write + Seek>(
     out.flush()
 }
 
-/// The entries of one level's IFD (without description and SubIFDs).
+/// The entries of the IFD of one level of `(h, w)` pixels (without
+/// description and SubIFDs).
 fn level_entries(
-    level: &Array2<f32>,
+    (h, w): (usize, usize),
     offsets: &[u32],
     counts: &[u32],
     subfile_type: u32,
     pixel_size_um: Option<(f64, f64)>,
     (h0, w0): (usize, usize),
 ) -> Vec<Entry> {
-    let (h, w) = level.dim();
     let side = OME_TIFF_TILE as u16;
     let mut entries = vec![
         Entry::longs(254, LONG, &[subfile_type]),
@@ -293,7 +301,7 @@ fn level_entries(
 /// returns their offsets and byte counts.
 fn write_tiles<W: Write + Seek>(
     out: &mut W,
-    level: &Array2<f32>,
+    level: ArrayView2<'_, f32>,
 ) -> std::io::Result<(Vec<u32>, Vec<u32>)> {
     let (h, w) = level.dim();
     let t = OME_TIFF_TILE;
