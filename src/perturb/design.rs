@@ -50,12 +50,16 @@ pub enum Sampling {
     /// an independent random permutation per segment (Latin-hypercube-like):
     /// no segment's share of kept rows deviates from `p` by chance.
     Balanced,
-    /// Randomised two-level orthogonal arrays, folded over: blocks of a
-    /// Sylvester–Hadamard matrix of `N ≥ s'+1` rows, each block's `s'`
-    /// columns picked at random among its `N − 1` balanced ones and randomly
-    /// complemented, rows shuffled, each row followed by its complement. In
-    /// a whole block every pair of segments is uncorrelated and every segment
-    /// kept in exactly half the rows. Needs `p = ½`.
+    /// Randomised two-level orthogonal arrays: blocks of a Sylvester–Hadamard
+    /// matrix of `N ≥ s'+1` rows, each block's `s'` columns picked at random
+    /// among its `N − 1` balanced ones and randomly complemented, rows
+    /// shuffled, each row followed by its complement (a fold-over, which
+    /// separates main effects from pairwise interactions). A design of
+    /// fewer than `2N` rows (`2N` is 2 to 4 samples per segment, as `s'`
+    /// falls between powers of two) starts with an unfolded block instead, `N` distinct rows: a part of
+    /// a folded block would hold fewer, leaving some segments nearly
+    /// confounded. In a whole block every pair of segments is uncorrelated
+    /// and every segment kept in exactly half the rows. Needs `p = ½`.
     Orthogonal,
 }
 
@@ -172,7 +176,9 @@ impl Sampling {
     }
 }
 
-/// Fills rows `1..` of `z` with folded-over randomised Hadamard blocks.
+/// Fills rows `1..` of `z` with randomised Hadamard blocks, folded over
+/// unless the design is too short for one whole folded block (`2N` rows),
+/// when its first block is unfolded.
 fn orthogonal(z: &mut Array2<u8>, rng: &mut ChaCha8Rng) {
     let (samples, segments) = z.dim();
     // N rows and N − 1 balanced columns (column 0 of H is constant).
@@ -181,6 +187,12 @@ fn orthogonal(z: &mut Array2<u8>, rng: &mut ChaCha8Rng) {
     let mut columns: Vec<usize> = (1..size).collect();
     let mut rows: Vec<usize> = (0..size).collect();
     while row < samples {
+        // A design too short for one whole folded block starts unfolded:
+        // a part of a folded block holds fewer than N distinct rows, so
+        // some segments' columns nearly coincide and their coefficients
+        // swing with the seed, where N distinct rows keep every pair of
+        // segments uncorrelated. Once a block is whole, the rest fold.
+        let folded = row > 1 || samples - row >= 2 * size;
         // Partial Fisher–Yates: the first `segments` entries become a
         // uniformly random choice of distinct columns.
         for i in 0..segments {
@@ -199,11 +211,11 @@ fn orthogonal(z: &mut Array2<u8>, rng: &mut ChaCha8Rng) {
                 // Sylvester: H[r][col] = (−1)^popcount(r & col); +1 ↦ kept.
                 let v = u8::from((r & columns[c]).count_ones().is_multiple_of(2)) ^ flips[c];
                 z[[row, c]] = v;
-                if row + 1 < samples {
+                if folded && row + 1 < samples {
                     z[[row + 1, c]] = 1 - v;
                 }
             }
-            row += 2;
+            row += if folded { 2 } else { 1 };
         }
     }
 }
@@ -269,8 +281,9 @@ mod tests {
 
     #[test]
     fn orthogonal_blocks_are_balanced_and_uncorrelated() {
-        // 5 segments → N = 8; one whole folded block is 16 rows after row 0.
-        let z = draw(Sampling::Orthogonal, 5, 17, 2);
+        // 5 segments → N = 8: one whole folded block is 16 rows after row
+        // 0, then the first 5 pairs of another.
+        let z = draw(Sampling::Orthogonal, 5, 27, 2);
         let pm = |v: u8| if v == 1 { 1i32 } else { -1 };
         for a in 0..5 {
             let col: Vec<i32> = (1..17).map(|r| pm(z[[r, a]])).collect();
@@ -280,10 +293,45 @@ mod tests {
                 assert_eq!(dot, 0, "columns {a} and {b} orthogonal");
             }
         }
-        for pair in 0..8 {
+        for pair in 0..13 {
             let (a, b) = (z.row(1 + 2 * pair), z.row(2 + 2 * pair));
             assert!(a.iter().zip(b).all(|(x, y)| x + y == 1));
         }
+    }
+
+    #[test]
+    fn orthogonal_shorter_than_a_folded_block_starts_unfolded() {
+        // 2 samples per segment for 7 segments: 13 rows after row 0,
+        // N = 8 < 2N = 16: 8 distinct rows of a whole unfolded block, then
+        // the first 2 pairs and a half of a folded one.
+        let z = draw(Sampling::Orthogonal, 7, 14, 3);
+        let pm = |v: u8| if v == 1 { 1i32 } else { -1 };
+        for a in 0..7 {
+            let col: i32 = (1..9).map(|r| pm(z[[r, a]])).sum();
+            assert_eq!(col, 0, "column {a} balanced over the first block");
+            for b in 0..a {
+                let dot: i32 = (1..9).map(|r| pm(z[[r, a]]) * pm(z[[r, b]])).sum();
+                assert_eq!(
+                    dot, 0,
+                    "columns {a} and {b} orthogonal over the first block"
+                );
+            }
+        }
+        let rows: Vec<Vec<u8>> = (1..9).map(|r| z.row(r).to_vec()).collect();
+        for (i, a) in rows.iter().enumerate() {
+            for b in &rows[i + 1..] {
+                assert_ne!(a, b, "distinct rows");
+            }
+        }
+        for pair in 0..2 {
+            let (a, b) = (z.row(9 + 2 * pair), z.row(10 + 2 * pair));
+            assert!(a.iter().zip(b).all(|(x, y)| x + y == 1));
+        }
+        // A design with room for a whole folded block draws what it drew
+        // before short designs started unfolded: the same first block.
+        let whole = draw(Sampling::Orthogonal, 5, 17, 2);
+        let longer = draw(Sampling::Orthogonal, 5, 27, 2);
+        assert_eq!(whole, longer.slice(ndarray::s![..17, ..]));
     }
 
     #[test]
