@@ -57,6 +57,9 @@ class Precomputed:
     def segment(self, image: ImageLike, n_segments: int) -> Labels: ...
 
 class Level:
+    """One level of an explanation: its segmentation, surrogate fit and
+    heatmap. Pickles, as ``Explanation`` does."""
+
     @property
     def desired(self) -> int: ...
     @property
@@ -82,6 +85,18 @@ class Level:
     def labels(self) -> Labels: ...
 
 class Explanation:
+    """The result of ``MultiScaleLime.explain``: the model's prediction,
+    each level's fit and heatmap, and the fused heatmap, per explained
+    class.
+
+    Explanations pickle (multiprocessing, joblib, ``concurrent.futures``):
+    the copy's every attribute and method result is the original's, bit
+    for bit, ``panel`` and ``qupath_geojson`` included. The state is a
+    versioned dict of numbers and numpy arrays (the explained image among
+    them), rebuilt by ``_explanation_from_state``; a corrupted one raises
+    ``InvalidInputError``.
+    """
+
     @property
     def prediction(self) -> npt.NDArray[np.float32]: ...
     @property
@@ -442,3 +457,8 @@ def qupath_geojson(
     ``coefficient``, ``std error``, ``level``. Level-0 coordinates less
     ``offset`` (a slide's ``bounds[:2]`` where it has bounds)."""
     ...
+
+# Pickling's rebuilders (Explanation.__reduce__, Level.__reduce__): a
+# versioned state dict back to the object; InvalidInputError for a bad one.
+def _explanation_from_state(state: dict[str, object]) -> Explanation: ...
+def _level_from_state(state: dict[str, object]) -> Level: ...

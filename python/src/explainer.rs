@@ -12,11 +12,13 @@ use multiscale_lime::{
 };
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::array;
 use crate::error::IntoPy;
 use crate::metrics::PyStabilityReport;
 use crate::model::{run_detached, PyModel};
+use crate::pickle;
 use crate::settings;
 
 type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
@@ -210,10 +212,7 @@ impl PyExplainer {
         let explanation = run_detached(py, Some(&model), || {
             self.engine.explain(&image, &model, target)
         })?;
-        Ok(PyExplanation {
-            inner: explanation,
-            image: Arc::new(image),
-        })
+        Ok(PyExplanation::new(explanation, image))
     }
 
     /// How much the explanation changes with the seed: explains ``image``
@@ -341,6 +340,9 @@ impl PyExplainer {
 /// ``heatmap``, ``weights`` and ``levels`` are those of the first explained
 /// class (the predicted one by default); ``heatmap_for(c)`` and
 /// ``levels_for(c)`` give any other explained class.
+///
+/// Explanations pickle (multiprocessing, joblib): the copy holds the same
+/// arrays bit for bit and draws the same panel.
 #[pyclass(name = "Explanation", module = "multiscale_lime", frozen)]
 pub(crate) struct PyExplanation {
     inner: Explanation,
@@ -348,9 +350,24 @@ pub(crate) struct PyExplanation {
 }
 
 impl PyExplanation {
-    /// The crate's explanation (for the slide functions' GeoJSON).
+    /// The explanation of `image` (from `explain`, or rebuilt from a
+    /// pickle by `pickle.rs`).
+    pub(crate) fn new(explanation: Explanation, image: Image) -> Self {
+        PyExplanation {
+            inner: explanation,
+            image: Arc::new(image),
+        }
+    }
+
+    /// The crate's explanation (for the slide functions' GeoJSON and
+    /// pickling).
     pub(crate) fn explanation(&self) -> &Explanation {
         &self.inner
+    }
+
+    /// The explained image (pickled along).
+    pub(crate) fn image(&self) -> &Image {
+        &self.image
     }
 
     fn index(&self, class: Option<usize>) -> PyResult<usize> {
@@ -493,6 +510,19 @@ impl PyExplanation {
         array::rgb8(py, figure)
     }
 
+    /// Pickling (multiprocessing, joblib): the explanation's arrays and
+    /// numbers as a versioned dict (`pickle.rs`), rebuilt by
+    /// ``multiscale_lime._core._explanation_from_state``.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
+        let rebuild = py
+            .import("multiscale_lime._core")?
+            .getattr("_explanation_from_state")?;
+        Ok((rebuild, (pickle::explanation_state(py, self)?,)))
+    }
+
     fn __repr__(&self) -> String {
         let (h, w) = self.inner.fused().heatmap.dim();
         format!(
@@ -505,8 +535,18 @@ impl PyExplanation {
 }
 
 /// One level of an explanation: its segmentation, surrogate fit and heatmap.
+///
+/// Levels pickle, as explanations do.
 #[pyclass(name = "Level", module = "multiscale_lime", frozen)]
 pub(crate) struct PyLevel(LevelExplanation);
+
+impl PyLevel {
+    /// A level (of `explain`'s explanation, or rebuilt from a pickle by
+    /// `pickle.rs`).
+    pub(crate) fn new(level: LevelExplanation) -> Self {
+        PyLevel(level)
+    }
+}
 
 #[pymethods]
 impl PyLevel {
@@ -596,6 +636,19 @@ impl PyLevel {
     #[getter]
     fn labels<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<u32>> {
         self.0.segmentation.labels().clone().into_pyarray(py)
+    }
+
+    /// Pickling (multiprocessing, joblib): the level's arrays and numbers
+    /// as a versioned dict (`pickle.rs`), rebuilt by
+    /// ``multiscale_lime._core._level_from_state``.
+    fn __reduce__<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
+        let rebuild = py
+            .import("multiscale_lime._core")?
+            .getattr("_level_from_state")?;
+        Ok((rebuild, (pickle::level_state(py, &self.0)?,)))
     }
 
     fn __repr__(&self) -> String {

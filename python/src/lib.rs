@@ -5,13 +5,15 @@
 //! `model` (a Python callable as a classifier; running with the GIL
 //! released), `settings` (Python values of the settings), `segment`,
 //! `explainer`, `surrogate`, `metrics`, `render`, `slide` (whole-slide
-//! images), `error`.
+//! images), `error`; `pickle` (the state of a pickled explanation or
+//! level, and both rebuilt from it).
 
 mod array;
 mod error;
 mod explainer;
 mod metrics;
 mod model;
+mod pickle;
 mod render;
 mod segment;
 mod settings;
@@ -52,6 +54,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(slide::stitch, m)?)?;
     m.add_function(wrap_pyfunction!(slide::write_ome_tiff, m)?)?;
     m.add_function(wrap_pyfunction!(slide::qupath_geojson, m)?)?;
+    m.add_function(wrap_pyfunction!(pickle::explanation_from_state, m)?)?;
+    m.add_function(wrap_pyfunction!(pickle::level_from_state, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 """The API: settings reach the engine, results are consistent, metrics
 and rendering agree with independent computations."""
 
+import struct
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -127,11 +129,22 @@ def test_hide_colors_change_what_the_model_sees(patch):
             return dark_share(batch)
 
         ml.explain(patch, predict, levels=(4,), segmenter="grid", hide_color=hide)
-        seen[name] = np.concatenate(batches[2:])
-    assert seen["black"].min() == 0.0
-    assert seen["white"].max() == 1.0
-    # Every rendered image differs between fills, except the unperturbed ones.
-    assert not np.array_equal(seen["mean"], seen["blur"])
+        # The first call scores the image alone (the prediction); the
+        # perturbed images follow, in batches of any layout, with the
+        # unperturbed image (each level's first sample) among them.
+        original, rendered = batches[0][0], np.concatenate(batches[1:])
+        seen[name] = np.stack([im for im in rendered if not np.array_equal(im, original)])
+    assert all(len(images) == len(seen["black"]) > 0 for images in seen.values())
+    # Black and white hide the superpixels with 0 and 1.
+    for name, fill in [("black", 0.0), ("white", 1.0)]:
+        for im in seen[name]:
+            hidden = im != original
+            assert (im[hidden] == fill).all(), name
+    assert seen["black"].min() == 0.0 and seen["white"].max() == 1.0
+    # Every perturbed image differs between fills: none of one fill's is
+    # another's.
+    for a, b in [("black", "white"), ("mean", "blur"), ("black", "mean"), ("white", "blur")]:
+        assert not any(np.array_equal(x, y) for x in seen[a] for y in seen[b]), (a, b)
 
 
 def test_metrics_against_hand_values_and_scikit_learn():
@@ -384,3 +397,219 @@ def test_explainers_pickle_and_explain_alike(patch):
         assert repr(again) == repr(lime) and again.settings == lime.settings
         a, b = lime.explain(patch, dark_share), again.explain(patch, dark_share)
         assert np.array_equal(a.heatmap, b.heatmap)
+
+
+def _bits(value):
+    """A value as comparable bits: arrays by dtype, shape and bytes, floats
+    by their 8 bytes (so -0.0 differs from 0.0), lists element by element."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.dtype.str, value.shape, value.tobytes())
+    if isinstance(value, float):
+        return ("float", struct.pack("<d", value))
+    if isinstance(value, (list, tuple)):
+        return [_bits(v) for v in value]
+    if isinstance(value, ml.Level):
+        return _level_bits(value)
+    return (type(value).__name__, value)
+
+
+def _public(obj, methods):
+    """`obj`'s public attributes by name (bits), after checking that its
+    methods are exactly `methods`: a new attribute is compared without
+    changing this test, a new method fails it until it is called here."""
+    names = [n for n in dir(obj) if not n.startswith("_")]
+    assert {n for n in names if callable(getattr(obj, n))} == methods
+    return {n: _bits(getattr(obj, n)) for n in names if n not in methods}
+
+
+def _level_bits(level):
+    seen = _public(level, {"intervals"})
+    for confidence in (0.5, 0.9, 0.99):
+        seen[f"intervals({confidence})"] = _bits(level.intervals(confidence))
+    seen["repr"] = repr(level)
+    return seen
+
+
+def _explanation_bits(e):
+    """Every public attribute and method result of `e`, as bits."""
+    seen = _public(e, {"heatmap_for", "levels_for", "panel"})
+    for c in e.classes:
+        seen[f"heatmap_for({c})"] = _bits(e.heatmap_for(c))
+        seen[f"levels_for({c})"] = _bits(e.levels_for(c))
+        seen[f"panel(class_={c})"] = _bits(e.panel(class_=c))
+        seen[f"panel(class_={c}, scale=1, bluered)"] = _bits(e.panel(class_=c, scale=1, colormap="bluered"))
+    seen["repr"] = repr(e)
+    # QuPath's detections of the first class's superpixels.
+    tile = np.array([[100, 200, 192, 192, 3, 4]], np.int64)
+    seen["qupath_geojson"] = ml.qupath_geojson(tile, e.prediction[None], ["a", "b"], [(tile[0], e)])
+    return seen
+
+
+def _pickle_cases(patch):
+    return {
+        "default": ml.explain(patch, dark_share),
+        "top_labels": ml.explain(patch, dark_share, levels=(4, 16, 64), segmenter="grid", seed=3, top_labels=2),
+        "target": ml.explain(patch, dark_share, levels=(10, 25), seed=2, target=1),
+        # Shared passes (samples ≠ calls), maxabs (class 1's maps are
+        # negative: its panel's range is (-1, 1)), the paper's fusion.
+        "shared": ml.explain(patch, dark_share, preset="paper", levels=(10, 25, 50), schedule="shared-passes",
+                             normalization="maxabs", seed=5, top_labels=2),
+        # Fewer samples than superpixels: no standard errors.
+        "no_std_errors": ml.explain(patch, dark_share, levels=(50,), samples=10, seed=1),
+        # Fusion rules with parameters, fused again when unpickled.
+        "feathered": ml.explain(patch, dark_share, levels=(4, 16), segmenter="grid", fusion="feathered", seed=4),
+        "weights": ml.explain(patch, dark_share, levels=(10, 25, 50), fusion=[1.0, 0.0, 2.5], seed=6, top_labels=2),
+        "gaussian": ml.explain(patch, dark_share, levels=(10, 25), fusion=("gaussian", 0.5, 0.3), seed=7),
+    }
+
+
+def test_explanations_pickle_bit_for_bit(patch):
+    import pickle
+
+    cases = _pickle_cases(patch)
+    assert cases["top_labels"].classes == [0, 1] and cases["target"].classes == [1]
+    assert cases["no_std_errors"].levels[0].std_errors is None
+    assert (cases["shared"].heatmap_for(1) < 0).any()
+    assert cases["shared"].levels[0].samples != cases["shared"].levels[0].calls
+    for name, e in cases.items():
+        want = _explanation_bits(e)
+        for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+            again = pickle.loads(pickle.dumps(e, protocol=protocol))
+            assert type(again) is ml.Explanation
+            assert _explanation_bits(again) == want, (name, protocol)
+            # A copy pickles again, to the same.
+            assert _explanation_bits(pickle.loads(pickle.dumps(again))) == want, (name, protocol)
+        # A level pickles on its own.
+        for level in e.levels_for(e.classes[-1]):
+            again = pickle.loads(pickle.dumps(level))
+            assert type(again) is ml.Level
+            assert _level_bits(again) == _level_bits(level), name
+    # Levels of all classes share their label maps: pickled once each.
+    e = cases["top_labels"]
+    state = e.__reduce__()[1][0]
+    assert state["version"] == 1 and len(state["labels"]) == len(e.levels)
+    assert state["fusion"] == "density" and cases["weights"].__reduce__()[1][0]["fusion"] == "weights:1,0,2.5"
+
+
+def _explain_in_worker(job):
+    seed, top_labels = job
+    from conftest import ROOT, load_png
+
+    patch = load_png(ROOT / "assets" / "ihc_patch96.png")
+    return ml.explain(patch, dark_share, levels=(10, 25, 50), seed=seed, top_labels=top_labels)
+
+
+def test_explanations_come_back_from_worker_processes_bit_for_bit():
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(1, None), (2, 2), (3, None)]
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        explained = list(pool.map(_explain_in_worker, jobs))
+    for job, got in zip(jobs, explained):
+        assert type(got) is ml.Explanation
+        assert _explanation_bits(got) == _explanation_bits(_explain_in_worker(job)), job
+
+
+def test_unpickling_a_corrupted_state_raises_invalid_input(patch):
+    import pickle
+
+    e = ml.explain(patch, dark_share, levels=(10, 25), seed=1, top_labels=2)
+    rebuild, (state,) = e.__reduce__()
+    stack, other = state["stacks"]
+    level = stack["levels"][0]
+
+    def without(d, key):
+        return {k: v for k, v in d.items() if k != key}
+
+    def with_level(new):
+        """The state with `new` as the first class's first level."""
+        levels = [new] + stack["levels"][1:]
+        return {**state, "stacks": [{**stack, "levels": levels}] + state["stacks"][1:]}
+
+    def changed(**changes):
+        return with_level({**level, **changes})
+
+    def fused_changed(**changes):
+        return {**state, "stacks": [{**stack, **changes}] + state["stacks"][1:]}
+
+    def one_pixel_off(heatmap):
+        heatmap = heatmap.copy()
+        heatmap[0, 0] += np.float32(0.5)
+        return heatmap
+
+    corrupted = [
+        ([1, 2], "a list where a dict belongs"),
+        ({**state, "version": 2}, "version 2"),
+        (without(state, "prediction"), "'prediction' is missing"),
+        ({**state, "prediction": state["prediction"].astype(np.float64)}, "float32"),
+        ({**state, "prediction": state["prediction"][:0]}, "'prediction' is empty"),
+        ({**state, "image": state["image"][..., :2]}, "ImageShape|shape|channel|3"),
+        ({**state, "image": state["image"] * 2}, r"expected a finite value in \[0, 1\]"),
+        ({**state, "response": "auto"}, "'response'"),
+        ({**state, "labels": [state["labels"][0][:50]] + state["labels"][1:]}, r"'labels'\[0\]"),
+        ({**state, "labels": [state["labels"][0] + 1] + state["labels"][1:]}, r"'labels'\[0\]"),
+        ({**state, "segmentations": [0, 9]}, "label maps"),
+        ({**state, "segmentations": [0]}, "per level"),
+        ({**state, "stacks": []}, "'stacks' is empty"),
+        ({**state, "stacks": "x"}, "'stacks' is not a list"),
+        ({**state, "stacks": [{**stack, "class": 7}]}, "'class' is 7"),
+        ({**state, "stacks": [stack, stack]}, "explained twice"),
+        ({**state, "stacks": [{**stack, "heatmap": stack["heatmap"][:, :3]}]}, "stacks\\[0\\]: 'heatmap'"),
+        ({**state, "stacks": [{**stack, "weights": stack["weights"][:1]}]}, "weights"),
+        ({**state, "stacks": [without(stack, "levels")]}, "'levels' is missing"),
+        (changed(actual=level["actual"] + 1), r"stacks\[0\].levels\[0\]: 'actual'"),
+        (changed(labels=9), "label maps"),
+        (changed(labels="0"), "'labels'"),
+        (changed(coefficients=level["coefficients"][1:]), "coefficients"),
+        (changed(coefficients=list(level["coefficients"])), "float64"),
+        (changed(std_errors=level["std_errors"][1:]), "standard errors"),
+        (changed(heatmap=level["heatmap"].T[:5]), "'heatmap'"),
+        (changed(samples=-1), "'samples'"),
+        (changed(r2="high"), "'r2'"),
+        (with_level(without(level, "calls")), "'calls' is missing"),
+        (with_level([level]), "a list where a dict belongs"),
+        # The fusion rule, and the fused maps it makes again from the levels.
+        (without(state, "fusion"), "'fusion' is missing"),
+        ({**state, "fusion": "median"}, "'fusion': .*median"),
+        ({**state, "fusion": "weights:1,2,3"}, "`fusion`: got weights:1,2,3 for 2 levels"),
+        ({**state, "fusion": "trapezoid"}, r"stacks\[0\]: 'heatmap' is not the levels fused by trapezoid"),
+        (fused_changed(heatmap=stack["heatmap"] * np.float32(0.5)), r"stacks\[0\]: 'heatmap' is not"),
+        (fused_changed(weights=stack["weights"] + 0.25), r"stacks\[0\]: 'weights' are not"),
+        ({**state, "segmentations": [1, 0]}, r"'segmentations'\[0\] is 1"),
+        # The parts checked by the engine's constructors.
+        (changed(desired=0), r"stacks\[0\].levels\[0\]: invalid parameter `desired`"),
+        (changed(r2=float("nan")), "`r2`"),
+        (changed(std_errors=-level["std_errors"] - 1), r"standard errors\[0\] is -"),
+        (changed(heatmap=one_pixel_off(level["heatmap"])), "one value per segment"),
+        # The second class's levels in another order: not the first's.
+        ({**state, "stacks": [stack, {**other, "levels": other["levels"][::-1]}]}, "level 0 of class .* is not level 0"),
+    ]
+    for bad, match in corrupted:
+        with pytest.raises(ml.InvalidInputError, match=match):
+            rebuild(bad)
+
+    class Forged:
+        """Pickles as the explanation would, with a corrupted state."""
+
+        def __init__(self, rebuild, state):
+            self.rebuild, self.state = rebuild, state
+
+        def __reduce__(self):
+            return (self.rebuild, (self.state,))
+
+    with pytest.raises(ml.InvalidInputError, match="cannot unpickle Explanation"):
+        pickle.loads(pickle.dumps(Forged(rebuild, {**state, "segmentations": [0, 9]})))
+    # A level on its own.
+    rebuild_level, (level_state,) = e.levels[0].__reduce__()
+    assert type(rebuild_level(level_state)) is ml.Level
+    for bad, match in [
+        ({**level_state, "version": 0}, "version 0"),
+        ({**level_state, "labels": 0}, "'labels' must be a 2-D uint32 array"),
+        ({**level_state, "heatmap": level_state["heatmap"][1:]}, "'heatmap'"),
+        (without(level_state, "desired"), "'desired' is missing"),
+    ]:
+        with pytest.raises(ml.InvalidInputError, match="cannot unpickle Level"):
+            pickle.loads(pickle.dumps(Forged(rebuild_level, bad)))
+        with pytest.raises(ml.InvalidInputError, match=match):
+            rebuild_level(bad)

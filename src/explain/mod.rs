@@ -39,7 +39,7 @@ use ndarray::{Array1, Array2, Axis};
 use rayon::prelude::*;
 
 use crate::classify::Classifier;
-use crate::combine::{Combiner, Fusion};
+use crate::combine::Fusion;
 use crate::error::{Error, Result};
 use crate::heatmap::{Heatmap, HeatmapStack, LevelExplanation, Normalization};
 use crate::input::Image;
@@ -308,18 +308,13 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
             Schedule::Adaptive(adaptive) => self.explain_adaptive(&mut run, &adaptive)?,
         };
         let stacks = stacks_by_class(&run.targets.classes, levels);
-        let fused = stacks
-            .iter()
-            .map(|stack| self.settings.fusion.combine(stack))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Explanation {
+        Explanation::assemble(
             prediction,
             stacks,
-            fused,
-            fusion: self.settings.fusion.clone(),
-            response: run.targets.response,
+            self.settings.fusion.clone(),
+            run.targets.response,
             segmentations,
-        })
+        )
     }
 
     /// Segments the levels, draws their first masks and scores them, a
