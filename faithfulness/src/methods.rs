@@ -1,9 +1,9 @@
 //! The methods compared, each turning a case and a seed into one heatmap.
 
 use multiscale_lime::{
-    Combiner, Density, Feathered, Gaussian, Heatmap, InverseTrapezoid, MultiScaleLime,
-    MultiScaleLimeBuilder, Perturber, Preset, Result, Segmenter, SquareGrid, SurrogateFitter,
-    Target, Trapezoid, Uniform,
+    Combiner, Config, Density, Feathered, Gaussian, Heatmap, InverseTrapezoid, MultiScaleLime,
+    MultiScaleLimeBuilder, Perturber, Preset, Result, SampleCount, Segmenter, SquareGrid,
+    SurrogateFitter, Target, Trapezoid, Uniform,
 };
 
 use crate::cases::Case;
@@ -22,9 +22,12 @@ pub const COMPACTNESS: f64 = 20.0;
 /// multi-scale method).
 pub const SINGLE_LEVELS: [usize; 3] = [50, 100, 200];
 /// The default's levels and a finer sixth, the second way to spend the
-/// paper's budget (`… +400 @paper`): more superpixels rather than more
-/// samples per superpixel.
+/// paper's budget (`… +400 @paper`, at [`FINE_PER_SEGMENT`]): more
+/// superpixels rather than more samples per superpixel.
 pub const FINE_LEVELS: [usize; 6] = [10, 25, 50, 100, 200, 400];
+/// Samples per superpixel of `… +400 @paper`: about the paper's calls
+/// (2200 of 2400 on the planted cases).
+pub const FINE_PER_SEGMENT: usize = 3;
 /// Samples per actual segment of the multi-scale methods, the paper's 10.
 pub const PER_SEGMENT: usize = 10;
 /// Single-scale LIME as `lime` runs it by default: one segmentation,
@@ -180,11 +183,15 @@ fn lime_default(case: &Case, seed: u64) -> Result<Output> {
 }
 
 /// Samples per superpixel that give the crate's defaults about the
-/// paper's budget: the preset's 3 scaled by the paper's calls over the
-/// default's, at least 3.
+/// paper's budget: the preset's count scaled by the paper's calls over the
+/// default's, at least the preset's.
 fn per_segment_for(paper_calls: usize, default_calls: usize) -> usize {
-    let m = 3.0 * paper_calls as f64 / default_calls.max(1) as f64;
-    (m.round() as usize).max(3)
+    let preset = match Config::default().samples {
+        SampleCount::PerSegment(m) => m,
+        other => panic!("the preset counts samples per superpixel, not {other:?}"),
+    };
+    let m = preset as f64 * paper_calls as f64 / default_calls.max(1) as f64;
+    (m.round() as usize).max(preset)
 }
 
 /// Every method's heatmap for `case` under `seed`: the crate's defaults
@@ -226,7 +233,7 @@ pub fn run_all(case: &Case, seed: u64, memo: &OcclusionMemo) -> Result<Vec<Outpu
     out.extend(default_setting(
         case,
         seed,
-        |b| b.levels(FINE_LEVELS),
+        |b| b.levels(FINE_LEVELS).samples_per_segment(FINE_PER_SEGMENT),
         "+400 @paper",
     )?);
     // The grid and the single levels get the default's calls.

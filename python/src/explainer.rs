@@ -55,7 +55,7 @@ type Engine = MultiScaleLime<Arc<dyn Segmenter>, BernoulliPerturber, Ridge>;
 /// compactness : float
 ///     SLIC's compactness (recommended 20; paper 5).
 /// samples_per_segment : int
-///     ``n = samples_per_segment · s'`` per level (recommended 3; paper 10).
+///     ``n = samples_per_segment · s'`` per level (recommended 2; paper 10).
 /// samples : int
 ///     A fixed ``n`` per level instead.
 /// sampling : ``"independent"`` | ``"antithetic"`` | ``"balanced"`` | ``"orthogonal"``

@@ -42,12 +42,12 @@ def test_explanation_holds_every_level(patch):
     np.testing.assert_allclose(e.heatmap, fused, atol=1e-5)
 
 
-def test_the_default_fuses_relevance_density_at_three_samples_per_superpixel(patch):
+def test_the_default_fuses_relevance_density_at_two_samples_per_superpixel(patch):
     e = ml.explain(patch, dark_share)
     assert e.response == "log-odds"  # dark_share is a probability
     assert len(e.levels) == 5
     for level in e.levels:
-        assert level.samples == 3 * level.actual
+        assert level.samples == 2 * level.actual
     # Density: the mean over levels of coefficient / superpixel area, min-max scaled.
     density = sum(
         (l.coefficients / np.bincount(l.labels.ravel(), minlength=l.actual))[l.labels] for l in e.levels

@@ -27,7 +27,7 @@ use crate::text::{join_list, parse_list};
 /// |---|---|---|
 /// | levels | 10, 25, 50, 100, 200 | 10, 25, 50, 100, 200 |
 /// | compactness | 20 | 5 |
-/// | samples per superpixel | 3 | 10 |
+/// | samples per superpixel | 2 | 10 |
 /// | sampling | [`Sampling::Orthogonal`] | [`Sampling::Independent`] |
 /// | response | [`Response::Auto`] (log-odds of probabilities) | [`Response::Score`] |
 /// | fusion | [`Fusion::Density`] | [`Fusion::Trapezoid`] |
@@ -88,7 +88,7 @@ impl Preset {
             Preset::Paper => paper,
             Preset::Recommended => Config {
                 compactness: 20.0,
-                samples: SampleCount::PerSegment(3),
+                samples: SampleCount::PerSegment(2),
                 sampling: Sampling::Orthogonal,
                 response: Response::Auto,
                 fusion: Fusion::Density,

@@ -66,7 +66,7 @@ use scoring::{check_scores, score_levels, LevelPlan};
 /// |---|---|---|---|
 /// | `levels` | `[10, 25, 50, 100, 200]` | non-empty, each ≥ 1 | desired segments per level |
 /// | `compactness` | 20 (paper: 5) | finite, > 0 | SLIC colour/space balance |
-/// | `samples_per_segment` / `samples` | 3 per segment (paper: 10) | ≥ 2 | perturbations per level |
+/// | `samples_per_segment` / `samples` | 2 per segment (paper: 10) | ≥ 2 | perturbations per level |
 /// | `sampling` | [`Sampling::Orthogonal`](crate::Sampling::Orthogonal) (paper: independent) | [`Sampling`](crate::Sampling) | how masks are drawn |
 /// | `response` | [`Response::Auto`] (paper: score) | [`Response`] | what the surrogate regresses |
 /// | `schedule` | [`Schedule::PerLevel`] | [`Schedule`] | how calls are spent across levels |
