@@ -56,10 +56,11 @@ pub enum Sampling {
     /// shuffled, each row followed by its complement (a fold-over, which
     /// separates main effects from pairwise interactions). A design of
     /// fewer than `2N` rows (`2N` is 2 to 4 samples per segment, as `s'`
-    /// falls between powers of two) starts with an unfolded block instead, `N` distinct rows: a part of
-    /// a folded block would hold fewer, leaving some segments nearly
-    /// confounded. In a whole block every pair of segments is uncorrelated
-    /// and every segment kept in exactly half the rows. Needs `p = ½`.
+    /// falls between powers of two) starts with an unfolded block instead,
+    /// `N` distinct rows: a part of a folded block would hold fewer,
+    /// leaving some segments nearly confounded. In a whole block every pair
+    /// of segments is uncorrelated and every segment kept in exactly half
+    /// the rows. Needs `p = ½`.
     Orthogonal,
 }
 
@@ -327,11 +328,60 @@ mod tests {
             let (a, b) = (z.row(9 + 2 * pair), z.row(10 + 2 * pair));
             assert!(a.iter().zip(b).all(|(x, y)| x + y == 1));
         }
-        // A design with room for a whole folded block draws what it drew
-        // before short designs started unfolded: the same first block.
-        let whole = draw(Sampling::Orthogonal, 5, 17, 2);
-        let longer = draw(Sampling::Orthogonal, 5, 27, 2);
-        assert_eq!(whole, longer.slice(ndarray::s![..17, ..]));
+    }
+
+    /// The design as it was before short designs started unfolded: every
+    /// block folded over.
+    fn always_folded(segments: usize, samples: usize, seed: u64) -> Array2<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut z = Array2::<u8>::ones((samples, segments));
+        let size = (segments + 1).next_power_of_two().max(2);
+        let (mut columns, mut rows): (Vec<usize>, Vec<usize>) =
+            ((1..size).collect(), (0..size).collect());
+        let mut row = 1;
+        while row < samples {
+            for i in 0..segments {
+                let j = rng.random_range(i..columns.len());
+                columns.swap(i, j);
+            }
+            let flips: Vec<u8> = (0..segments)
+                .map(|_| u8::from(rng.random::<bool>()))
+                .collect();
+            rows.shuffle(&mut rng);
+            for &r in &rows {
+                if row >= samples {
+                    break;
+                }
+                for c in 0..segments {
+                    let v = u8::from((r & columns[c]).count_ones().is_multiple_of(2)) ^ flips[c];
+                    z[[row, c]] = v;
+                    if row + 1 < samples {
+                        z[[row + 1, c]] = 1 - v;
+                    }
+                }
+                row += 2;
+            }
+        }
+        z
+    }
+
+    #[test]
+    fn orthogonal_designs_with_room_for_a_folded_block_are_unchanged() {
+        // N = 8, 16, 32: 2N + 1 rows and more keep every block folded.
+        for (k, n) in [(5, 17), (5, 40), (9, 33), (9, 90), (17, 65), (20, 100)] {
+            for seed in [1, 7] {
+                assert_eq!(
+                    draw(Sampling::Orthogonal, k, n, seed),
+                    always_folded(k, n, seed),
+                    "{k} segments, {n} samples"
+                );
+            }
+        }
+        // One row short of a folded block: a different, unfolded start.
+        assert_ne!(
+            draw(Sampling::Orthogonal, 5, 16, 1),
+            always_folded(5, 16, 1)
+        );
     }
 
     #[test]
