@@ -66,6 +66,25 @@ impl PySlic {
         self.0.sigma()
     }
 
+    /// Pickles as its parameters (multiprocessing, joblib).
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (Bound<'py, PyAny>, (f64, f64, usize, bool, f64, f64)) {
+        let s = &slf.get().0;
+        (
+            slf.get_type().into_any(),
+            (
+                s.compactness(),
+                s.sigma(),
+                s.max_iter(),
+                s.enforces_connectivity(),
+                s.min_size_factor(),
+                s.max_size_factor(),
+            ),
+        )
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Slic(compactness={}, sigma={}, max_num_iter={}, enforce_connectivity={})",
@@ -104,6 +123,11 @@ impl PySquareGrid {
         segment_with(py, &SquareGrid, image, n_segments)
     }
 
+    /// Pickles as itself (multiprocessing, joblib).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyAny>, ()) {
+        (slf.get_type().into_any(), ())
+    }
+
     fn __repr__(&self) -> &'static str {
         "SquareGrid()"
     }
@@ -133,6 +157,14 @@ impl PyPrecomputed {
         n_segments: usize,
     ) -> PyResult<Bound<'py, PyArray2<u32>>> {
         segment_with(py, &self.0, image, n_segments)
+    }
+
+    /// Pickles as its label map (multiprocessing, joblib).
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (Bound<'py, PyAny>, (Bound<'py, PyArray2<u32>>,)) {
+        let labels = slf.get().labels(slf.py());
+        (slf.get_type().into_any(), (labels,))
     }
 
     #[getter]

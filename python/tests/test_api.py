@@ -399,6 +399,34 @@ def test_explainers_pickle_and_explain_alike(patch):
         assert np.array_equal(a.heatmap, b.heatmap)
 
 
+def test_segmenters_pickle_and_so_do_explainers_built_with_them(patch):
+    import pickle
+
+    labels = (np.arange(96 * 96, dtype=np.uint32).reshape(96, 96) // 96 // 24) * 4 + (
+        np.arange(96, dtype=np.uint32) // 24
+    )
+    segmenters = (
+        ml.Slic(compactness=12.0, sigma=0.5, max_num_iter=7, enforce_connectivity=False,
+                min_size_factor=0.4, max_size_factor=2.5),
+        ml.SquareGrid(),
+        ml.Precomputed(labels),
+    )
+    for segmenter in segmenters:
+        again = pickle.loads(pickle.dumps(segmenter))
+        assert type(again) is type(segmenter) and repr(again) == repr(segmenter)
+        assert np.array_equal(again.segment(patch, 16), segmenter.segment(patch, 16))
+        lime = ml.MultiScaleLime(levels=(16,), segmenter=segmenter, seed=5)
+        copy = pickle.loads(pickle.dumps(lime))
+        assert repr(copy) == repr(lime)
+        a, b = lime.explain(patch, dark_share), copy.explain(patch, dark_share)
+        assert np.array_equal(a.heatmap, b.heatmap)
+    # Every parameter travels, not only the ones the repr shows.
+    slic = pickle.loads(pickle.dumps(segmenters[0]))
+    assert (slic.compactness, slic.sigma) == (12.0, 0.5)
+    assert np.array_equal(slic.segment(patch, 30), segmenters[0].segment(patch, 30))
+    assert not np.array_equal(slic.segment(patch, 30), ml.Slic(compactness=12.0, sigma=0.5).segment(patch, 30))
+
+
 def _bits(value):
     """A value as comparable bits: arrays by dtype, shape and bytes, floats
     by their 8 bytes (so -0.0 differs from 0.0), lists element by element."""
