@@ -12,7 +12,6 @@ use multiscale_lime::{
 };
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::array;
 use crate::error::IntoPy;
@@ -513,14 +512,9 @@ impl PyExplanation {
     /// Pickling (multiprocessing, joblib): the explanation's arrays and
     /// numbers as a versioned dict (`pickle.rs`), rebuilt by
     /// ``multiscale_lime._core._explanation_from_state``.
-    fn __reduce__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
-        let rebuild = py
-            .import("multiscale_lime._core")?
-            .getattr("_explanation_from_state")?;
-        Ok((rebuild, (pickle::explanation_state(py, self)?,)))
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<pickle::Reduced<'py>> {
+        let state = pickle::explanation_state(py, self)?;
+        pickle::reduce(py, "_explanation_from_state", state)
     }
 
     fn __repr__(&self) -> String {
@@ -641,14 +635,9 @@ impl PyLevel {
     /// Pickling (multiprocessing, joblib): the level's arrays and numbers
     /// as a versioned dict (`pickle.rs`), rebuilt by
     /// ``multiscale_lime._core._level_from_state``.
-    fn __reduce__<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyDict>,))> {
-        let rebuild = py
-            .import("multiscale_lime._core")?
-            .getattr("_level_from_state")?;
-        Ok((rebuild, (pickle::level_state(py, &self.0)?,)))
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<pickle::Reduced<'py>> {
+        let state = pickle::level_state(py, &self.0)?;
+        pickle::reduce(py, "_level_from_state", state)
     }
 
     fn __repr__(&self) -> String {

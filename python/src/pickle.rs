@@ -47,6 +47,20 @@ use crate::explainer::{PyExplanation, PyLevel};
 /// The state version written, and the only one read.
 const VERSION: u32 = 1;
 
+/// What `__reduce__` returns: `_core`'s function `rebuild` (one of the
+/// two `…_from_state` below, as registered) and the state it takes.
+pub(crate) type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyDict>,));
+
+/// `__reduce__`'s answer for `state`, rebuilt by `_core.{rebuild}`.
+pub(crate) fn reduce<'py>(
+    py: Python<'py>,
+    rebuild: &str,
+    state: Bound<'py, PyDict>,
+) -> PyResult<Reduced<'py>> {
+    let rebuild = py.import("multiscale_lime._core")?.getattr(rebuild)?;
+    Ok((rebuild, (state,)))
+}
+
 /// The state of an explanation (see the module's documentation).
 pub(crate) fn explanation_state<'py>(
     py: Python<'py>,
