@@ -33,9 +33,10 @@ def predict(batch):
     return session.run(None, {input_name: nchw})[0]
 
 
-# The paper's settings: SLIC at five scales, compactness 5, 10·s' samples
-# per level, the trapezoid fusion; white is "no tissue, no stain" in
-# brightfield, so hidden superpixels are white.
+# The defaults (the recommended preset): SLIC at five scales, compactness
+# 20, 2·s' orthogonal masks per level, log-odds of the probabilities, the
+# density fusion; white is "no tissue, no stain" in brightfield, so hidden
+# superpixels are white. preset="paper" gives the paper's setting.
 # Both classes from one set of model calls.
 explanation = ml.explain(image, predict, hide_color=1.0, seed=0, top_labels=2)
 c = explanation.predicted_class

@@ -15,8 +15,10 @@ use crate::model::run_detached;
 /// ``skimage.segmentation.slic`` (0.26) with the same parameters.
 ///
 /// ``Slic(compactness=5.0).segment(image, 50)`` returns an ``(H, W)``
-/// ``uint32`` label map numbered from 0. The explainer's default
-/// segmenter, with the paper's compactness 5.
+/// ``uint32`` label map numbered from 0. The class defaults to the
+/// paper's compactness 5; the explainer cuts its superpixels with
+/// compactness 20 unless told otherwise (``compactness=``, or 5 under
+/// ``preset="paper"``).
 #[pyclass(name = "Slic", module = "multiscale_lime", frozen)]
 #[derive(Clone)]
 pub(crate) struct PySlic(pub(crate) Slic);

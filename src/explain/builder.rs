@@ -172,7 +172,7 @@ impl<S, P, F> MultiScaleLimeBuilder<S, P, F> {
         self
     }
 
-    /// `n = per_segment · s'` samples per level (default 3; the paper's 10).
+    /// `n = per_segment · s'` samples per level (default 2; the paper's 10).
     pub fn samples_per_segment(mut self, per_segment: usize) -> Self {
         self.config.settings.samples = SampleCount::PerSegment(per_segment);
         self
