@@ -140,3 +140,47 @@ def test_repr_makes_the_explainer_again():
         assert again.settings == lime.settings and repr(again) == repr(lime)
     assert "levels=(25,)" in repr(ml.MultiScaleLime(levels=(25,)))
     assert "sigma=1.0" in repr(ml.MultiScaleLime(sigma=1.0))
+
+
+def docs_settings_table():
+    """docs/python.md's settings table: setting name → (default, paper's)
+    as the page writes them, one entry per name of a row."""
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "python.md"
+    lines = page.read_text().splitlines()
+    start = lines.index(
+        "| setting | default (`\"recommended\"`) | the paper's (`preset=\"paper\"`) | meaning |"
+    )
+    rows = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        names = [n.strip("` ") for n in cells[0].replace(" / ", ", ").split(", ")]
+        split = lambda cell: [v.strip() for v in cell.replace(" / ", "`, `").split("`, `")]
+        defaults = split(cells[1])
+        papers = defaults if cells[2] == "same" else split(cells[2])
+        assert len(defaults) == len(names) == len(papers), line
+        rows.update(zip(names, zip(defaults, papers)))
+    return rows
+
+
+def text_form(written):
+    """The page's `(10, 25, 50)` / `"density"` / `16777216` / `—` as the
+    library's text form ("10,25,50", "density", …; None for no value)."""
+    value = written.strip("`").split(" (")[0].strip("`")
+    if value in ("—", ""):
+        return None
+    return value.strip("()").replace(" ", "").strip('"')
+
+
+def test_the_python_page_shows_every_setting_with_its_preset_values():
+    """docs/python.md's table of settings is the library's: every setting,
+    each preset's value (a changed default fails here until the page
+    says it)."""
+    table = docs_settings_table()
+    for row in ml.SETTINGS:
+        assert row["name"] in table, f"docs/python.md has no row for {row['name']}"
+        default, paper = table[row["name"]]
+        assert text_form(default) == row["presets"]["recommended"], (row["name"], default)
+        assert text_form(paper) == row["presets"]["paper"], (row["name"], paper)
+    assert set(table) - set(library_names()) == set(PYTHON_ONLY)
