@@ -11,7 +11,7 @@ use crate::peers::{self, OcclusionMemo};
 
 /// The levels of every multi-scale method (the README's example).
 pub const LEVELS: [usize; 5] = [10, 25, 50, 100, 200];
-/// The paper's SLIC compactness (the library's default).
+/// The paper's SLIC compactness ([`Preset::Paper`]'s).
 pub const PAPER_COMPACTNESS: f64 = 5.0;
 /// The SLIC compactness of the single levels and the second multi-scale
 /// SLIC: on these patches compactness 5 gives far fewer segments than

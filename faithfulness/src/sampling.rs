@@ -3,9 +3,9 @@
 //! `n = 10·s'`, over many seeds.
 //!
 //! Per case, design and samples per segment `m`, every seed's multi-scale
-//! explanation (the library's defaults: SLIC at compactness 5, trapezoid
-//! fusion) is scored (pixel AUC against the truth, deletion AUC on the
-//! model), and the seeds are compared with each other: Pearson of the
+//! explanation (the paper's setting, [`Preset::Paper`]: SLIC at compactness
+//! 5, trapezoid fusion) is scored (pixel AUC against the truth, deletion
+//! AUC on the model), and the seeds are compared with each other: Pearson of the
 //! fused maps, Jaccard of each level's top superpixels, and how often two
 //! seeds' coefficients lie within each other's 90 % intervals.
 

@@ -229,7 +229,7 @@ impl Config {
         setting("samples", "the same number of samples n at every level, instead of samples-per-segment", &[], true),
         setting(
             "sampling",
-            "how each level's masks are drawn: independent coins (the paper's), antithetic pairs, balanced columns or folded orthogonal arrays",
+            "how each level's masks are drawn: independent coins (the paper's), antithetic pairs, balanced columns or orthogonal arrays",
             &["independent", "antithetic", "balanced", "orthogonal"],
             true,
         ),

@@ -57,8 +57,6 @@ use scoring::{check_scores, score_levels, LevelPlan};
 /// it once and explain many images, from many threads if you like.
 ///
 /// # Parameters
-/// | Name | Default | Range | Purpose |
-/// |---|---|---|---|
 /// The defaults are [`Preset::Recommended`]'s; [`MultiScaleLime::preset`]
 /// starts from another ([`Preset::Paper`]: the paper's setting).
 ///

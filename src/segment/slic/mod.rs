@@ -48,11 +48,14 @@ use lab::slic_features;
 /// segments larger than `max_size_factor · H·W/centres`.
 ///
 /// # Compactness
-/// `compactness` trades colour against space. Large values (≥ 20) give
-/// square, grid-like cells that ignore tissue boundaries; small values follow
-/// colour edges closely but produce irregular cells. The paper's choice for
-/// histopathology, and this crate's default, is `5` (scikit-image's default
-/// is 10).
+/// `compactness` trades colour against space. Large values (≥ 40) give
+/// square, grid-like cells that ignore all but the strongest edges; small
+/// values follow colour edges closely but produce irregular cells, and on
+/// small patches far fewer of them than asked for. `Slic`'s own default is
+/// the paper's choice for histopathology, `5` (scikit-image's is 10); the
+/// explainer's default ([`Preset::Recommended`](crate::Preset::Recommended))
+/// is `20`, which still follows strong edges and cuts about as many
+/// superpixels as asked (`docs/faithfulness.md` compares the two).
 ///
 /// # Why the actual count differs from the desired one
 /// `desired` only sets the initial grid (`round(√(H·W/desired))` pixels
