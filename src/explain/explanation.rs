@@ -230,13 +230,7 @@ fn check_stacks(
         if stacks[..i].iter().any(|s| s.class() == class) {
             return Err(parts_error(format!("class {class} is explained twice")));
         }
-        if response.apply(value).is_none() {
-            return Err(Error::ClassifierNotProbability {
-                sample: 0,
-                class,
-                value,
-            });
-        }
+        response.check_original(class, value)?;
         if stack.levels().len() != first.levels().len() {
             return Err(parts_error(format!(
                 "class {class} has {} levels, class {} has {}",

@@ -281,14 +281,7 @@ impl<S: Segmenter, P: Perturber, F: SurrogateFitter> MultiScaleLime<S, P, F> {
         // takes the log-odds only of a row of probabilities.
         let response = self.settings.response.resolve(prediction.iter().copied());
         for &class in &classes {
-            let value = prediction[class];
-            if response.apply(value).is_none() {
-                return Err(Error::ClassifierNotProbability {
-                    sample: 0,
-                    class,
-                    value,
-                });
-            }
+            response.check_original(class, prediction[class])?;
         }
         let mut run = Run {
             image,

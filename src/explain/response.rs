@@ -101,6 +101,23 @@ impl Response {
         }
     }
 
+    /// Refuses a response that cannot regress `class`, which the
+    /// classifier scored `value` on the original image: log-odds of a
+    /// score outside `[0, 1]` (and an unresolved [`Auto`](Response::Auto)),
+    /// as [`Error::ClassifierNotProbability`](crate::Error::ClassifierNotProbability)
+    /// of the image's row, 0. `explain` checks this before any mask is
+    /// scored, and `Explanation::from_parts` on the parts it is given.
+    pub(crate) fn check_original(self, class: usize, value: f32) -> crate::Result<()> {
+        match self.apply(value) {
+            Some(_) => Ok(()),
+            None => Err(crate::Error::ClassifierNotProbability {
+                sample: 0,
+                class,
+                value,
+            }),
+        }
+    }
+
     /// The name used by the CLI, Python and `explanation.json`: `auto`,
     /// `score` or `log-odds`.
     pub fn name(self) -> &'static str {
